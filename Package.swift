@@ -1,0 +1,90 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// Settings every regular target shares (see ../shared/STYLE.md, "Manifest settings").
+let commonSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+/// Layers that touch capture bytes are checked for memory safety; only WeDioCapture may write `unsafe`.
+let strictSettings: [SwiftSetting] = commonSettings + [.strictMemorySafety()]
+
+let package = Package(
+    name: "WeDio",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "wedio", targets: ["wedio"]),
+        .library(name: "WeDio", targets: ["WeDio"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // MARK: C interop
+        .systemLibrary(
+            name: "CPcap",
+            pkgConfig: "libpcap",
+            providers: [.apt(["libpcap-dev"])]
+        ),
+
+        // MARK: Layers (capture → decode → STUN → analysis → report → CLI)
+        .target(name: "WeDioBasics", swiftSettings: strictSettings),
+        .target(name: "WeDioCapture", dependencies: ["WeDioBasics", "CPcap"], swiftSettings: commonSettings),
+        .target(name: "WeDioDecode", dependencies: ["WeDioBasics"], swiftSettings: strictSettings),
+        .target(
+            name: "WeDioSTUN",
+            dependencies: ["WeDioBasics", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "WeDioAnalysis",
+            dependencies: ["WeDioBasics", "WeDioDecode", "WeDioSTUN"],
+            swiftSettings: strictSettings
+        ),
+        .target(name: "WeDioReport", dependencies: ["WeDioBasics", "WeDioAnalysis", "WeDioSTUN"], swiftSettings: strictSettings),
+        .target(
+            name: "WeDio",
+            dependencies: ["WeDioBasics", "WeDioCapture", "WeDioDecode", "WeDioSTUN", "WeDioAnalysis", "WeDioReport"],
+            swiftSettings: commonSettings
+        ),
+        .target(
+            name: "WeDioCLI",
+            dependencies: [
+                "WeDio", "WeDioCapture", "WeDioAnalysis", "WeDioReport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: commonSettings
+        ),
+        .executableTarget(name: "wedio", dependencies: ["WeDioCLI"], swiftSettings: commonSettings),
+
+        // MARK: Test support and tests
+        .target(
+            name: "WeDioTestSupport",
+            dependencies: ["WeDioBasics", "WeDioDecode", "WeDioSTUN"],
+            swiftSettings: commonSettings
+        ),
+        .testTarget(
+            name: "WeDioDecodeTests",
+            dependencies: ["WeDioDecode", "WeDioTestSupport"],
+            swiftSettings: commonSettings
+        ),
+        .testTarget(
+            name: "WeDioSTUNTests",
+            dependencies: ["WeDioSTUN", "WeDioTestSupport", "WeDio"],
+            resources: [.copy("Vectors")],
+            swiftSettings: commonSettings
+        ),
+        .testTarget(
+            name: "WeDioPipelineTests",
+            dependencies: ["WeDio", "WeDioTestSupport"],
+            swiftSettings: commonSettings
+        ),
+        .testTarget(
+            name: "WeDioEndToEndTests",
+            dependencies: ["WeDioTestSupport"],
+            swiftSettings: commonSettings
+        ),
+    ]
+)

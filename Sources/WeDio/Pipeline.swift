@@ -1,0 +1,129 @@
+import WeDioAnalysis
+import WeDioBasics
+import WeDioCapture
+import WeDioDecode
+
+/// One input to analyse: a file and the vantage name it was captured at.
+public struct InputSpec: Sendable, Hashable {
+    public var path: String
+    public var vantage: String
+
+    public init(path: String, vantage: String? = nil) {
+        self.path = path
+        self.vantage = vantage ?? Self.baseName(path)
+    }
+
+    /// The file name without directories and extension (the default vantage name).
+    public static func baseName(_ path: String) -> String {
+        let file = path.split(separator: "/").last.map(String.init) ?? path
+        guard let dot = file.lastIndex(of: "."), dot != file.startIndex else { return file }
+        return String(file[..<dot])
+    }
+}
+
+/// Progress of a long read, for the CLI's progress line.
+public struct ReadProgress: Sendable {
+    public var input: InputSpec
+    public var bytesRead: Int64
+    public var fileSize: Int64
+    public var packets: Int
+}
+
+/// Wires capture → decode → analysis for files and live interfaces.
+public struct Pipeline: Sendable {
+    public var filter: String?
+    public var analyzerOptions: Analyzer.Options
+
+    public init(filter: String? = nil, analyzerOptions: Analyzer.Options = Analyzer.Options()) {
+        self.filter = filter
+        self.analyzerOptions = analyzerOptions
+    }
+
+    /// Reads every input in order. Unreadable or damaged inputs are recorded in their summary; the
+    /// others are analysed regardless.
+    public func analyze(_ inputs: [InputSpec], progress: ((ReadProgress) -> Void)? = nil) -> AnalysisResult {
+        var analyzer = Analyzer(options: analyzerOptions)
+        var summaries: [InputSummary] = []
+        for (index, input) in inputs.enumerated() {
+            var summary = InputSummary(index: index, path: input.path, vantage: input.vantage)
+            do throws(CaptureError) {
+                let capture = try OfflineCapture(path: input.path, filter: filter)
+                summary.linkType = capture.linkType.name
+                read(capture, input: input, index: index, summary: &summary, analyzer: &analyzer, progress: progress)
+            } catch {
+                summary.status = .unreadable
+                summary.failure = error.description
+                summary.failureCode = error.code.rawValue
+            }
+            summaries.append(summary)
+        }
+        return AnalysisResult(
+            inputs: summaries, statistics: analyzer.statistics, methodCounts: analyzer.methodCounts,
+            messages: analyzer.messages)
+    }
+
+    /// Reads a capture held in memory (tests, fuzzing).
+    public func analyze(bytes: [UInt8], name: String = "<memory>") -> AnalysisResult {
+        var analyzer = Analyzer(options: analyzerOptions)
+        let input = InputSpec(path: name)
+        var summary = InputSummary(index: 0, path: name, vantage: input.vantage)
+        do throws(CaptureError) {
+            let capture = try OfflineCapture(bytes: bytes, name: name)
+            summary.linkType = capture.linkType.name
+            read(capture, input: input, index: 0, summary: &summary, analyzer: &analyzer, progress: nil)
+        } catch {
+            summary.status = .unreadable
+            summary.failure = error.description
+            summary.failureCode = error.code.rawValue
+        }
+        return AnalysisResult(
+            inputs: [summary], statistics: analyzer.statistics, methodCounts: analyzer.methodCounts,
+            messages: analyzer.messages)
+    }
+
+    private func read(
+        _ capture: OfflineCapture, input: InputSpec, index: Int, summary: inout InputSummary, analyzer: inout Analyzer,
+        progress: ((ReadProgress) -> Void)?
+    ) {
+        var decoder = PacketDecoder()
+        var log = DiagnosticLog()
+        var analysisLog = DiagnosticLog()
+        let link = capture.linkType
+        var packets = 0
+        var wireBytes = 0
+        var capturedBytes = 0
+        var first: CaptureTime?
+        var last: CaptureTime?
+        do throws(CaptureError) {
+            try capture.forEach { record, bytes in
+                packets += 1
+                wireBytes += record.wireLength
+                capturedBytes += bytes.count
+                if first == nil { first = record.time }
+                last = record.time
+                let ref = PacketRef(input: index, packet: record.number)
+                decoder.decode(
+                    link: link, ref: ref, time: record.time, wireLength: record.wireLength, bytes: bytes, log: &log
+                ) { payload, payloadBytes in
+                    analyzer.handle(payload, bytes: payloadBytes, log: &analysisLog)
+                }
+                if let progress, packets & 0xFFFF == 0 {
+                    progress(ReadProgress(input: input, bytesRead: capture.position, fileSize: capture.fileSize, packets: packets))
+                }
+            }
+        } catch {
+            summary.status = .damaged
+            summary.failure = error.description
+            summary.failureCode = error.code.rawValue
+        }
+        analyzer.absorb(decoder.counters)
+        log.merge(analysisLog)
+        summary.packets = packets
+        summary.bytes = wireBytes
+        summary.capturedBytes = capturedBytes
+        summary.firstTime = first
+        summary.lastTime = last
+        for (reason, count) in log.sortedCounts { summary.errors[reason.rawValue] = count }
+        summary.errorSamples = log.samples
+    }
+}

@@ -1,0 +1,146 @@
+import WeDioBasics
+import WeDioDecode
+import WeDioSTUN
+
+/// Folds classified payloads into counts and decoded messages. Later issues add the transaction, ICE,
+/// TURN and NAT trackers here; this layer never touches libpcap.
+public struct Analyzer: Sendable {
+    public struct Options: Sendable {
+        /// Keep every decoded STUN message (for `--messages`); otherwise only counts are kept.
+        public var keepMessages: Bool
+        public var credentials: CredentialStore
+
+        public init(keepMessages: Bool = false, credentials: CredentialStore = CredentialStore()) {
+            self.keepMessages = keepMessages
+            self.credentials = credentials
+        }
+    }
+
+    public let options: Options
+    public private(set) var statistics = Statistics()
+    public private(set) var messages: [MessageRecord] = []
+    /// Messages per "Method class" (e.g. "Binding request"), direct and relayed.
+    public private(set) var methodCounts: [String: Int] = [:]
+    /// Keys used by requests, so their responses can be verified (responses carry no USERNAME).
+    private var requestKeys: [TransactionID: STUNKey] = [:]
+    private var requestKeyOrder: [TransactionID] = []
+
+    public init(options: Options = Options()) {
+        self.options = options
+    }
+
+    /// Handles one classified payload; `log` receives per-packet problems.
+    public mutating func handle(_ payload: ClassifiedPayload, bytes: borrowing Span<UInt8>, log: inout DiagnosticLog) {
+        switch payload.kind {
+        case .stun, .classicSTUN:
+            if payload.kind == .stun { statistics.stunMessages += 1 } else { statistics.classicStunMessages += 1 }
+            decodeSTUN(payload, bytes: bytes, carrier: .direct, log: &log)
+        case .channelData:
+            statistics.channelData += 1
+            do throws(STUNDecodingError) {
+                let channelData = try ChannelData.decode(bytes, overStream: false)
+                inner(payload, bytes: bytes.extracting(channelData.data), carrier: .channelData, log: &log)
+            } catch {
+                statistics.malformed += 1
+                log.record(Diagnostic(ref: payload.ref, reason: .malformedChannelData, detail: error.description))
+            }
+        case .dtls:
+            statistics.dtlsRecords += Shapes.isDTLS(bytes) ?? 0
+        case .rtp:
+            statistics.rtpPackets += 1
+        case .rtcp:
+            statistics.rtcpPackets += 1
+        case .zrtp:
+            statistics.zrtpPackets += 1
+        case .tls:
+            statistics.tlsBytes += bytes.count
+        case .unknown:
+            break
+        }
+    }
+
+    /// Classifies a relayed payload (DATA attribute or ChannelData data) and counts what it is.
+    private mutating func inner(
+        _ payload: ClassifiedPayload, bytes: borrowing Span<UInt8>, carrier: MessageCarrier, log: inout DiagnosticLog
+    ) {
+        if Shapes.isSTUN(bytes) {
+            statistics.relayedStunMessages += 1
+            decodeSTUN(payload, bytes: bytes, carrier: carrier, log: &log)
+        } else if let records = Shapes.isDTLS(bytes) {
+            statistics.dtlsRecords += records
+        } else if let kind = Shapes.rtpOrRTCP(bytes) {
+            if kind == .rtcp { statistics.rtcpPackets += 1 } else { statistics.rtpPackets += 1 }
+        }
+    }
+
+    private mutating func decodeSTUN(
+        _ payload: ClassifiedPayload, bytes: borrowing Span<UInt8>, carrier: MessageCarrier, log: inout DiagnosticLog
+    ) {
+        let message: STUNMessage
+        do throws(STUNDecodingError) {
+            message = try STUNMessage.decode(bytes)
+        } catch {
+            statistics.malformed += 1
+            log.record(Diagnostic(ref: payload.ref, reason: .malformedSTUN, detail: error.description))
+            return
+        }
+        methodCounts["\(message.method) \(message.messageClass)", default: 0] += 1
+        for problem in message.problems {
+            statistics.malformed += 1
+            log.record(Diagnostic(ref: payload.ref, reason: .malformedSTUN, detail: problem.description))
+        }
+        let fingerprint = Fingerprint.verify(message, bytes: bytes)
+        if fingerprint == .failed {
+            statistics.fingerprintFailures += 1
+            log.record(
+                Diagnostic(
+                    ref: payload.ref, reason: .fingerprintFailed,
+                    detail: "FINGERPRINT of \(message.method) \(message.messageClass) \(message.transactionID) does not match"))
+        }
+        let integrity = Integrity.verify(message, bytes: bytes, key: key(for: message))
+        if integrity == .failed { statistics.integrityFailures += 1 }
+        // Send/Data indications carry a relayed datagram in DATA (RFC 8656 §11).
+        if carrier == .direct, message.method == .send || message.method == .data,
+            let data = message.attribute(.data), data.length > 0
+        {
+            let start = data.offset + 4
+            inner(payload, bytes: bytes.extracting(start..<(start + data.length)), carrier: .turnData, log: &log)
+        }
+        if options.keepMessages {
+            messages.append(
+                MessageRecord(
+                    ref: payload.ref, time: payload.time, flow: payload.flow, carrier: carrier, message: message,
+                    fingerprint: fingerprint, integrity: integrity))
+        }
+    }
+
+    private mutating func key(for message: STUNMessage) -> STUNKey? {
+        guard !options.credentials.isEmpty else { return nil }
+        switch message.messageClass {
+        case .request, .indication:
+            let key = options.credentials.key(forRequest: message)
+            if let key, message.messageClass == .request {
+                if requestKeys.updateValue(key, forKey: message.transactionID) == nil {
+                    requestKeyOrder.append(message.transactionID)
+                }
+                if requestKeyOrder.count > Limits.classicRequests * 4 {
+                    let forget = requestKeyOrder.prefix(requestKeyOrder.count / 2)
+                    for id in forget { requestKeys[id] = nil }
+                    requestKeyOrder.removeFirst(forget.count)
+                }
+            }
+            return key
+        case .successResponse, .errorResponse:
+            return requestKeys[message.transactionID]
+        }
+    }
+
+    /// Adds the decode layer's counters at the end of an input.
+    public mutating func absorb(_ counters: DecodeCounters) {
+        statistics.packets += counters.packets
+        statistics.udpPackets += counters.udp
+        statistics.tcpSegments += counters.tcp
+        statistics.truncated += counters.truncated
+        statistics.malformed += counters.malformed
+    }
+}

@@ -1,0 +1,37 @@
+/// Every cap WeDio enforces, in one place. Capture bytes are untrusted: each cap bounds memory or time
+/// an attacker (or a huge capture) could otherwise make unbounded. Evictions are counted and reported.
+public enum Limits {
+    /// Full diagnostics kept per input; the rest are only counted. Enough to show the pattern of damage.
+    public static let diagnosticSamplesPerInput = 100
+
+    /// Attributes decoded per STUN message. A 64 KiB message could hold 16 K empty attributes; real ones
+    /// carry fewer than 30 (zeek-spicy-stun caps its vector for the same reason).
+    public static let attributesPerMessage = 128
+
+    /// IPv6 extension headers walked before giving up (RFC 8200 expects a handful; a chain of hundreds is an attack).
+    public static let ipv6ExtensionHeaders = 16
+
+    /// Largest reassembled IP datagram (the IPv4 total-length maximum; IPv6 jumbograms are not reassembled).
+    public static let fragmentDatagramBytes = 65_535
+    /// Datagrams under reassembly at once, and bytes buffered for them in total.
+    public static let fragmentDatagramsInFlight = 1_024
+    public static let fragmentBytesTotal = 16 * 1_024 * 1_024
+    /// Fragments of one datagram (64 KiB in 8-byte pieces would be 8 K; real senders use a few dozen).
+    public static let fragmentsPerDatagram = 128
+    /// Reassembly timeout in capture time: Linux's ipfrag_time default (30 s); RFC 8200 suggests 60 s for IPv6.
+    public static let fragmentTimeoutNanoseconds: Int64 = 30_000_000_000
+
+    /// TCP flows tracked for reassembly at once (least recently used evicted beyond this).
+    public static let tcpFlows = 16_384
+    /// Out-of-order bytes held per direction while waiting for a hole to fill.
+    public static let tcpOutOfOrderBytesPerFlow = 256 * 1_024
+    /// Unframed in-order bytes held per direction (one STUN message is at most 64 KiB + header).
+    public static let tcpPendingBytesPerFlow = 128 * 1_024
+    /// All TCP reassembly buffers together.
+    public static let tcpBytesTotal = 64 * 1_024 * 1_024
+
+    /// 5-tuples remembered as carrying STUN/TURN (so ChannelData on them is accepted, as Wireshark does).
+    public static let stunFlows = 65_536
+    /// Classic (RFC 3489) request ids remembered so that their responses are recognised off port 3478.
+    public static let classicRequests = 4_096
+}

@@ -1,0 +1,128 @@
+import ArgumentParser
+import Foundation
+import WeDio
+import WeDioAnalysis
+import WeDioReport
+
+struct Analyze: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Analyse one or more capture files (pcap or pcapng).",
+        discussion: """
+            Several files are read in one run, each named by a vantage point (default: the file's base name).
+            Exit status: 0 ok, 64 usage, 65 an input was damaged part-way (partial results shown),
+            66 an input could not be read at all, 73 the output file could not be written.
+
+            Examples:
+              wedio analyze fixtures/corpus-sample/stun-binding.pcap
+              wedio analyze --vantage client=client.pcap --vantage turn=server.pcapng
+              wedio analyze call.pcap --ice-credentials abcd:secretpassword
+            """)
+
+    @Argument(help: ArgumentHelp("Capture files.", valueName: "FILE"))
+    var files: [String] = []
+
+    @Option(
+        name: .customLong("vantage"),
+        help: ArgumentHelp("A capture with the vantage point it was taken at (repeatable).", valueName: "NAME=FILE"))
+    var vantages: [String] = []
+
+    @Option(name: .customLong("filter"), help: ArgumentHelp("BPF filter applied while reading.", valueName: "BPF"))
+    var filter: String?
+
+    @Option(name: .customLong("format"), help: "Output format.")
+    var format: OutputFormat = .text
+
+    @Option(name: .customLong("output"), help: ArgumentHelp("Write the report here instead of stdout.", valueName: "PATH"))
+    var output: String?
+
+    @Flag(name: .customLong("messages"), help: "Keep every decoded STUN message for the report.")
+    var messages = false
+
+    @Flag(name: .customLong("no-progress"), help: "Never show the progress line.")
+    var noProgress = false
+
+    @OptionGroup var credentials: CredentialOptions
+
+    func validate() throws {
+        if files.isEmpty && vantages.isEmpty {
+            throw ValidationError("give at least one capture file")
+        }
+        for value in vantages where !value.contains("=") {
+            throw ValidationError("--vantage takes NAME=FILE (got '\(value)')")
+        }
+    }
+
+    func inputs() -> [InputSpec] {
+        var result: [InputSpec] = []
+        for value in vantages {
+            guard let equals = value.firstIndex(of: "=") else { continue }
+            result.append(InputSpec(path: String(value[value.index(after: equals)...]), vantage: String(value[..<equals])))
+        }
+        for file in files where !result.contains(where: { $0.path == file }) {
+            result.append(InputSpec(path: file))
+        }
+        return result
+    }
+
+    func run() throws {
+        let store = try credentials.store()
+        let pipeline = Pipeline(filter: filter, analyzerOptions: Analyzer.Options(keepMessages: messages, credentials: store))
+        let specs = inputs()
+        let progress = ProgressLine(enabled: !noProgress && isatty(STDERR_FILENO) == 1, inputs: specs)
+        let result = pipeline.analyze(specs) { progress.update($0) }
+        progress.finish()
+        for input in result.inputs where input.status != .complete {
+            printError("wedio: \(input.failure ?? input.path)")
+        }
+        let text: String
+        switch format {
+        case .text:
+            text = TextReport(color: output == nil && useColor(), toolVersion: wedioVersion).render(result)
+        }
+        if let output {
+            do {
+                try text.write(toFile: output, atomically: true, encoding: .utf8)
+            } catch {
+                printError("wedio: cannot write \(output): \(error.localizedDescription)")
+                throw ExitCode(ExitStatus.cannotCreate)
+            }
+        } else {
+            FileHandle.standardOutput.write(Data(text.utf8))
+        }
+        if result.hasUnreadableInput { throw ExitCode(ExitStatus.unreadableInput) }
+        if result.hasDamagedInput { throw ExitCode(ExitStatus.damagedInput) }
+    }
+}
+
+/// A progress line on stderr for inputs over 50 MB, redrawn at most twice a second.
+final class ProgressLine {
+    let enabled: Bool
+    private var lastDraw = Date.distantPast
+    private var started = Date()
+    private var drew = false
+    private static let threshold: Int64 = 50 * 1024 * 1024
+
+    init(enabled: Bool, inputs: [InputSpec]) {
+        let large = inputs.contains { spec in
+            let size = ((try? FileManager.default.attributesOfItem(atPath: spec.path))?[.size] as? Int64) ?? 0
+            return size > Self.threshold
+        }
+        self.enabled = enabled && large
+    }
+
+    func update(_ progress: ReadProgress) {
+        guard enabled, progress.fileSize > Self.threshold else { return }
+        let now = Date()
+        guard now.timeIntervalSince(lastDraw) >= 0.5 else { return }
+        lastDraw = now
+        let percent = progress.fileSize > 0 ? Double(progress.bytesRead) * 100 / Double(progress.fileSize) : 0
+        let rate = Double(progress.packets) / max(0.001, now.timeIntervalSince(started))
+        let line = "\r\(progress.input.vantage): \(Int(percent))%  \(progress.packets) packets  \(Int(rate)) packets/s  "
+        FileHandle.standardError.write(Data(line.utf8))
+        drew = true
+    }
+
+    func finish() {
+        if drew { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    }
+}

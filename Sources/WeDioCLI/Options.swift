@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import WeDio
+import WeDioAnalysis
+
+/// Output formats of `analyze`.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text
+}
+
+/// Credentials for MESSAGE-INTEGRITY checks. Passwords are used for keys only and never printed.
+struct CredentialOptions: ParsableArguments {
+    @Option(
+        name: .customLong("ice-credentials"),
+        help: ArgumentHelp("ICE short-term credentials of one agent (repeatable).", valueName: "UFRAG:PASSWORD"))
+    var iceCredentials: [String] = []
+
+    @Option(
+        name: .customLong("turn-credentials"),
+        help: ArgumentHelp("TURN long-term credentials (repeatable).", valueName: "USER:PASSWORD"))
+    var turnCredentials: [String] = []
+
+    @Option(name: .customLong("sdp"), help: ArgumentHelp("Read a=ice-ufrag / a=ice-pwd from an SDP file (repeatable).", valueName: "FILE"))
+    var sdpFiles: [String] = []
+
+    func validate() throws {
+        for value in iceCredentials + turnCredentials where !value.contains(":") {
+            throw ValidationError("credentials must be NAME:PASSWORD (got a value without ':')")
+        }
+    }
+
+    func store() throws -> CredentialStore {
+        var store = CredentialStore()
+        for value in iceCredentials {
+            let (name, password) = split(value)
+            store.addICE(ufrag: name, password: PasswordPreparation.saslPrep(password))
+        }
+        for value in turnCredentials {
+            let (name, password) = split(value)
+            store.addTURN(username: name, password: PasswordPreparation.saslPrep(password))
+        }
+        for path in sdpFiles {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw ValidationError("cannot read SDP file \(path)")
+            }
+            for (ufrag, password) in SDPCredentials.parse(text) {
+                store.addICE(ufrag: ufrag, password: PasswordPreparation.saslPrep(password))
+            }
+        }
+        return store
+    }
+
+    private func split(_ value: String) -> (String, String) {
+        guard let colon = value.firstIndex(of: ":") else { return (value, "") }
+        return (String(value[..<colon]), String(value[value.index(after: colon)...]))
+    }
+}

@@ -1,0 +1,121 @@
+import CPcap
+import Glibc
+import WeDioBasics
+
+/// A capture file (pcap or pcapng) read through libpcap at nanosecond precision.
+public final class OfflineCapture {
+    public let path: String
+    let handle: PcapHandle
+    private let file: UnsafeMutablePointer<FILE>?
+    public let linkType: LinkType
+    /// File size in bytes (for progress), 0 when unknown.
+    public let fileSize: Int64
+    private var nanosecondPrecision: Bool
+    private var memoryBuffer: UnsafeMutableRawPointer?
+
+    /// Opens a file. Errors name the file and say why (missing, unreadable, not a capture, a directory).
+    public init(path: String, filter: String? = nil) throws(CaptureError) {
+        self.path = path
+        var info = stat()
+        if stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR {
+            throw CaptureError(code: .cannotOpen, input: path, detail: "is a directory, not a capture file")
+        }
+        fileSize = stat(path, &info) == 0 ? Int64(info.st_size) : 0
+        var errorBuffer = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
+        guard
+            let pointer = pcap_open_offline_with_tstamp_precision(
+                path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errorBuffer)
+        else {
+            throw CaptureError(code: .cannotOpen, input: path, detail: Self.explain(cString(errorBuffer)))
+        }
+        handle = PcapHandle(pointer)
+        file = pcap_file(pointer)
+        linkType = handle.linkType
+        nanosecondPrecision = pcap_get_tstamp_precision(pointer) == PCAP_TSTAMP_PRECISION_NANO
+        if let filter { try handle.setFilter(filter, input: path) }
+    }
+
+    /// Opens a capture held in memory (fuzzing, tests) through `fmemopen`.
+    public init(bytes: [UInt8], name: String = "<memory>") throws(CaptureError) {
+        path = name
+        fileSize = Int64(bytes.count)
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(1, bytes.count), alignment: 8)
+        bytes.withUnsafeBytes { source in
+            if let base = source.baseAddress { buffer.copyMemory(from: base, byteCount: bytes.count) }
+        }
+        memoryBuffer = buffer
+        guard let stream = fmemopen(buffer, bytes.count, "rb") else {
+            buffer.deallocate()
+            throw CaptureError(code: .cannotOpen, input: name, detail: "cannot open memory stream")
+        }
+        var errorBuffer = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
+        guard
+            let pointer = pcap_fopen_offline_with_tstamp_precision(
+                stream, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errorBuffer)
+        else {
+            fclose(stream)
+            buffer.deallocate()
+            throw CaptureError(code: .cannotOpen, input: name, detail: Self.explain(cString(errorBuffer)))
+        }
+        handle = PcapHandle(pointer)
+        file = pcap_file(pointer)
+        linkType = handle.linkType
+        nanosecondPrecision = pcap_get_tstamp_precision(pointer) == PCAP_TSTAMP_PRECISION_NANO
+    }
+
+    deinit {
+        // The pcap handle closes the FILE; the memory behind an fmemopen stream is ours.
+        memoryBuffer?.deallocate()
+    }
+
+    /// Bytes of the file consumed so far (for the progress line).
+    public var position: Int64 {
+        guard let file else { return 0 }
+        return Int64(ftello(file))
+    }
+
+    /// Reads every packet, calling `body` with its record and bytes. Returns the number of packets.
+    /// A read error part-way throws after the packets before it were delivered.
+    @discardableResult
+    public func forEach(_ body: (CaptureRecord, borrowing Span<UInt8>) -> Void) throws(CaptureError) -> Int {
+        var header: UnsafeMutablePointer<pcap_pkthdr>?
+        var data: UnsafePointer<UInt8>?
+        var number = 0
+        while true {
+            let status = pcap_next_ex(handle.pointer, &header, &data)
+            switch status {
+            case 1:
+                guard let header, let data else { continue }
+                number += 1
+                let captured = Int(header.pointee.caplen)
+                let record = CaptureRecord(
+                    number: number, time: captureTime(header, nanoseconds: nanosecondPrecision),
+                    wireLength: max(Int(header.pointee.len), captured))
+                let buffer = UnsafeBufferPointer(start: data, count: captured)
+                body(record, buffer.span)
+            case PCAP_ERROR_BREAK:
+                return number
+            default:
+                let message = handle.lastError
+                if message.contains("different from the type of the first interface") {
+                    throw CaptureError(
+                        code: .mixedLinkTypes, input: path, packet: number,
+                        detail: "this pcapng file has interfaces with different link types, which libpcap cannot read "
+                            + "in one pass; split it per interface first, e.g. `tshark -r FILE -Y 'frame.interface_id == 0' "
+                            + "-w part0.pcapng` (or `editcap` per interface), and analyse the parts together")
+                }
+                throw CaptureError(code: .readFailed, input: path, packet: number, detail: Self.explain(message))
+            }
+        }
+    }
+
+    static func explain(_ message: String) -> String {
+        if message.contains("unknown file format") {
+            return "not a pcap or pcapng capture (unknown file format)"
+        }
+        if message.contains("truncated dump file") || message.contains("truncated") {
+            return "the file is truncated (\(message))"
+        }
+        return message
+    }
+}

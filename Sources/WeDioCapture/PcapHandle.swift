@@ -1,0 +1,53 @@
+import CPcap
+import Glibc
+import WeDioBasics
+
+/// The one owner of a `pcap_t`: closes it when released.
+final class PcapHandle {
+    let pointer: OpaquePointer
+
+    init(_ pointer: OpaquePointer) { self.pointer = pointer }
+
+    deinit { pcap_close(pointer) }
+
+    var lastError: String {
+        guard let message = pcap_geterr(pointer) else { return "unknown libpcap error" }
+        return String(validatingCString: message) ?? "unreadable libpcap error"
+    }
+
+    var linkType: LinkType { LinkTypeMapping.linkType(dlt: pcap_datalink(pointer)) }
+
+    var snapshotLength: Int { Int(pcap_snapshot(pointer)) }
+
+    /// Compiles and installs a BPF filter (works on files as well as live handles).
+    func setFilter(_ expression: String, input: String) throws(CaptureError) {
+        var program = bpf_program()
+        guard pcap_compile(pointer, &program, expression, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
+            throw CaptureError(code: .badFilter, input: input, detail: "bad filter '\(expression)': \(lastError)")
+        }
+        defer { pcap_freecode(&program) }
+        guard pcap_setfilter(pointer, &program) == 0 else {
+            throw CaptureError(code: .badFilter, input: input, detail: "cannot apply filter '\(expression)': \(lastError)")
+        }
+    }
+}
+
+/// One captured packet's metadata; its bytes travel beside it as a borrowed span.
+public struct CaptureRecord: Sendable {
+    public var number: Int
+    public var time: CaptureTime
+    /// Original length on the wire; the span may be shorter (snaplen).
+    public var wireLength: Int
+}
+
+/// Reads a libpcap timestamp (nanosecond precision was requested at open).
+func captureTime(_ header: UnsafePointer<pcap_pkthdr>, nanoseconds: Bool) -> CaptureTime {
+    let seconds = Int64(header.pointee.ts.tv_sec)
+    let fraction = Int64(header.pointee.ts.tv_usec)
+    return CaptureTime(seconds: seconds, nanoseconds: nanoseconds ? fraction : fraction * 1000)
+}
+
+/// A NUL-terminated C buffer as a String (libpcap error buffers).
+func cString(_ buffer: [CChar]) -> String {
+    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}

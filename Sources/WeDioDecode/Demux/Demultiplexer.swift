@@ -1,0 +1,72 @@
+import WeDioBasics
+
+/// RFC 7983 demultiplexing on the first byte, with shape checks and two pieces of bounded memory:
+/// flows seen carrying STUN (ChannelData is only believed there, as Wireshark does, since QUIC short
+/// headers share the 64–127 range) and classic (RFC 3489) requests awaiting an answer.
+public struct Demultiplexer: Sendable {
+    private var stunFlows = BoundedSet<FiveTuple>(capacity: Limits.stunFlows)
+    private var classicRequests = BoundedSet<UInt128>(capacity: Limits.classicRequests)
+
+    public init() {}
+
+    /// Well-known STUN/TURN ports where classic STUN is expected (RFC 3489 §8.1: 3478).
+    static func isSTUNPort(_ flow: FiveTuple) -> Bool {
+        flow.source.port == 3478 || flow.destination.port == 3478
+    }
+
+    public func isSTUNFlow(_ flow: FiveTuple) -> Bool { stunFlows.contains(flow.canonical) }
+
+    public var evictions: Int { stunFlows.evictions + classicRequests.evictions }
+
+    /// Marks a flow as STUN/TURN (also called for TCP streams whose framing is STUN).
+    public mutating func pin(_ flow: FiveTuple) {
+        stunFlows.insert(flow.canonical)
+    }
+
+    /// Classifies one datagram (a UDP payload, or an RFC 4571 frame from a TCP stream).
+    public mutating func classify(_ bytes: borrowing Span<UInt8>, flow: FiveTuple) -> PayloadKind {
+        guard let first = ByteCursor.getUInt8(bytes, at: 0) else { return .unknown }
+        switch first {
+        case 0...3:
+            if Shapes.isSTUN(bytes) {
+                pin(flow)
+                return .stun
+            }
+            if Shapes.isClassicSTUN(bytes), let id = Shapes.classicTransactionID(bytes),
+                let type = ByteCursor.getUInt16(bytes, at: 0)
+            {
+                let isRequest = type & 0x0110 == 0
+                if Self.isSTUNPort(flow) || (!isRequest && classicRequests.contains(id)) {
+                    if isRequest { classicRequests.insert(id) }
+                    pin(flow)
+                    return .classicSTUN
+                }
+            }
+            return .unknown
+        case 16...19:
+            // ZRTP (RFC 6189 §5): magic cookie "ZRTP" at bytes 4–7.
+            return ByteCursor.getUInt32(bytes, at: 4) == 0x5A52_5450 ? .zrtp : .unknown
+        case 20...63:
+            return Shapes.isDTLS(bytes) != nil ? .dtls : .unknown
+        case 64...127:
+            guard isSTUNFlow(flow), let (channel, length) = Shapes.channelDataHeader(bytes) else { return .unknown }
+            // Over UDP the data may be followed by padding up to a multiple of 4 (RFC 8656 §12.5).
+            let exact = 4 + length
+            guard bytes.count >= exact, bytes.count <= 4 + ((length + 3) & ~3) else { return .unknown }
+            return .channelData(channel: channel)
+        case 128...191:
+            return Shapes.rtpOrRTCP(bytes) ?? .unknown
+        default:
+            return .unknown
+        }
+    }
+
+    /// Classifies a frame cut from a STUN-framed TCP stream: STUN or ChannelData by its first byte.
+    public mutating func classifyStreamFrame(_ bytes: borrowing Span<UInt8>, flow: FiveTuple) -> PayloadKind {
+        pin(flow)
+        guard let first = ByteCursor.getUInt8(bytes, at: 0) else { return .unknown }
+        if first < 0x40 { return Shapes.isSTUN(bytes) ? .stun : .unknown }
+        if let (channel, _) = Shapes.channelDataHeader(bytes) { return .channelData(channel: channel) }
+        return .unknown
+    }
+}

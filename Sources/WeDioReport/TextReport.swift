@@ -1,0 +1,131 @@
+import WeDioAnalysis
+import WeDioBasics
+
+/// The terminal summary: concise, coloured only when asked (stdout a terminal and NO_COLOR unset).
+public struct TextReport: Sendable {
+    public var color: Bool
+    public var toolVersion: String
+
+    public init(color: Bool, toolVersion: String) {
+        self.color = color
+        self.toolVersion = toolVersion
+    }
+
+    private func bold(_ text: String) -> String { color ? "\u{1B}[1m\(text)\u{1B}[0m" : text }
+    private func red(_ text: String) -> String { color ? "\u{1B}[31m\(text)\u{1B}[0m" : text }
+    private func yellow(_ text: String) -> String { color ? "\u{1B}[33m\(text)\u{1B}[0m" : text }
+
+    public func render(_ result: AnalysisResult) -> String {
+        var lines: [String] = []
+        lines.append(bold("WeDio \(toolVersion)") + " — \(result.inputs.count) input\(result.inputs.count == 1 ? "" : "s")")
+        for input in result.inputs {
+            lines.append(contentsOf: renderInput(input))
+        }
+        let stats = result.statistics
+        lines.append("")
+        lines.append(bold("Traffic"))
+        lines.append(
+            "  \(stats.packets) packets · \(stats.udpPackets) UDP · \(stats.tcpSegments) TCP segments")
+        lines.append(
+            "  STUN \(stats.stunMessages) · classic STUN \(stats.classicStunMessages) · ChannelData \(stats.channelData)"
+                + " · STUN relayed through TURN \(stats.relayedStunMessages)")
+        lines.append(
+            "  DTLS records \(stats.dtlsRecords) · RTP \(stats.rtpPackets) · RTCP \(stats.rtcpPackets)"
+                + (stats.zrtpPackets > 0 ? " · ZRTP \(stats.zrtpPackets)" : "")
+                + (stats.tlsBytes > 0 ? " · TLS bytes \(stats.tlsBytes)" : ""))
+        if !result.methodCounts.isEmpty {
+            lines.append("")
+            lines.append(bold("STUN messages"))
+            for (name, count) in result.methodCounts.sorted(by: { ($0.value, $1.key) > ($1.value, $0.key) }) {
+                lines.append("  " + pad(name, 32) + "\(count)")
+            }
+        }
+        var problems: [String] = []
+        if stats.truncated > 0 { problems.append("\(stats.truncated) truncated") }
+        if stats.malformed > 0 { problems.append("\(stats.malformed) malformed") }
+        if stats.fingerprintFailures > 0 { problems.append("\(stats.fingerprintFailures) bad FINGERPRINT") }
+        if stats.integrityFailures > 0 { problems.append("\(stats.integrityFailures) failed MESSAGE-INTEGRITY") }
+        if !problems.isEmpty {
+            lines.append("")
+            lines.append(yellow("Problems: " + problems.joined(separator: ", ")))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private func renderInput(_ input: InputSummary) -> [String] {
+        var lines: [String] = []
+        let link = input.linkType ?? "-"
+        lines.append(
+            "  \(input.path)  [\(input.vantage)]  \(link)  \(input.packets) packets, \(input.bytes) bytes"
+                + (input.firstTime.map { ", \(TimeFormat.rfc3339($0))" } ?? "")
+                + (input.packets > 1 ? String(format3(input.durationSeconds)) : ""))
+        switch input.status {
+        case .complete:
+            break
+        case .damaged:
+            lines.append(yellow("    damaged: \(input.failure ?? "read error") (everything before it was analysed)"))
+        case .unreadable:
+            lines.append(red("    unreadable: \(input.failure ?? "cannot open")"))
+        }
+        if !input.errors.isEmpty {
+            let counts = input.errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            lines.append("    packet problems: \(counts)")
+            if let first = input.errorSamples.first {
+                lines.append("    first: \(first)")
+            }
+        }
+        return lines
+    }
+
+    private func format3(_ seconds: Double) -> String {
+        let milliseconds = Int((seconds * 1000).rounded())
+        return " over \(milliseconds / 1000).\(pad3(milliseconds % 1000)) s"
+    }
+
+    private func pad3(_ value: Int) -> String {
+        let text = String(value)
+        return String(repeating: "0", count: max(0, 3 - text.count)) + text
+    }
+
+    private func pad(_ text: String, _ width: Int) -> String {
+        text + String(repeating: " ", count: max(1, width - text.count))
+    }
+}
+
+/// RFC 3339 UTC timestamps with microseconds, computed from capture time without Foundation.
+public enum TimeFormat {
+    public static func rfc3339(_ time: CaptureTime) -> String {
+        let nanoseconds = time.nanoseconds
+        var seconds = nanoseconds / 1_000_000_000
+        var fraction = nanoseconds % 1_000_000_000
+        if fraction < 0 {
+            fraction += 1_000_000_000
+            seconds -= 1
+        }
+        let microseconds = fraction / 1000
+        var days = seconds / 86_400
+        var secondOfDay = seconds % 86_400
+        if secondOfDay < 0 {
+            secondOfDay += 86_400
+            days -= 1
+        }
+        let (year, month, day) = civil(fromDays: days)
+        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        let micro = String(microseconds)
+        return "\(year)-\(two(month))-\(two(day))T\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):"
+            + "\(two(secondOfDay % 60)).\(String(repeating: "0", count: 6 - micro.count))\(micro)Z"
+    }
+
+    /// Days since 1970-01-01 → proleptic Gregorian date (H. Hinnant's civil_from_days algorithm).
+    static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthPrime = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthPrime + 2) / 5 + 1
+        let month = monthPrime < 10 ? monthPrime + 3 : monthPrime - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+}

@@ -1,0 +1,100 @@
+import WeDioBasics
+
+/// A PASSWORD-ALGORITHM entry (RFC 8489 §14.11–14.12): 0x0001 MD5, 0x0002 SHA-256.
+public struct PasswordAlgorithm: Hashable, Sendable {
+    public var algorithm: UInt16
+    public var parameters: [UInt8]
+
+    public init(algorithm: UInt16, parameters: [UInt8] = []) {
+        self.algorithm = algorithm
+        self.parameters = parameters
+    }
+
+    public static let md5: UInt16 = 0x0001
+    public static let sha256: UInt16 = 0x0002
+
+    public var name: String {
+        switch algorithm {
+        case Self.md5: "MD5"
+        case Self.sha256: "SHA-256"
+        default: "0x" + String(algorithm, radix: 16)
+        }
+    }
+}
+
+/// The decoded value of one attribute: one exhaustive enum over every layout in `AttributeFormat`.
+public enum AttributeValue: Hashable, Sendable {
+    /// MAPPED-ADDRESS and the other plain address attributes.
+    case address(TransportAddress)
+    /// XOR-MAPPED/PEER/RELAYED-ADDRESS, decoded to the clear address.
+    case xorAddress(TransportAddress)
+    case text(String)
+    case bytes([UInt8])
+    case uint32(UInt32)
+    case uint64(UInt64)
+    case empty
+    /// ERROR-CODE (RFC 8489 §14.8): class × 100 + number, and the reason phrase as sent.
+    case errorCode(code: Int, reason: String)
+    case unknownAttributes([UInt16])
+    /// CHANGE-REQUEST (RFC 5780 §7.2, RFC 3489 §11.2.4).
+    case changeRequest(changeIP: Bool, changePort: Bool)
+    /// CHANNEL-NUMBER (RFC 8656 §18.1).
+    case channelNumber(UInt16)
+    /// REQUESTED-TRANSPORT protocol number (RFC 8656 §18.7): 17 UDP, 6 TCP.
+    case requestedTransport(UInt8)
+    /// REQUESTED-/ADDITIONAL-ADDRESS-FAMILY (RFC 8656 §18.8, §18.11): 0x01 IPv4, 0x02 IPv6.
+    case addressFamily(UInt8)
+    /// EVEN-PORT R bit (RFC 8656 §18.6).
+    case evenPort(reserveNext: Bool)
+    /// RESPONSE-PORT (RFC 5780 §7.5).
+    case responsePort(UInt16)
+    case passwordAlgorithm(PasswordAlgorithm)
+    case passwordAlgorithms([PasswordAlgorithm])
+    /// ADDRESS-ERROR-CODE (RFC 8656 §18.12).
+    case addressErrorCode(family: UInt8, code: Int, reason: String)
+    /// ICMP (RFC 8656 §18.13).
+    case icmp(type: UInt8, code: UInt8, data: UInt32)
+    /// TRANSACTION-TRANSMIT-COUNTER (RFC 7982 §3.1).
+    case transmitCounter(requests: UInt8, responses: UInt8)
+    /// MESSAGE-INTEGRITY-SHA256 (16–32 bytes, RFC 8489 §14.6).
+    case messageIntegritySHA256([UInt8])
+    /// ACCESS-TOKEN (RFC 7635 §6.2): nonce and the encrypted block.
+    case accessToken(nonce: [UInt8], encryptedBlock: [UInt8])
+    /// GOOG-NETWORK-INFO: network id and network cost (libwebrtc: id << 16 | cost).
+    case googNetworkInfo(networkID: UInt16, cost: UInt16)
+    /// GOOG-MISC-INFO: a list of 16-bit values.
+    case googMiscInfo([UInt16])
+    /// libwebrtc NOMINATION (0xC001 in ICE checks): the renomination value.
+    case nomination(UInt32)
+    /// MS-SEQUENCE-NUMBER ([MS-TURN] §2.2.2.12): connection id and sequence number.
+    case msSequenceNumber(connectionID: [UInt8], sequence: UInt32)
+    /// MS-SERVICE-QUALITY ([MS-TURN] §2.2.2.13): stream type and service quality.
+    case msServiceQuality(streamType: UInt16, quality: UInt16)
+}
+
+/// One attribute as found on the wire: its type, where it sits, and its typed value.
+public struct STUNAttribute: Hashable, Sendable {
+    public var type: AttributeType
+    public var value: AttributeValue
+    /// Offset of the attribute header from the start of the message.
+    public var offset: Int
+    /// The value length as declared (without padding).
+    public var length: Int
+    /// Present after MESSAGE-INTEGRITY (other than MI-SHA256/FINGERPRINT) or after FINGERPRINT:
+    /// receivers must ignore it (RFC 8489 §14.5, §14.7).
+    public var ignored: Bool
+
+    public init(type: AttributeType, value: AttributeValue, offset: Int = 0, length: Int = 0, ignored: Bool = false) {
+        self.type = type
+        self.value = value
+        self.offset = offset
+        self.length = length
+        self.ignored = ignored
+    }
+
+    /// The name to show: 0xC001 is NOMINATION when decoded as such (libwebrtc re-used IANA's ENF-FLOW-DESCRIPTION).
+    public var name: String {
+        if case .nomination = value { return "NOMINATION" }
+        return type.name
+    }
+}

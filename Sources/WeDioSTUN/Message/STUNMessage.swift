@@ -1,0 +1,88 @@
+import WeDioBasics
+
+/// A decoded STUN message (RFC 8489 §5, or RFC 3489 §11.1 when it has no magic cookie).
+public struct STUNMessage: Hashable, Sendable {
+    public static let magicCookie: UInt32 = 0x2112_A442
+    public static let headerLength = 20
+
+    public var method: STUNMethod
+    public var messageClass: STUNClass
+    public var transactionID: TransactionID
+    public var attributes: [STUNAttribute]
+    /// Attribute-level problems: the message was still usable (the attribute is kept raw).
+    public var problems: [STUNDecodingError]
+
+    public init(
+        method: STUNMethod, messageClass: STUNClass, transactionID: TransactionID, attributes: [STUNAttribute] = [],
+        problems: [STUNDecodingError] = []
+    ) {
+        self.method = method
+        self.messageClass = messageClass
+        self.transactionID = transactionID
+        self.attributes = attributes
+        self.problems = problems
+    }
+
+    public var isClassic: Bool { transactionID.isClassic }
+
+    /// The 14-bit message type as on the wire.
+    public var messageType: UInt16 { MessageType.combine(method, messageClass) }
+
+    /// The first attribute of a type that a receiver would act on (ignored ones skipped).
+    public func attribute(_ type: AttributeType) -> STUNAttribute? {
+        attributes.first { $0.type == type && !$0.ignored }
+    }
+
+    public func value(_ type: AttributeType) -> AttributeValue? { attribute(type)?.value }
+
+    /// Comprehension-required attributes the registry does not know (RFC 8489 §6.3.1: a request with one gets 420).
+    public var unknownComprehensionRequired: [AttributeType] {
+        attributes.filter { $0.type.isComprehensionRequired && $0.type.entry == nil }.map(\.type)
+    }
+
+    // MARK: Decoding
+
+    /// Decodes one complete message. Throws when the message cannot be delimited (header, lengths,
+    /// attribute framing); attribute values that are wrong are kept raw and listed in `problems`.
+    public static func decode(_ bytes: borrowing Span<UInt8>) throws(STUNDecodingError) -> STUNMessage {
+        guard bytes.count >= headerLength, let type = ByteCursor.getUInt16(bytes, at: 0),
+            let length = ByteCursor.getUInt16(bytes, at: 2), let cookie = ByteCursor.getUInt32(bytes, at: 4)
+        else {
+            throw STUNDecodingError(.truncated, field: "header", offset: 0, detail: "\(bytes.count) bytes, a header needs 20")
+        }
+        guard type & 0xC000 == 0 else {
+            throw STUNDecodingError(
+                .notSTUN, field: "header/type", offset: 0, detail: "the two most significant bits must be zero")
+        }
+        let isClassic = cookie != magicCookie
+        let declared = Int(length)
+        guard headerLength + declared <= bytes.count else {
+            throw STUNDecodingError(
+                .truncated, field: "header/length", offset: 2,
+                detail: "length \(declared) runs past the \(bytes.count - headerLength) bytes after the header")
+        }
+        guard headerLength + declared == bytes.count else {
+            throw STUNDecodingError(
+                .badMessageLength, field: "header/length", offset: 2,
+                detail: "length \(declared) leaves \(bytes.count - headerLength - declared) trailing bytes")
+        }
+        if !isClassic && declared % 4 != 0 {
+            throw STUNDecodingError(
+                .badMessageLength, field: "header/length", offset: 2, detail: "length \(declared) is not a multiple of 4")
+        }
+        var id: UInt128 = 0
+        for index in (isClassic ? 4 : 8)..<20 { id = id << 8 | UInt128(bytes[index]) }
+        let (method, messageClass) = MessageType.split(type)
+        var message = STUNMessage(
+            method: method, messageClass: messageClass, transactionID: TransactionID(value: id, isClassic: isClassic))
+        try AttributeDecoder.decodeAll(bytes, into: &message)
+        return message
+    }
+
+    /// Like `decode`, but also throws the first attribute-level problem (for tests and strict tools).
+    public static func decodeStrict(_ bytes: borrowing Span<UInt8>) throws(STUNDecodingError) -> STUNMessage {
+        let message = try decode(bytes)
+        if let first = message.problems.first { throw first }
+        return message
+    }
+}

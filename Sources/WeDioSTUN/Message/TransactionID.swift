@@ -1,0 +1,36 @@
+/// A transaction id: 96 bits after the magic cookie (RFC 8489 §6) or 128 bits in classic RFC 3489
+/// messages (where the cookie position is part of the id).
+public struct TransactionID: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// The id bits: the low 96 for RFC 5389+, all 128 for classic.
+    public var value: UInt128
+    public var isClassic: Bool
+
+    public init(value: UInt128, isClassic: Bool) {
+        self.value = isClassic ? value : value & ((UInt128(1) << 96) - 1)
+        self.isClassic = isClassic
+    }
+
+    /// From 12 (RFC 5389+) or 16 (classic) bytes.
+    public init?(bytes: [UInt8]) {
+        guard bytes.count == 12 || bytes.count == 16 else { return nil }
+        self.init(value: bytes.reduce(UInt128(0)) { $0 << 8 | UInt128($1) }, isClassic: bytes.count == 16)
+    }
+
+    /// Lower-case hex, 24 digits (or 32 for classic): the spelling tshark's `stun.id` uses.
+    public var hex: String {
+        let digits = isClassic ? 32 : 24
+        let text = String(value, radix: 16)
+        return String(repeating: "0", count: max(0, digits - text.count)) + text
+    }
+
+    public var bytes: [UInt8] {
+        let count = isClassic ? 16 : 12
+        return (0..<count).map { UInt8(truncatingIfNeeded: value >> (8 * (count - 1 - $0))) }
+    }
+
+    public var description: String { hex }
+
+    public static func < (lhs: TransactionID, rhs: TransactionID) -> Bool {
+        (lhs.isClassic ? 1 : 0, lhs.value) < (rhs.isClassic ? 1 : 0, rhs.value)
+    }
+}

@@ -1,0 +1,249 @@
+/// How an attribute's value is laid out; drives decoding and encoding. One table (`AttributeType.registry`)
+/// gives every known type its name and format.
+public enum AttributeFormat: Sendable, Equatable {
+    /// Family + port + address (RFC 8489 §14.1).
+    case address
+    /// XOR'd with the magic cookie and transaction id (RFC 8489 §14.2).
+    case xorAddress
+    /// UTF-8 text, with the maximum byte length the RFC allows (nil: unbounded).
+    case text(maximumBytes: Int?)
+    /// Opaque bytes; `secret` values are never rendered.
+    case bytes(secret: Bool)
+    /// Exactly `count` opaque bytes (MESSAGE-INTEGRITY 20, USERHASH 32, …).
+    case fixedBytes(count: Int)
+    case uint32
+    case uint64
+    /// No value (USE-CANDIDATE, DONT-FRAGMENT).
+    case empty
+    case errorCode
+    case unknownAttributes
+    case changeRequest
+    case channelNumber
+    case requestedTransport
+    case addressFamily
+    case evenPort
+    case responsePort
+    case passwordAlgorithm
+    case passwordAlgorithms
+    case addressErrorCode
+    case icmp
+    case transmitCounter
+    case messageIntegritySHA256
+    case accessToken
+    case googNetworkInfo
+    case googMiscInfo
+    /// 0xC001: libwebrtc NOMINATION in ICE checks, IANA's ENF-FLOW-DESCRIPTION elsewhere.
+    case nominationOrFlowDescription
+    case msSequenceNumber
+    case msServiceQuality
+}
+
+/// A STUN attribute type number. 0x0000–0x7FFF are comprehension-required (RFC 8489 §14).
+public struct AttributeType: RawRepresentable, Hashable, Sendable, Comparable, CustomStringConvertible {
+    public var rawValue: UInt16
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
+    public init(_ rawValue: UInt16) { self.rawValue = rawValue }
+
+    public var isComprehensionRequired: Bool { rawValue < 0x8000 }
+
+    public struct Entry: Sendable {
+        public var name: String
+        public var format: AttributeFormat
+    }
+
+    /// The registry entry, nil for a type WeDio does not know.
+    public var entry: Entry? { Self.registry[rawValue] }
+
+    /// The IANA (or vendor) name; `0xABCD` for an unknown type.
+    public var name: String { entry?.name ?? Self.hex(rawValue) }
+
+    public var description: String { name }
+
+    static func hex(_ value: UInt16) -> String {
+        let digits = String(value, radix: 16, uppercase: true)
+        return "0x" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+    }
+
+    public static func < (lhs: AttributeType, rhs: AttributeType) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    // MARK: Constants used by the codec and the analysis
+
+    public static let mappedAddress = AttributeType(0x0001)
+    public static let responseAddress = AttributeType(0x0002)
+    public static let changeRequest = AttributeType(0x0003)
+    public static let sourceAddress = AttributeType(0x0004)
+    public static let changedAddress = AttributeType(0x0005)
+    public static let username = AttributeType(0x0006)
+    public static let password = AttributeType(0x0007)
+    public static let messageIntegrity = AttributeType(0x0008)
+    public static let errorCode = AttributeType(0x0009)
+    public static let unknownAttributes = AttributeType(0x000A)
+    public static let reflectedFrom = AttributeType(0x000B)
+    public static let channelNumber = AttributeType(0x000C)
+    public static let lifetime = AttributeType(0x000D)
+    public static let msMagicCookie = AttributeType(0x000F)
+    public static let xorPeerAddress = AttributeType(0x0012)
+    public static let data = AttributeType(0x0013)
+    public static let realm = AttributeType(0x0014)
+    public static let nonce = AttributeType(0x0015)
+    public static let xorRelayedAddress = AttributeType(0x0016)
+    public static let requestedAddressFamily = AttributeType(0x0017)
+    public static let evenPort = AttributeType(0x0018)
+    public static let requestedTransport = AttributeType(0x0019)
+    public static let dontFragment = AttributeType(0x001A)
+    public static let accessToken = AttributeType(0x001B)
+    public static let messageIntegritySHA256 = AttributeType(0x001C)
+    public static let passwordAlgorithm = AttributeType(0x001D)
+    public static let userhash = AttributeType(0x001E)
+    public static let xorMappedAddress = AttributeType(0x0020)
+    public static let reservationToken = AttributeType(0x0022)
+    public static let priority = AttributeType(0x0024)
+    public static let useCandidate = AttributeType(0x0025)
+    public static let padding = AttributeType(0x0026)
+    public static let responsePort = AttributeType(0x0027)
+    public static let connectionID = AttributeType(0x002A)
+    public static let additionalAddressFamily = AttributeType(0x8000)
+    public static let addressErrorCode = AttributeType(0x8001)
+    public static let passwordAlgorithms = AttributeType(0x8002)
+    public static let alternateDomain = AttributeType(0x8003)
+    public static let icmp = AttributeType(0x8004)
+    public static let msVersion = AttributeType(0x8008)
+    public static let msXORMappedAddress = AttributeType(0x8020)
+    public static let software = AttributeType(0x8022)
+    public static let alternateServer = AttributeType(0x8023)
+    public static let transactionTransmitCounter = AttributeType(0x8025)
+    public static let cacheTimeout = AttributeType(0x8027)
+    public static let fingerprint = AttributeType(0x8028)
+    public static let iceControlled = AttributeType(0x8029)
+    public static let iceControlling = AttributeType(0x802A)
+    public static let responseOrigin = AttributeType(0x802B)
+    public static let otherAddress = AttributeType(0x802C)
+    public static let ecnCheck = AttributeType(0x802D)
+    public static let thirdPartyAuthorization = AttributeType(0x802E)
+    public static let origin = AttributeType(0x802F)
+    public static let mobilityTicket = AttributeType(0x8030)
+    public static let msSequenceNumber = AttributeType(0x8050)
+    public static let msServiceQuality = AttributeType(0x8055)
+    public static let msMultiplexedTURNSessionID = AttributeType(0x8095)
+    public static let nomination = AttributeType(0xC001)
+    public static let googNetworkInfo = AttributeType(0xC057)
+    public static let googLastICECheckReceived = AttributeType(0xC058)
+    public static let googMiscInfo = AttributeType(0xC059)
+    public static let googConnectionID = AttributeType(0xC05B)
+    public static let googDelta = AttributeType(0xC05C)
+    public static let googDeltaAck = AttributeType(0xC05D)
+    public static let googMessageIntegrity32 = AttributeType(0xC060)
+
+    /// Every attribute type WeDio decodes, with its source document.
+    public static let registry: [UInt16: Entry] = {
+        var table: [UInt16: Entry] = [:]
+        func add(_ code: UInt16, _ name: String, _ format: AttributeFormat) { table[code] = Entry(name: name, format: format) }
+        // RFC 8489 (STUN) §14 / §18.3; text limits from §14.3, §14.8–14.10
+        add(0x0001, "MAPPED-ADDRESS", .address)
+        add(0x0006, "USERNAME", .text(maximumBytes: 513))
+        add(0x0008, "MESSAGE-INTEGRITY", .fixedBytes(count: 20))
+        add(0x0009, "ERROR-CODE", .errorCode)
+        add(0x000A, "UNKNOWN-ATTRIBUTES", .unknownAttributes)
+        add(0x0014, "REALM", .text(maximumBytes: 763))
+        add(0x0015, "NONCE", .text(maximumBytes: 763))
+        add(0x001C, "MESSAGE-INTEGRITY-SHA256", .messageIntegritySHA256)
+        add(0x001D, "PASSWORD-ALGORITHM", .passwordAlgorithm)
+        add(0x001E, "USERHASH", .fixedBytes(count: 32))
+        add(0x0020, "XOR-MAPPED-ADDRESS", .xorAddress)
+        add(0x8002, "PASSWORD-ALGORITHMS", .passwordAlgorithms)
+        add(0x8003, "ALTERNATE-DOMAIN", .text(maximumBytes: 255))
+        add(0x8022, "SOFTWARE", .text(maximumBytes: 763))
+        add(0x8023, "ALTERNATE-SERVER", .address)
+        add(0x8028, "FINGERPRINT", .uint32)
+        // RFC 3489 (classic STUN) §11.2; reserved since RFC 5389
+        add(0x0002, "RESPONSE-ADDRESS", .address)
+        add(0x0003, "CHANGE-REQUEST", .changeRequest)  // re-used by RFC 5780 §7.2
+        add(0x0004, "SOURCE-ADDRESS", .address)
+        add(0x0005, "CHANGED-ADDRESS", .address)
+        add(0x0007, "PASSWORD", .bytes(secret: true))
+        add(0x000B, "REFLECTED-FROM", .address)
+        // RFC 5780 (NAT behaviour discovery) §7
+        add(0x0026, "PADDING", .bytes(secret: false))
+        add(0x0027, "RESPONSE-PORT", .responsePort)
+        add(0x8027, "CACHE-TIMEOUT", .uint32)
+        add(0x802B, "RESPONSE-ORIGIN", .address)
+        add(0x802C, "OTHER-ADDRESS", .address)
+        // RFC 8656 (TURN) §18, RFC 6062 §6.2, RFC 8016 §3.1
+        add(0x000C, "CHANNEL-NUMBER", .channelNumber)
+        add(0x000D, "LIFETIME", .uint32)
+        add(0x0012, "XOR-PEER-ADDRESS", .xorAddress)
+        add(0x0013, "DATA", .bytes(secret: false))
+        add(0x0016, "XOR-RELAYED-ADDRESS", .xorAddress)
+        add(0x0017, "REQUESTED-ADDRESS-FAMILY", .addressFamily)
+        add(0x0018, "EVEN-PORT", .evenPort)
+        add(0x0019, "REQUESTED-TRANSPORT", .requestedTransport)
+        add(0x001A, "DONT-FRAGMENT", .empty)
+        add(0x0022, "RESERVATION-TOKEN", .uint64)
+        add(0x002A, "CONNECTION-ID", .uint32)
+        add(0x8000, "ADDITIONAL-ADDRESS-FAMILY", .addressFamily)
+        add(0x8001, "ADDRESS-ERROR-CODE", .addressErrorCode)
+        add(0x8004, "ICMP", .icmp)
+        add(0x8030, "MOBILITY-TICKET", .bytes(secret: false))
+        // RFC 8445 (ICE) §16.1
+        add(0x0024, "PRIORITY", .uint32)
+        add(0x0025, "USE-CANDIDATE", .empty)
+        add(0x8029, "ICE-CONTROLLED", .uint64)
+        add(0x802A, "ICE-CONTROLLING", .uint64)
+        // RFC 7635 (third-party authorization) §6, RFC 7982 §3.1, RFC 6679 §7.2.2
+        add(0x001B, "ACCESS-TOKEN", .accessToken)
+        add(0x802E, "THIRD-PARTY-AUTHORIZATION", .text(maximumBytes: nil))
+        add(0x8025, "TRANSACTION-TRANSMIT-COUNTER", .transmitCounter)
+        add(0x802D, "ECN-CHECK-STUN", .uint32)
+        // draft-ietf-tram-stun-origin §3 (never assigned by IANA; sent by some browsers of that era)
+        add(0x802F, "ORIGIN", .text(maximumBytes: nil))
+        // Microsoft [MS-TURN] §2.2.2, [MS-TURNBWM] §2.2, [MS-ICE2] §2.2.2
+        add(0x000E, "MS-ALTERNATE-SERVER", .address)
+        add(0x000F, "MAGIC-COOKIE", .uint32)
+        add(0x0010, "BANDWIDTH", .uint32)
+        add(0x0011, "DESTINATION-ADDRESS", .address)
+        add(0x8006, "MS-TURN-UNKNOWN-8006", .bytes(secret: false))
+        add(0x8008, "MS-VERSION", .uint32)
+        add(0x8020, "MS-XOR-MAPPED-ADDRESS", .xorAddress)  // the pre-RFC 5389 draft number of XOR-MAPPED-ADDRESS
+        add(0x8032, "MS-ALTERNATE-HOST-NAME", .text(maximumBytes: nil))
+        add(0x8037, "MS-APP-ID", .bytes(secret: false))
+        add(0x8039, "MS-SECURE-TAG", .bytes(secret: false))
+        add(0x8050, "MS-SEQUENCE-NUMBER", .msSequenceNumber)
+        add(0x8054, "MS-CANDIDATE-IDENTIFIER", .bytes(secret: false))
+        add(0x8055, "MS-SERVICE-QUALITY", .msServiceQuality)
+        add(0x8056, "BANDWIDTH-ACM", .bytes(secret: false))
+        add(0x8057, "BANDWIDTH-RESERVATION-ID", .bytes(secret: false))
+        add(0x8058, "BANDWIDTH-RESERVATION-AMOUNT", .bytes(secret: false))
+        add(0x8059, "REMOTE-SITE-ADDRESS", .bytes(secret: false))
+        add(0x805A, "REMOTE-RELAY-SITE-ADDRESS", .bytes(secret: false))
+        add(0x805B, "LOCAL-SITE-ADDRESS", .bytes(secret: false))
+        add(0x805C, "LOCAL-RELAY-SITE-ADDRESS", .bytes(secret: false))
+        add(0x805D, "REMOTE-SITE-ADDRESS-RESPONSE", .bytes(secret: false))
+        add(0x805E, "REMOTE-RELAY-SITE-ADDRESS-RESPONSE", .bytes(secret: false))
+        add(0x805F, "LOCAL-SITE-ADDRESS-RESPONSE", .bytes(secret: false))
+        add(0x8060, "LOCAL-RELAY-SITE-ADDRESS-RESPONSE", .bytes(secret: false))
+        add(0x8061, "SIP-DIALOG-ID", .bytes(secret: false))
+        add(0x8062, "SIP-CALL-ID", .bytes(secret: false))
+        add(0x8068, "LOCATION-PROFILE", .bytes(secret: false))
+        add(0x8070, "MS-IMPLEMENTATION-VERSION", .uint32)
+        add(0x8090, "MS-ALT-MAPPED-ADDRESS", .address)
+        add(0x8095, "MS-MULTIPLEXED-TURN-SESSION-ID", .uint64)
+        // Expert-review range (IANA registry entries by their registrants)
+        add(0xC000, "CISCO-STUN-FLOWDATA", .bytes(secret: false))
+        add(0xC001, "ENF-FLOW-DESCRIPTION", .nominationOrFlowDescription)
+        add(0xC002, "ENF-NETWORK-STATUS", .bytes(secret: false))
+        // Google (libwebrtc api/transport/stun.h; IANA registrations by J. Oreland)
+        add(0xC057, "GOOG-NETWORK-INFO", .googNetworkInfo)
+        add(0xC058, "GOOG-LAST-ICE-CHECK-RECEIVED", .bytes(secret: false))
+        add(0xC059, "GOOG-MISC-INFO", .googMiscInfo)
+        add(0xC05A, "GOOG-OBSOLETE-1", .bytes(secret: false))
+        add(0xC05B, "GOOG-CONNECTION-ID", .bytes(secret: false))
+        add(0xC05C, "GOOG-DELTA", .bytes(secret: false))
+        add(0xC05D, "GOOG-DELTA-ACK", .bytes(secret: false))
+        add(0xC060, "GOOG-MESSAGE-INTEGRITY-32", .fixedBytes(count: 4))
+        add(0xC070, "DTLS-IN-STUN", .bytes(secret: false))
+        add(0xC071, "DTLS-IN-STUN-ACKNOWLEDGEMENT", .bytes(secret: false))
+        add(0xFF04, "GOOG-MULTI-MAPPING", .bytes(secret: false))
+        add(0xFF05, "GOOG-LOGGING-ID", .bytes(secret: false))
+        return table
+    }()
+}

@@ -1,0 +1,3 @@
+import WeDioCLI
+
+WeDioMain.main()
