@@ -78,7 +78,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WeDioPipelineTests",
-            dependencies: ["WeDio", "WeDioTestSupport"],
+            dependencies: ["WeDio", "WeDioAnalysis", "WeDioBasics", "WeDioSTUN", "WeDioTestSupport"],
             swiftSettings: commonSettings
         ),
         .testTarget(

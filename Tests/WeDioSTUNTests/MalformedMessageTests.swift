@@ -55,10 +55,26 @@ struct MalformedMessageTests {
         #expect(Self.code(Self.message("0001ffff 00010000")) == .attributeOverflow)
     }
 
-    @Test("A lone attribute header fragment is attribute-overflow")
-    func attributeHeaderFragment() {
+    @Test("A lone attribute header fragment is attribute-overflow; the length is reported first")
+    func attributeHeaderFragment() throws {
         #expect(Self.code(Self.message("8022")) == .badMessageLength)
-        #expect(Self.code(Self.message("80220000 8022")) == .badMessageLength)
+        let message = try STUNMessage.decode(Self.message("80220000 8022").span)
+        #expect(message.problems.map(\.code) == [.badMessageLength, .attributeOverflow])
+        #expect(message.attributes.map(\.type) == [.software])
+    }
+
+    @Test("A message whose length is not a multiple of 4 still decodes, with the problem noted (WhatsApp TURN)")
+    func unalignedButUsable() throws {
+        let message = try STUNMessage.decode(Self.message("40000002 abcd").span)
+        #expect(message.problems.map(\.code) == [.badMessageLength, .badPadding])
+        #expect(message.value(AttributeType(0x4000)) == .bytes([0xAB, 0xCD]))
+    }
+
+    @Test("Broken attribute lists keep the attributes before the break (zeek-spicy-stun malformed vectors)")
+    func partialAttributes() throws {
+        let message = try STUNMessage.decode(Self.message("80220004 61626364 0001ffff 00010000").span)
+        #expect(message.attributes.map(\.type) == [.software])
+        #expect(message.problems.map(\.code) == [.attributeOverflow])
     }
 
     @Test("Classic messages without padding room are bad padding")

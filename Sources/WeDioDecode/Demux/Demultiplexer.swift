@@ -36,7 +36,11 @@ public struct Demultiplexer: Sendable {
                 let type = ByteCursor.getUInt16(bytes, at: 0)
             {
                 let isRequest = type & 0x0110 == 0
-                if Self.isSTUNPort(flow) || (!isRequest && classicRequests.contains(id)) {
+                // On 3478, or answering a request already taken as classic, the shape suffices; elsewhere a
+                // request must pass the strict attribute test (as Wireshark's classicstun heuristic does).
+                if Self.isSTUNPort(flow) || (!isRequest && classicRequests.contains(id))
+                    || (isRequest && Shapes.isClassicSTUN(bytes, strict: true))
+                {
                     if isRequest { classicRequests.insert(id) }
                     pin(flow)
                     return .classicSTUN

@@ -5,12 +5,14 @@ import WeDioBasics
 public enum Shapes {
     public static let magicCookie: UInt32 = 0x2112_A442
 
-    /// A STUN header at `start` with the cookie, top bits 00, a 4-aligned length; returns the message size.
+    /// A STUN header at `start` with the cookie and top bits 00; returns the message size it declares.
     public static func stunMessageLength(_ bytes: borrowing Span<UInt8>, at start: Int = 0) -> Int? {
         guard let type = ByteCursor.getUInt16(bytes, at: start), type & 0xC000 == 0,
-            let length = ByteCursor.getUInt16(bytes, at: start + 2), length % 4 == 0,
+            let length = ByteCursor.getUInt16(bytes, at: start + 2),
             ByteCursor.getUInt32(bytes, at: start + 4) == magicCookie
         else { return nil }
+        // The length should be a multiple of 4, but [MS-TURN] (no padding) and WhatsApp's TURN break
+        // that rule; the cookie and the exact length are evidence enough (as in Wireshark's heuristic).
         return 20 + Int(length)
     }
 
@@ -23,20 +25,38 @@ public enum Shapes {
     static let classicTypes: Set<UInt16> = [0x0001, 0x0101, 0x0111, 0x0002, 0x0102, 0x0112]
 
     /// A classic (RFC 3489) message: known type, no cookie required, length exact, attribute walk lands on the end.
-    public static func isClassicSTUN(_ bytes: borrowing Span<UInt8>) -> Bool {
+    /// `strict` also requires every attribute to be an RFC 3489 one (0x0001–0x000B, or XOR-MAPPED 0x8020 /
+    /// SOFTWARE 0x8022 of the 3489bis drafts) with a plausible length: the test used off port 3478.
+    public static func isClassicSTUN(_ bytes: borrowing Span<UInt8>, strict: Bool = false) -> Bool {
         guard bytes.count >= 20, let type = ByteCursor.getUInt16(bytes, at: 0), classicTypes.contains(type),
             let length = ByteCursor.getUInt16(bytes, at: 2), 20 + Int(length) == bytes.count
         else { return false }
         var offset = 20
         var attributes = 0
         while offset < bytes.count {
-            guard let attributeLength = ByteCursor.getUInt16(bytes, at: offset + 2) else { return false }
+            guard let attributeType = ByteCursor.getUInt16(bytes, at: offset),
+                let attributeLength = ByteCursor.getUInt16(bytes, at: offset + 2)
+            else { return false }
+            if strict && !isPlausibleClassicAttribute(attributeType, length: Int(attributeLength)) { return false }
             // RFC 3489 attributes are 4-aligned by construction (no padding rule of its own).
             offset += 4 + Int(attributeLength)
             attributes += 1
             if attributes > Limits.attributesPerMessage { return false }
         }
         return offset == bytes.count
+    }
+
+    static func isPlausibleClassicAttribute(_ type: UInt16, length: Int) -> Bool {
+        switch type {
+        case 0x0001, 0x0002, 0x0004, 0x0005, 0x000B, 0x8020: length == 8  // addresses (IPv4 in RFC 3489)
+        case 0x0003: length == 4  // CHANGE-REQUEST
+        case 0x0006, 0x0007: length > 0 && length % 4 == 0 && length <= 512  // USERNAME, PASSWORD
+        case 0x0008: length == 20  // MESSAGE-INTEGRITY
+        case 0x0009: length >= 4 && length <= 768  // ERROR-CODE
+        case 0x000A: length % 2 == 0 && length <= 64  // UNKNOWN-ATTRIBUTES
+        case 0x8022: length <= 768  // SOFTWARE
+        default: false
+        }
     }
 
     /// 128-bit transaction id of a classic message (bytes 4..<20).

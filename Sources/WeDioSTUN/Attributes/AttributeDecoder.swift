@@ -3,7 +3,7 @@ import WeDioBasics
 /// Walks the attribute list (RFC 8489 §14: type, length, value padded to 4) and decodes each value
 /// by the registry's format.
 enum AttributeDecoder {
-    static func decodeAll(_ bytes: borrowing Span<UInt8>, into message: inout STUNMessage) throws(STUNDecodingError) {
+    static func decodeAll(_ bytes: borrowing Span<UInt8>, into message: inout STUNMessage) {
         var offset = STUNMessage.headerLength
         let end = bytes.count
         var afterIntegrity = false
@@ -17,30 +17,39 @@ enum AttributeDecoder {
             guard let rawType = ByteCursor.getUInt16(bytes, at: offset),
                 let rawLength = ByteCursor.getUInt16(bytes, at: offset + 2)
             else {
-                throw STUNDecodingError(
-                    .attributeOverflow, field: "attribute header", offset: offset,
-                    detail: "\(end - offset) bytes left, an attribute header needs 4")
+                message.problems.append(
+                    STUNDecodingError(
+                        .attributeOverflow, field: "attribute header", offset: offset,
+                        detail: "\(end - offset) bytes left, an attribute header needs 4"))
+                return
             }
             count += 1
             guard count <= Limits.attributesPerMessage else {
-                throw STUNDecodingError(
-                    .tooManyAttributes, field: "attributes", offset: offset,
-                    detail: "more than \(Limits.attributesPerMessage) attributes")
+                message.problems.append(
+                    STUNDecodingError(
+                        .tooManyAttributes, field: "attributes", offset: offset,
+                        detail: "more than \(Limits.attributesPerMessage) attributes"))
+                return
             }
             let type = AttributeType(rawType)
             let length = Int(rawLength)
             let valueStart = offset + 4
             guard valueStart + length <= end else {
-                throw STUNDecodingError(
-                    .attributeOverflow, field: "attribute \(type.name)", offset: offset,
-                    detail: "length \(length) runs \(valueStart + length - end) bytes past the end of the message")
+                message.problems.append(
+                    STUNDecodingError(
+                        .attributeOverflow, field: "attribute \(type.name)", offset: offset,
+                        detail: "length \(length) runs \(valueStart + length - end) bytes past the end of the message"))
+                return
             }
             // RFC 3489 attributes carry no padding rule; from RFC 5389 on every value is padded to 4.
-            let padded = isClassic ? length : (length + 3) & ~3
-            guard valueStart + padded <= end else {
-                throw STUNDecodingError(
-                    .badPadding, field: "attribute \(type.name)", offset: offset,
-                    detail: "value of \(length) bytes is missing \(valueStart + padded - end) padding bytes")
+            var padded = isClassic || message.isMSTURN ? length : (length + 3) & ~3
+            if valueStart + padded > end {
+                // Only possible for the last attribute of a message whose length is not a multiple of 4.
+                message.problems.append(
+                    STUNDecodingError(
+                        .badPadding, field: "attribute \(type.name)", offset: offset,
+                        detail: "value of \(length) bytes is missing \(valueStart + padded - end) padding bytes"))
+                padded = length
             }
             if type == .priority && message.method == .binding && message.messageClass == .request { isICECheck = true }
             let ignored = afterFingerprint || (afterIntegrity && type != .messageIntegritySHA256 && type != .fingerprint)

@@ -32,7 +32,7 @@ public enum STUNEncoder {
                 value = [UInt8(crc >> 24), UInt8(truncatingIfNeeded: crc >> 16), UInt8(truncatingIfNeeded: crc >> 8), UInt8(truncatingIfNeeded: crc)]
             }
             out.append(contentsOf: value)
-            if !message.isClassic {
+            if !message.isClassic && !message.isMSTURN {
                 while out.count % 4 != 0 { out.append(0) }
             }
             setLength(&out)

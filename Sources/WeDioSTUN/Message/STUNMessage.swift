@@ -4,6 +4,8 @@ import WeDioBasics
 public struct STUNMessage: Hashable, Sendable {
     public static let magicCookie: UInt32 = 0x2112_A442
     public static let headerLength = 20
+    /// [MS-TURN] §2.2.2.2: the MAGIC-COOKIE attribute's value.
+    public static let msTURNCookieValue: UInt32 = 0x72C6_4BC6
 
     public var method: STUNMethod
     public var messageClass: STUNClass
@@ -11,6 +13,8 @@ public struct STUNMessage: Hashable, Sendable {
     public var attributes: [STUNAttribute]
     /// Attribute-level problems: the message was still usable (the attribute is kept raw).
     public var problems: [STUNDecodingError]
+    /// A Microsoft [MS-TURN] message (first attribute MAGIC-COOKIE): attributes are not padded.
+    public var isMSTURN = false
 
     public init(
         method: STUNMethod, messageClass: STUNClass, transactionID: TransactionID, attributes: [STUNAttribute] = [],
@@ -42,8 +46,10 @@ public struct STUNMessage: Hashable, Sendable {
 
     // MARK: Decoding
 
-    /// Decodes one complete message. Throws when the message cannot be delimited (header, lengths,
-    /// attribute framing); attribute values that are wrong are kept raw and listed in `problems`.
+    /// Decodes one complete message. Throws when the header is unusable (too short, not STUN, a length that
+    /// disagrees with the datagram). Problems after the header are listed in `problems` and the message
+    /// kept: a bad value stays as raw bytes; a broken attribute list stops the walk there (as Wireshark
+    /// shows a "Malformed Packet" after the attributes it could read).
     public static func decode(_ bytes: borrowing Span<UInt8>) throws(STUNDecodingError) -> STUNMessage {
         guard bytes.count >= headerLength, let type = ByteCursor.getUInt16(bytes, at: 0),
             let length = ByteCursor.getUInt16(bytes, at: 2), let cookie = ByteCursor.getUInt32(bytes, at: 4)
@@ -56,6 +62,9 @@ public struct STUNMessage: Hashable, Sendable {
         }
         let isClassic = cookie != magicCookie
         let declared = Int(length)
+        // [MS-TURN] §2.2.2: a first attribute MAGIC-COOKIE (0x000F, value 0x72C64BC6) means no attribute padding.
+        let isMSTURN = ByteCursor.getUInt16(bytes, at: 20) == AttributeType.msMagicCookie.rawValue
+            && ByteCursor.getUInt32(bytes, at: 24) == msTURNCookieValue
         guard headerLength + declared <= bytes.count else {
             throw STUNDecodingError(
                 .truncated, field: "header/length", offset: 2,
@@ -66,16 +75,21 @@ public struct STUNMessage: Hashable, Sendable {
                 .badMessageLength, field: "header/length", offset: 2,
                 detail: "length \(declared) leaves \(bytes.count - headerLength - declared) trailing bytes")
         }
-        if !isClassic && declared % 4 != 0 {
-            throw STUNDecodingError(
-                .badMessageLength, field: "header/length", offset: 2, detail: "length \(declared) is not a multiple of 4")
+        var problems: [STUNDecodingError] = []
+        if !isClassic && !isMSTURN && declared % 4 != 0 {
+            // RFC 8489 §5 requires a multiple of 4; WhatsApp's TURN sends others. Decode, and say so.
+            problems.append(
+                STUNDecodingError(
+                    .badMessageLength, field: "header/length", offset: 2, detail: "length \(declared) is not a multiple of 4"))
         }
         var id: UInt128 = 0
         for index in (isClassic ? 4 : 8)..<20 { id = id << 8 | UInt128(bytes[index]) }
         let (method, messageClass) = MessageType.split(type)
         var message = STUNMessage(
             method: method, messageClass: messageClass, transactionID: TransactionID(value: id, isClassic: isClassic))
-        try AttributeDecoder.decodeAll(bytes, into: &message)
+        message.isMSTURN = isMSTURN
+        message.problems = problems
+        AttributeDecoder.decodeAll(bytes, into: &message)
         return message
     }
 
