@@ -67,7 +67,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WeDioDecodeTests",
-            dependencies: ["WeDioDecode", "WeDioTestSupport"],
+            dependencies: ["WeDioBasics", "WeDioDecode", "WeDioSTUN", "WeDioTestSupport"],
             swiftSettings: commonSettings
         ),
         .testTarget(

@@ -1,0 +1,63 @@
+import Testing
+import WeDioBasics
+import WeDioDecode
+import WeDioSTUN
+import WeDioTestSupport
+
+@Suite("RFC 7983 demultiplexing")
+struct DemuxTests {
+    static let flow = FiveTuple(source: DecodeHarness.client, destination: DecodeHarness.server, transport: .udp)
+    static let otherFlow = FiveTuple(
+        source: TransportAddress(ip: .v4(0x0A00_0003), port: 40_000), destination: TransportAddress(ip: .v4(0x0A00_0004), port: 40_001),
+        transport: .udp)
+
+    @Test("First-byte ranges: STUN 0–3, ZRTP 16–19, DTLS 20–63, ChannelData 64–79, RTP/RTCP 128–191")
+    func ranges() {
+        var demux = Demultiplexer()
+        #expect(demux.classify(DecodeHarness.bindingRequest().span, flow: Self.flow) == .stun)
+        let zrtp: [UInt8] = [0x10, 0, 0, 0, 0x5A, 0x52, 0x54, 0x50, 0, 0, 0, 0]
+        #expect(demux.classify(zrtp.span, flow: Self.flow) == .zrtp)
+        let dtls: [UInt8] = [22, 0xFE, 0xFD, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 1, 0]
+        #expect(demux.classify(dtls.span, flow: Self.flow) == .dtls)
+        let channel = STUNEncoder.channelData(channel: 0x4000, data: [1, 2, 3], padded: false)
+        #expect(demux.classify(channel.span, flow: Self.flow) == .channelData(channel: 0x4000))
+        let rtp: [UInt8] = [0x80, 111, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 0xAA]
+        #expect(demux.classify(rtp.span, flow: Self.flow) == .rtp)
+        let rtcp: [UInt8] = [0x80, 200, 0, 6, 0, 0, 0, 1]
+        #expect(demux.classify(rtcp.span, flow: Self.flow) == .rtcp)
+        #expect(demux.classify([0xFF, 1, 2, 3].span, flow: Self.flow) == .unknown)
+    }
+
+    @Test("ChannelData is believed only on flows that carried STUN (QUIC short headers share 64–127)")
+    func channelDataNeedsSTUNFlow() {
+        var demux = Demultiplexer()
+        let channel = STUNEncoder.channelData(channel: 0x4000, data: [1, 2, 3, 4], padded: false)
+        #expect(demux.classify(channel.span, flow: Self.otherFlow) == .unknown)
+        _ = demux.classify(DecodeHarness.bindingRequest().span, flow: Self.otherFlow.reversed)
+        #expect(demux.classify(channel.span, flow: Self.otherFlow) == .channelData(channel: 0x4000))
+        // A wrong length is not ChannelData even on a STUN flow.
+        #expect(demux.classify((channel + [0, 0, 0, 0, 0]).span, flow: Self.otherFlow) == .unknown)
+    }
+
+    @Test("Classic STUN: on port 3478, as an answer to a classic request, or passing the strict test")
+    func classic() {
+        var demux = Demultiplexer()
+        let id = TransactionID(value: 0xDEAD_BEEF_0000_0000_0000_0000_0000_0001, isClassic: true)
+        let request = STUNEncoder.encode(STUNMessage(method: .binding, messageClass: .request, transactionID: id))
+        let response = STUNEncoder.encode(
+            STUNMessage(
+                method: .binding, messageClass: .successResponse, transactionID: id,
+                attributes: [STUNAttribute(type: .mappedAddress, value: .address(DecodeHarness.client))]))
+        #expect(demux.classify(request.span, flow: Self.flow) == .classicSTUN)
+        #expect(demux.classify(response.span, flow: Self.otherFlow) == .classicSTUN)
+        // An unanswered-looking response off 3478 with no request seen is not believed.
+        var fresh = Demultiplexer()
+        #expect(fresh.classify(response.span, flow: Self.otherFlow) == .unknown)
+        // A request off 3478 with only RFC 3489 attributes passes the strict test.
+        let strictRequest = STUNEncoder.encode(
+            STUNMessage(
+                method: .binding, messageClass: .request, transactionID: id,
+                attributes: [STUNAttribute(type: .changeRequest, value: .changeRequest(changeIP: false, changePort: true))]))
+        #expect(fresh.classify(strictRequest.span, flow: Self.otherFlow) == .classicSTUN)
+    }
+}
