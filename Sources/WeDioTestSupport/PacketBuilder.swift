@@ -136,13 +136,13 @@ public enum PacketBuilder {
     }
 
     public static func internetChecksum(_ bytes: [UInt8]) -> UInt16 {
-        var sum: UInt32 = 0
+        var sum: UInt64 = 0
         var index = 0
         while index + 1 < bytes.count {
-            sum += UInt32(bytes[index]) << 8 | UInt32(bytes[index + 1])
+            sum += UInt64(bytes[index]) << 8 | UInt64(bytes[index + 1])
             index += 2
         }
-        if index < bytes.count { sum += UInt32(bytes[index]) << 8 }
+        if index < bytes.count { sum += UInt64(bytes[index]) << 8 }
         while sum > 0xFFFF { sum = (sum & 0xFFFF) + (sum >> 16) }
         return ~UInt16(sum)
     }

@@ -79,11 +79,16 @@ struct TCPStreamTests {
     @Test("A lost segment is a gap: counted, framing resynchronised on the next message")
     func gap() {
         var harness = DecodeHarness()
-        let filler = Array(repeating: UInt8(0xAB), count: Limits.tcpOutOfOrderBytesPerFlow + 10)
         harness.feed(Self.segment(1, Self.first))
-        // Bytes 1+first.count ..< +100 never arrive; a large run after the hole forces a skip.
-        let afterHole = UInt32(1 + Self.first.count + 100)
-        harness.feed(Self.segment(afterHole, Self.second + filler))
+        // Bytes 1+first.count ..< +100 never arrive; enough held data after the hole forces a skip.
+        var sequence = UInt32(1 + Self.first.count + 100)
+        harness.feed(Self.segment(sequence, Self.second))
+        sequence += UInt32(Self.second.count)
+        let filler = Array(repeating: UInt8(0xAB), count: 60_000)
+        for _ in 0..<(Limits.tcpOutOfOrderBytesPerFlow / filler.count + 1) {
+            harness.feed(Self.segment(sequence, filler))
+            sequence += UInt32(filler.count)
+        }
         #expect(harness.decoder.streams.counters.gaps == 1)
         #expect(harness.log.count(.tcpGap) == 1)
         #expect(harness.outputs.map(\.bytes) == [Self.first, Self.second])
