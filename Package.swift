@@ -83,7 +83,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WeDioEndToEndTests",
-            dependencies: ["WeDioTestSupport"],
+            dependencies: ["WeDioTestSupport", "wedio"],
             swiftSettings: commonSettings
         ),
     ]

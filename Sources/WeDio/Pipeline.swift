@@ -112,7 +112,8 @@ public struct Pipeline: Sendable {
                 }
             }
         } catch {
-            summary.status = .damaged
+            // Nothing readable at all (e.g. a pcapng whose second interface libpcap refuses) is unreadable.
+            summary.status = packets == 0 ? .unreadable : .damaged
             summary.failure = error.description
             summary.failureCode = error.code.rawValue
         }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import WeDio
 import WeDioAnalysis
+import WeDioCapture
 import WeDioReport
 
 struct Analyze: ParsableCommand {
@@ -49,6 +50,9 @@ struct Analyze: ParsableCommand {
         }
         for value in vantages where !value.contains("=") {
             throw ValidationError("--vantage takes NAME=FILE (got '\(value)')")
+        }
+        if let filter, let problem = BPF.problem(with: filter) {
+            throw ValidationError("bad --filter '\(filter)': \(problem)")
         }
     }
 

@@ -43,6 +43,9 @@ struct Sniff: ParsableCommand {
         guard snaplen > 0 && snaplen <= 262_144 else { throw ValidationError("--snaplen must be 1 to 262144") }
         if let duration, duration <= 0 { throw ValidationError("--duration must be positive") }
         if let count, count <= 0 { throw ValidationError("--count must be positive") }
+        if let filter, let problem = BPF.problem(with: filter) {
+            throw ValidationError("bad --filter '\(filter)': \(problem)")
+        }
     }
 
     static func exitStatus(for error: CaptureError) -> Int32 {

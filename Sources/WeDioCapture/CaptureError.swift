@@ -34,7 +34,9 @@ public struct CaptureError: Error, Sendable, Equatable, CustomStringConvertible 
 
     public var description: String {
         var text = "\(input): "
-        if let packet { text += "after packet \(packet): " }
+        if let packet {
+            text += packet > 0 ? "after packet \(packet): " : "before the first packet: "
+        }
         return text + detail
     }
 }

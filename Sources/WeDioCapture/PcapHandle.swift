@@ -51,3 +51,19 @@ func captureTime(_ header: UnsafePointer<pcap_pkthdr>, nanoseconds: Bool) -> Cap
 func cString(_ buffer: [CChar]) -> String {
     String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
+
+/// BPF filter checks that need no capture (for command-line validation).
+public enum BPF {
+    /// nil when `expression` compiles for `linkType` (Ethernet by default), else libpcap's complaint.
+    public static func problem(with expression: String, linkType: Int32 = DLT_EN10MB) -> String? {
+        guard let dead = pcap_open_dead(linkType, 262_144) else { return "cannot check the filter" }
+        defer { pcap_close(dead) }
+        var program = bpf_program()
+        guard pcap_compile(dead, &program, expression, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
+            guard let message = pcap_geterr(dead) else { return "invalid filter" }
+            return String(validatingCString: message) ?? "invalid filter"
+        }
+        pcap_freecode(&program)
+        return nil
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import Testing
+import WeDioTestSupport
+
+/// Runs the built `wedio` binary: output and exit status as a user sees them.
+@Suite("wedio command line", .enabled(if: Fixtures.wedioBinary != nil, "wedio is not built"))
+struct CommandLineTests {
+    static func wedio(_ arguments: [String]) throws -> ProcessRunner.Output {
+        var environment = ProcessInfo.processInfo.environment
+        environment["NO_COLOR"] = "1"
+        return try ProcessRunner.run(try #require(Fixtures.wedioBinary), arguments, environment: environment)
+    }
+
+    static func temporaryFile(_ name: String, _ bytes: [UInt8]) throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wedio-e2e-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = directory.appendingPathComponent(name).path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    @Test("--version prints the version and exits 0")
+    func version() throws {
+        let output = try Self.wedio(["--version"])
+        #expect(output.status == 0)
+        #expect(output.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0.1.0")
+    }
+
+    @Test("analyze summarises a fixture and exits 0")
+    func analyzeFixture() throws {
+        let output = try Self.wedio(["analyze", Fixtures.path("link/ethernet-lo.pcap")])
+        #expect(output.status == 0)
+        #expect(output.stdout.contains("[ethernet-lo]  EN10MB  52 packets"))
+        #expect(output.stdout.contains("STUN 40 · classic STUN 0 · ChannelData 6"))
+        #expect(output.stdout.contains("Allocate error"))
+        #expect(!output.stdout.contains("\u{1B}["))  // NO_COLOR
+    }
+
+    @Test("Several inputs with vantage names are each listed")
+    func vantages() throws {
+        let output = try Self.wedio([
+            "analyze", "--vantage", "lan=\(Fixtures.path("link/ethernet-lo.pcap"))", Fixtures.path("link/raw.pcap"),
+        ])
+        #expect(output.status == 0)
+        #expect(output.stdout.contains("2 inputs"))
+        #expect(output.stdout.contains("[lan]"))
+        #expect(output.stdout.contains("[raw]  RAW"))
+        #expect(output.stdout.contains("STUN 80"))
+    }
+
+    @Test("Usage errors exit 64 (no file, bad --vantage, bad filter)")
+    func usage() throws {
+        #expect(try Self.wedio(["analyze"]).status == 64)
+        #expect(try Self.wedio(["analyze", "--vantage", "nofile"]).status == 64)
+        let badFilter = try Self.wedio(["analyze", "--filter", "udp port banana", Fixtures.path("link/raw.pcap")])
+        #expect(badFilter.status == 64)
+        #expect(badFilter.stderr.contains("bad --filter"))
+        #expect(try Self.wedio(["frobnicate"]).status == 64)
+    }
+
+    @Test("An input that cannot be read exits 66 with one line naming it; the others are still reported")
+    func unreadable() throws {
+        let missing = "/nonexistent/capture.pcap"
+        let output = try Self.wedio(["analyze", missing, Fixtures.path("link/raw.pcap")])
+        #expect(output.status == 66)
+        #expect(output.stderr.contains(missing))
+        #expect(output.stdout.contains("[raw]  RAW  52 packets"))
+        let text = try Self.temporaryFile("notes.pcap", Array("this is not a capture\n".utf8))
+        let notCapture = try Self.wedio(["analyze", text])
+        #expect(notCapture.status == 66)
+        #expect(notCapture.stderr.contains("not a pcap or pcapng capture"))
+        let empty = try Self.temporaryFile("empty.pcap", [])
+        #expect(try Self.wedio(["analyze", empty]).status == 66)
+        let directory = try Self.wedio(["analyze", FileManager.default.temporaryDirectory.path])
+        #expect(directory.status == 66)
+        #expect(directory.stderr.contains("is a directory"))
+    }
+
+    @Test("A capture cut mid-record exits 65 and reports everything before the damage")
+    func truncatedFile() throws {
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Fixtures.path("link/ethernet-lo.pcap"))))
+        let cut = try Self.temporaryFile("cut.pcap", Array(bytes.prefix(bytes.count - 30)))
+        let output = try Self.wedio(["analyze", cut])
+        #expect(output.status == 65)
+        #expect(output.stderr.contains("cut.pcap"))
+        #expect(output.stderr.contains("after packet 51"))
+        #expect(output.stdout.contains("51 packets"))
+        #expect(output.stdout.contains("damaged"))
+    }
+
+    @Test("A pcapng mixing link types is refused with the workaround", .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/mergecap")))
+    func mixedLinkTypes() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wedio-e2e-mixed-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let merged = directory.appendingPathComponent("mixed.pcapng").path
+        let merge = try ProcessRunner.run(
+            "/usr/bin/mergecap", ["-w", merged, Fixtures.path("link/ethernet-lo.pcap"), Fixtures.path("link/linux-sll.pcap")])
+        try #require(merge.status == 0)
+        let output = try Self.wedio(["analyze", merged])
+        #expect(output.status == 65 || output.status == 66)
+        #expect(output.stderr.contains("different link types"))
+        #expect(output.stderr.contains("split it per interface"))
+    }
+
+    @Test("The output file is written; an unwritable one exits 73")
+    func outputFile() throws {
+        let target = FileManager.default.temporaryDirectory.appendingPathComponent("wedio-report-\(getpid()).txt").path
+        let written = try Self.wedio(["analyze", Fixtures.path("link/raw.pcap"), "--output", target])
+        #expect(written.status == 0)
+        #expect(written.stdout.isEmpty)
+        #expect(try String(contentsOfFile: target, encoding: .utf8).contains("RAW"))
+        let unwritable = try Self.wedio(["analyze", Fixtures.path("link/raw.pcap"), "--output", "/nonexistent/dir/report.txt"])
+        #expect(unwritable.status == 73)
+    }
+
+    @Test("Passwords given for integrity checks never appear in the output")
+    func passwordsStaySecret() throws {
+        let output = try Self.wedio([
+            "analyze", Fixtures.path("link/ethernet-lo.pcap"), "--turn-credentials", "alice:wonderland",
+            "--ice-credentials", "ufrag:hunter2secret",
+        ])
+        #expect(output.status == 0)
+        #expect(!output.stdout.contains("wonderland") && !output.stderr.contains("wonderland"))
+        #expect(!output.stdout.contains("hunter2secret") && !output.stderr.contains("hunter2secret"))
+        #expect(!output.stdout.contains("failed MESSAGE-INTEGRITY"))
+    }
+
+    @Test("interfaces lists the loopback")
+    func interfaces() throws {
+        let output = try Self.wedio(["interfaces"])
+        #expect(output.status == 0)
+        #expect(output.stdout.contains("lo"))
+    }
+
+    @Test("sniff on an unknown interface exits 69 with one clear line")
+    func unknownInterface() throws {
+        try #require(getuid() == 0, "needs root to reach the interface check")
+        let output = try Self.wedio(["sniff", "--interface", "wedio-no-such-if", "--duration", "1"])
+        #expect(output.status == 69)
+        #expect(output.stderr.contains("wedio-no-such-if"))
+        #expect(output.stderr.split(separator: "\n").count == 1)
+    }
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs libpcap-dev when missing, builds wedio, and analyses a capture shipped in fixtures/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! dpkg -s libpcap-dev >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpcap-dev
+    else
+        sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpcap-dev
+    fi
+fi
+export PATH="/opt/swift/usr/bin:$PATH"
+swift build -c release --product wedio
+.build/release/wedio analyze "${@:-fixtures/link/ethernet-lo.pcap}"

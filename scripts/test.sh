@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what the tests need (libpcap-dev, tshark as the independent oracle, tcpdump and coturn for
+# the live-capture test) when missing, then builds and runs the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+packages=()
+dpkg -s libpcap-dev >/dev/null 2>&1 || packages+=(libpcap-dev)
+command -v tshark >/dev/null 2>&1 || packages+=(tshark)
+command -v tcpdump >/dev/null 2>&1 || packages+=(tcpdump)
+command -v ip >/dev/null 2>&1 || packages+=(iproute2)
+if [ ${#packages[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}"
+    else
+        sudo apt-get update -qq
+        sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}"
+    fi
+fi
+export PATH="/opt/swift/usr/bin:$PATH"
+swift build --build-tests
+swift test --skip-build
