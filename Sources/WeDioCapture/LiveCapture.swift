@@ -58,6 +58,7 @@ public final class LiveCapture {
     let handle: PcapHandle
     public let linkType: LinkType
     private var dumper: OpaquePointer?
+    private var selectableDescriptor: Int32 = -1
 
     public init(_ options: LiveOptions) throws(CaptureError) {
         self.options = options
@@ -90,6 +91,13 @@ public final class LiveCapture {
         }
         self.handle = handle
         linkType = handle.linkType
+        // Non-blocking reads plus our own poll(2) with a short timeout: the stop token, --duration and
+        // --count are checked at least every 100 ms whatever libpcap's immediate-mode timeout does.
+        var nonblockError = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
+        if pcap_setnonblock(pointer, 1, &nonblockError) != 0 {
+            throw CaptureError(code: .liveCaptureFailed, input: name, detail: cString(nonblockError))
+        }
+        selectableDescriptor = pcap_get_selectable_fd(pointer)
         if let filter = options.filter { try handle.setFilter(filter, input: name) }
         if let path = options.writePath {
             guard let dumper = pcap_dump_open(pointer, path) else {
@@ -137,7 +145,7 @@ public final class LiveCapture {
                     wireLength: max(Int(header.pointee.len), captured))
                 body(record, UnsafeBufferPointer(start: data, count: captured).span)
             case 0:
-                continue  // timeout: check the stop conditions again
+                waitForPackets()  // nothing ready: sleep in poll(2) for at most 100 ms, then check the stop conditions
             case PCAP_ERROR_BREAK:
                 return number
             default:
@@ -146,6 +154,15 @@ public final class LiveCapture {
         }
         if let dumper { pcap_dump_flush(dumper) }
         return number
+    }
+
+    private func waitForPackets() {
+        guard selectableDescriptor >= 0 else {
+            usleep(10_000)
+            return
+        }
+        var descriptor = pollfd(fd: selectableDescriptor, events: Int16(POLLIN), revents: 0)
+        _ = poll(&descriptor, 1, 100)
     }
 
     /// Kernel counters (received / dropped), when the platform gives them.
