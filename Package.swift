@@ -15,7 +15,10 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "wedio", targets: ["wedio"]),
-        .library(name: "WeDio", targets: ["WeDio"]),
+        .library(
+            name: "WeDio",
+            targets: ["WeDio", "WeDioBasics", "WeDioCapture", "WeDioDecode", "WeDioSTUN", "WeDioAnalysis", "WeDioReport"]
+        ),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -4,13 +4,26 @@ import WeDioBasics
 /// by the registry's format.
 enum AttributeDecoder {
     static func decodeAll(_ bytes: borrowing Span<UInt8>, into message: inout STUNMessage) {
+        walk(bytes, into: &message)
+        // libwebrtc (api/transport/stun.h) sends 0xC001 as a 4-byte NOMINATION in ICE connectivity checks
+        // (Binding requests carrying PRIORITY); IANA assigned the number to ENF-FLOW-DESCRIPTION. Decide by
+        // that context, once the whole message is known; `STUNAttribute.name` says which was chosen.
+        let isICECheck = message.method == .binding && message.messageClass == .request
+            && message.attributes.contains { $0.type == .priority }
+        guard isICECheck else { return }
+        for index in message.attributes.indices where message.attributes[index].type == .nomination {
+            if case .bytes(let raw) = message.attributes[index].value, raw.count == 4 {
+                message.attributes[index].value = .nomination(raw.reduce(0) { $0 << 8 | UInt32($1) })
+            }
+        }
+    }
+
+    private static func walk(_ bytes: borrowing Span<UInt8>, into message: inout STUNMessage) {
         var offset = STUNMessage.headerLength
         let end = bytes.count
         var afterIntegrity = false
         var afterFingerprint = false
         let isClassic = message.isClassic
-        // libwebrtc puts NOMINATION only in ICE connectivity checks (Binding requests with PRIORITY).
-        var isICECheck = false
         var count = 0
         message.attributes.reserveCapacity(8)
         while offset < end {
@@ -51,11 +64,10 @@ enum AttributeDecoder {
                         detail: "value of \(length) bytes is missing \(valueStart + padded - end) padding bytes"))
                 padded = length
             }
-            if type == .priority && message.method == .binding && message.messageClass == .request { isICECheck = true }
             let ignored = afterFingerprint || (afterIntegrity && type != .messageIntegritySHA256 && type != .fingerprint)
             let value: AttributeValue
             do throws(STUNDecodingError) {
-                value = try decodeValue(type, bytes, valueStart..<(valueStart + length), isICECheck: isICECheck)
+                value = try decodeValue(type, bytes, valueStart..<(valueStart + length))
             } catch {
                 message.problems.append(error)
                 value = .bytes(ByteCursor.copy(bytes, valueStart..<(valueStart + length)))
@@ -75,7 +87,7 @@ enum AttributeDecoder {
             detail: "length \(range.count), expected \(expected)")
     }
 
-    static func decodeValue(_ type: AttributeType, _ bytes: borrowing Span<UInt8>, _ range: Range<Int>, isICECheck: Bool)
+    static func decodeValue(_ type: AttributeType, _ bytes: borrowing Span<UInt8>, _ range: Range<Int>)
         throws(STUNDecodingError) -> AttributeValue
     {
         guard let entry = type.entry else { return .bytes(ByteCursor.copy(bytes, range)) }
@@ -98,7 +110,7 @@ enum AttributeDecoder {
                     .textTooLong, field: "attribute \(type.name)", offset: start - 4,
                     detail: "\(length) bytes, at most \(maximum) allowed")
             }
-            return .text(String(decoding: ByteCursor.copy(bytes, range), as: UTF8.self))
+            return .text(text(bytes, range))
         case .bytes:
             return .bytes(ByteCursor.copy(bytes, range))
         case .fixedBytes(let count):
@@ -175,10 +187,7 @@ enum AttributeDecoder {
             guard length % 2 == 0 else { throw lengthError(type, range, expected: "a multiple of 2") }
             return .googMiscInfo((0..<(length / 2)).map { u16($0 * 2) })
         case .nominationOrFlowDescription:
-            // libwebrtc (api/transport/stun.h) sends 0xC001 as a 4-byte NOMINATION in ICE checks; IANA
-            // assigned the number to ENF-FLOW-DESCRIPTION. Decide by context and say which was chosen.
-            if isICECheck && length == 4 { return .nomination(u32(0)) }
-            return .bytes(ByteCursor.copy(bytes, range))
+            return .bytes(ByteCursor.copy(bytes, range))  // typed as NOMINATION afterwards when in an ICE check
         case .msSequenceNumber:
             try expect(24)
             return .msSequenceNumber(connectionID: ByteCursor.copy(bytes, start..<(start + 20)), sequence: u32(20))
@@ -186,6 +195,13 @@ enum AttributeDecoder {
             try expect(4)
             return .msServiceQuality(streamType: u16(0), quality: u16(2))
         }
+    }
+
+    /// UTF-8 text; trailing NULs dropped (some stacks send C strings with their terminator).
+    static func text(_ bytes: borrowing Span<UInt8>, _ range: Range<Int>) -> String {
+        var raw = ByteCursor.copy(bytes, range)
+        while raw.last == 0 { raw.removeLast() }
+        return String(decoding: raw, as: UTF8.self)
     }
 
     /// Address layout (RFC 8489 §14.1/14.2): 0, family, port, address; XOR with cookie + transaction id.
@@ -241,7 +257,7 @@ enum AttributeDecoder {
                 .badErrorNumber, field: "attribute \(type.name)/number", offset: start + classOffset + 1,
                 detail: "number \(number) is over 99")
         }
-        let reason = String(decoding: ByteCursor.copy(bytes, (start + 4)..<range.upperBound), as: UTF8.self)
+        let reason = text(bytes, (start + 4)..<range.upperBound)
         return (errorClass * 100 + Int(number), reason)
     }
 
