@@ -33,7 +33,8 @@ public struct CredentialStore: Sendable {
             let ufrag = username.split(separator: ":", maxSplits: 1).first.map(String.init) ?? username
             return icePasswords[ufrag].map { .shortTerm(password: $0) }
         }
-        if case .bytes(let hash) = message.value(.userhash), let realm {
+        if case .digest(let digest) = message.value(.userhash), let realm {
+            let hash = digest.bytes
             // USERHASH = SHA-256(OpaqueString(username) ":" realm) (RFC 8489 §14.4).
             for (username, password) in turnPasswords.sorted(by: { $0.key < $1.key })
             where UserHash.compute(username: username, realm: realm) == hash {

@@ -20,8 +20,8 @@ struct RoundTripTests {
         (.software, .text("WeDio ✓")), (.alternateDomain, .text("turn.example.org")),
         (.thirdPartyAuthorization, .text("https://auth.example.org")), (.origin, .text("https://example.org")),
         (.password, .bytes(Array("secret".utf8))), (.data, .bytes([1, 2, 3, 4, 5])), (.padding, .bytes([0, 0, 0])),
-        (.mobilityTicket, .bytes([9, 9])), (.userhash, .bytes(Array(repeating: 7, count: 32))),
-        (.googMessageIntegrity32, .bytes([1, 2, 3, 4])),
+        (.mobilityTicket, .bytes([9, 9])), (.userhash, .digest(ShortBytes(Array(repeating: 7, count: 32)))),
+        (.googMessageIntegrity32, .digest(ShortBytes([1, 2, 3, 4]))),
         (.lifetime, .uint32(600)), (.priority, .uint32(0x6E00_01FF)), (.connectionID, .uint32(77)),
         (.cacheTimeout, .uint32(60)), (.msVersion, .uint32(6)), (.ecnCheck, .uint32(1)),
         (.iceControlling, .uint64(0x1122_3344_5566_7788)), (.iceControlled, .uint64(1)),
@@ -37,7 +37,7 @@ struct RoundTripTests {
         (.passwordAlgorithms, .passwordAlgorithms([PasswordAlgorithm(algorithm: 2), PasswordAlgorithm(algorithm: 1, parameters: [1, 2, 3])])),
         (.addressErrorCode, .addressErrorCode(family: 2, code: 440, reason: "Address Family not Supported")),
         (.icmp, .icmp(type: 3, code: 4, data: 1400)), (.transactionTransmitCounter, .transmitCounter(requests: 2, responses: 1)),
-        (.messageIntegritySHA256, .messageIntegritySHA256(Array(repeating: 3, count: 32))),
+        (.messageIntegritySHA256, .messageIntegritySHA256(ShortBytes(Array(repeating: 3, count: 32)))),
         (.accessToken, .accessToken(nonce: [1, 2, 3, 4, 5, 6, 7, 8], encryptedBlock: [9, 10, 11])),
         (.googNetworkInfo, .googNetworkInfo(networkID: 1, cost: 10)), (.googMiscInfo, .googMiscInfo([1, 2, 3])),
         (.msSequenceNumber, .msSequenceNumber(connectionID: Array(repeating: 1, count: 20), sequence: 9)),
@@ -87,9 +87,9 @@ struct RoundTripTests {
         let key = STUNKey.longTerm(username: "alice", realm: "example.org", password: "secret", algorithm: PasswordAlgorithm.sha256)
         for integrityType in [AttributeType.messageIntegrity, .messageIntegritySHA256, .googMessageIntegrity32] {
             let size = integrityType == .messageIntegrity ? 20 : integrityType == .googMessageIntegrity32 ? 4 : 32
+            let zeros = ShortBytes(Array(repeating: 0, count: size))
             let placeholder: AttributeValue =
-                integrityType == .messageIntegritySHA256
-                ? .messageIntegritySHA256(Array(repeating: 0, count: size)) : .bytes(Array(repeating: 0, count: size))
+                integrityType == .messageIntegritySHA256 ? .messageIntegritySHA256(zeros) : .digest(zeros)
             let message = STUNMessage(
                 method: .refresh, messageClass: .request, transactionID: TransactionID(value: 99, isClassic: false),
                 attributes: [

@@ -115,7 +115,7 @@ enum AttributeDecoder {
             return .bytes(ByteCursor.copy(bytes, range))
         case .fixedBytes(let count):
             try expect(count)
-            return .bytes(ByteCursor.copy(bytes, range))
+            return .digest(ShortBytes(bytes, range))
         case .uint32:
             try expect(4)
             return .uint32(u32(0))
@@ -171,7 +171,7 @@ enum AttributeDecoder {
             guard (16...32).contains(length), length % 4 == 0 else {
                 throw lengthError(type, range, expected: "16 to 32, a multiple of 4")
             }
-            return .messageIntegritySHA256(ByteCursor.copy(bytes, range))
+            return .messageIntegritySHA256(ShortBytes(bytes, range))
         case .accessToken:
             let nonceLength = Int(u16(0))
             guard length >= 2, 2 + nonceLength <= length else {
@@ -197,11 +197,15 @@ enum AttributeDecoder {
         }
     }
 
-    /// UTF-8 text; trailing NULs dropped (some stacks send C strings with their terminator).
+    /// UTF-8 text; trailing NULs dropped (some stacks send C strings with their terminator). Valid UTF-8
+    /// is copied straight from the packet (no allocation for up to 15 bytes); invalid bytes are repaired.
     static func text(_ bytes: borrowing Span<UInt8>, _ range: Range<Int>) -> String {
-        var raw = ByteCursor.copy(bytes, range)
-        while raw.last == 0 { raw.removeLast() }
-        return String(decoding: raw, as: UTF8.self)
+        guard range.lowerBound >= 0, range.upperBound <= bytes.count else { return "" }
+        var end = range.upperBound
+        while end > range.lowerBound && bytes[end - 1] == 0 { end -= 1 }
+        let trimmed = range.lowerBound..<end
+        if let utf8 = try? UTF8Span(validating: bytes.extracting(trimmed)) { return String(copying: utf8) }
+        return String(decoding: ByteCursor.copy(bytes, trimmed), as: UTF8.self)
     }
 
     /// Address layout (RFC 8489 §14.1/14.2): 0, family, port, address; XOR with cookie + transaction id.

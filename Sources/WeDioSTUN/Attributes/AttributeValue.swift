@@ -22,6 +22,65 @@ public struct PasswordAlgorithm: Hashable, Sendable {
     }
 }
 
+/// Up to 32 bytes held inline (MESSAGE-INTEGRITY, -SHA256, USERHASH, GOOG-MESSAGE-INTEGRITY-32): decoding
+/// them needs no heap allocation.
+public struct ShortBytes: Hashable, Sendable, CustomStringConvertible {
+    public static let capacity = 32
+    private var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    public private(set) var count: Int = 0
+
+    /// The first `capacity` bytes of `bytes`.
+    public init(_ bytes: [UInt8]) {
+        for byte in bytes.prefix(Self.capacity) { append(byte) }
+    }
+
+    /// Bytes of a checked range of a span (at most `capacity`).
+    public init(_ bytes: borrowing Span<UInt8>, _ range: Range<Int>) {
+        guard range.lowerBound >= 0, range.upperBound <= bytes.count else { return }
+        for index in range.prefix(Self.capacity) { append(bytes[index]) }
+    }
+
+    private mutating func append(_ byte: UInt8) {
+        let shift = UInt64(56 - 8 * (count % 8))
+        let value = UInt64(byte) << shift
+        switch count / 8 {
+        case 0: words.0 |= value
+        case 1: words.1 |= value
+        case 2: words.2 |= value
+        default: words.3 |= value
+        }
+        count += 1
+    }
+
+    public var bytes: [UInt8] {
+        (0..<count).map { index in
+            let word: UInt64 =
+                switch index / 8 {
+                case 0: words.0
+                case 1: words.1
+                case 2: words.2
+                default: words.3
+                }
+            return UInt8(truncatingIfNeeded: word >> UInt64(56 - 8 * (index % 8)))
+        }
+    }
+
+    public static func == (lhs: ShortBytes, rhs: ShortBytes) -> Bool {
+        lhs.count == rhs.count && lhs.words.0 == rhs.words.0 && lhs.words.1 == rhs.words.1
+            && lhs.words.2 == rhs.words.2 && lhs.words.3 == rhs.words.3
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(count)
+        hasher.combine(words.0)
+        hasher.combine(words.1)
+        hasher.combine(words.2)
+        hasher.combine(words.3)
+    }
+
+    public var description: String { bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() }
+}
+
 /// The decoded value of one attribute: one exhaustive enum over every layout in `AttributeFormat`.
 public enum AttributeValue: Hashable, Sendable {
     /// MAPPED-ADDRESS and the other plain address attributes.
@@ -30,6 +89,8 @@ public enum AttributeValue: Hashable, Sendable {
     case xorAddress(TransportAddress)
     case text(String)
     case bytes([UInt8])
+    /// A fixed-size digest or hash (MESSAGE-INTEGRITY, USERHASH, GOOG-MESSAGE-INTEGRITY-32).
+    case digest(ShortBytes)
     case uint32(UInt32)
     case uint64(UInt64)
     case empty
@@ -57,7 +118,7 @@ public enum AttributeValue: Hashable, Sendable {
     /// TRANSACTION-TRANSMIT-COUNTER (RFC 7982 §3.1).
     case transmitCounter(requests: UInt8, responses: UInt8)
     /// MESSAGE-INTEGRITY-SHA256 (16–32 bytes, RFC 8489 §14.6).
-    case messageIntegritySHA256([UInt8])
+    case messageIntegritySHA256(ShortBytes)
     /// ACCESS-TOKEN (RFC 7635 §6.2): nonce and the encrypted block.
     case accessToken(nonce: [UInt8], encryptedBlock: [UInt8])
     /// GOOG-NETWORK-INFO: network id and network cost (libwebrtc: id << 16 | cost).

@@ -67,8 +67,10 @@ public enum STUNEncoder {
             encodeAddress(&out, address, xorKey: Array(header[4..<20]))
         case .text(let text):
             out.append(contentsOf: text.utf8)
-        case .bytes(let bytes), .messageIntegritySHA256(let bytes):
+        case .bytes(let bytes):
             out = bytes
+        case .digest(let digest), .messageIntegritySHA256(let digest):
+            out = digest.bytes
         case .uint32(let value), .nomination(let value):
             append32(&out, value)
         case .uint64(let value):

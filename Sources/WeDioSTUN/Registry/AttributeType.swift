@@ -51,8 +51,24 @@ public struct AttributeType: RawRepresentable, Hashable, Sendable, Comparable, C
         public var format: AttributeFormat
     }
 
-    /// The registry entry, nil for a type WeDio does not know.
-    public var entry: Entry? { Self.registry[rawValue] }
+    /// The registry entry, nil for a type WeDio does not know. Array lookups for the three ranges that
+    /// hold nearly every attribute (decoding looks this up for each attribute; a dictionary costs ~20 ns).
+    public var entry: Entry? {
+        let low = Int(rawValue & 0xFF)
+        switch rawValue & 0xFF00 {
+        case 0x0000: return Self.table0000[low]
+        case 0x8000: return Self.table8000[low]
+        case 0xC000: return Self.tableC000[low]
+        default: return Self.registry[rawValue]
+        }
+    }
+
+    private static func table(_ base: UInt16) -> [Entry?] {
+        (0..<256).map { registry[base | UInt16($0)] }
+    }
+    private static let table0000 = table(0x0000)
+    private static let table8000 = table(0x8000)
+    private static let tableC000 = table(0xC000)
 
     /// The IANA (or vendor) name; `0xABCD` for an unknown type.
     public var name: String { entry?.name ?? Self.hex(rawValue) }

@@ -51,7 +51,8 @@ public enum Integrity {
         guard let key else { return .noKey }
         let carried: [UInt8]
         switch attribute.value {
-        case .bytes(let value), .messageIntegritySHA256(let value): carried = value
+        case .digest(let value), .messageIntegritySHA256(let value): carried = value.bytes
+        case .bytes(let value): carried = value
         default: return .failed
         }
         let expected = mac(for: attribute.type, input: hmacInput(bytes, attribute: attribute), key: key)
