@@ -19,8 +19,19 @@ public struct Analyzer: Sendable {
     public let options: Options
     public private(set) var statistics = Statistics()
     public private(set) var messages: [MessageRecord] = []
-    /// Messages per "Method class" (e.g. "Binding request"), direct and relayed.
-    public private(set) var methodCounts: [String: Int] = [:]
+    /// Messages per wire message type (method and class), direct and relayed. Integer keys: this is
+    /// updated for every message, and building a "Binding request" string each time cost more than decoding.
+    private var typeCounts: [UInt16: Int] = [:]
+
+    /// Messages per "Method class" (e.g. "Binding request").
+    public var methodCounts: [String: Int] {
+        var named: [String: Int] = [:]
+        for (type, count) in typeCounts {
+            let (method, messageClass) = MessageType.split(type)
+            named["\(method) \(messageClass)", default: 0] += count
+        }
+        return named
+    }
     /// Keys used by requests, so their responses can be verified (responses carry no USERNAME).
     private var requestKeys: [TransactionID: STUNKey] = [:]
     private var requestKeyOrder: [TransactionID] = []
@@ -84,7 +95,7 @@ public struct Analyzer: Sendable {
             log.record(Diagnostic(ref: payload.ref, reason: .malformedSTUN, detail: error.description))
             return
         }
-        methodCounts["\(message.method) \(message.messageClass)", default: 0] += 1
+        typeCounts[message.messageType, default: 0] += 1
         for problem in message.problems {
             statistics.malformed += 1
             log.record(Diagnostic(ref: payload.ref, reason: .malformedSTUN, detail: problem.description))

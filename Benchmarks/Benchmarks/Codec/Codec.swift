@@ -73,6 +73,28 @@ let benchmarks: @Sendable () -> Void = {
         blackHole(kinds)
     }
 
+    Benchmark("Decode + classify + analyse: STUN Binding request packet") { benchmark in
+        var decoder = PacketDecoder()
+        var analyzer = Analyzer()
+        var log = DiagnosticLog()
+        var analysisLog = DiagnosticLog()
+        var frame = rtpFrame.prefix(42) + bindingRequest
+        frame[17] = UInt8((20 + 8 + bindingRequest.count) & 0xFF)
+        frame[16] = UInt8((20 + 8 + bindingRequest.count) >> 8)
+        frame[39] = UInt8((8 + bindingRequest.count) & 0xFF)
+        frame[38] = UInt8((8 + bindingRequest.count) >> 8)
+        let packet = Array(frame)
+        for index in benchmark.scaledIterations {
+            decoder.decode(
+                link: .ethernet, ref: PacketRef(input: 0, packet: index), time: CaptureTime(nanoseconds: Int64(index)),
+                wireLength: packet.count, bytes: packet.span, log: &log
+            ) { payload, bytes in
+                analyzer.handle(payload, bytes: bytes, log: &analysisLog)
+            }
+        }
+        blackHole(analyzer.statistics.stunMessages)
+    }
+
     Benchmark("Decode + classify + analyse: RTP packet") { benchmark in
         var decoder = PacketDecoder()
         var analyzer = Analyzer()

@@ -11,23 +11,45 @@ public enum Fingerprint {
         return value
     }
 
-    /// Plain CRC-32 of a byte range, with the two length bytes (offsets 2–3) replaced by `length`.
+    /// Plain CRC-32 of `bytes[0..<end]`, with the two length bytes (offsets 2–3) replaced by `length`.
+    /// Slicing-by-4 over the body: FINGERPRINT is checked on every message.
     static func crc32(_ bytes: borrowing Span<UInt8>, upTo end: Int, patchedLength length: UInt16) -> UInt32 {
-        var crc: UInt32 = 0xFFFF_FFFF
         let stop = min(end, bytes.count)
-        var index = 0
+        guard stop >= 4 else { return 0 }
+        var crc: UInt32 = 0xFFFF_FFFF
+        let table = Self.table
+        func update(_ byte: UInt8) { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
+        update(bytes[0])
+        update(bytes[1])
+        update(UInt8(truncatingIfNeeded: length >> 8))
+        update(UInt8(truncatingIfNeeded: length))
+        let slices = Self.slices
+        var index = 4
+        while index + 4 <= stop {
+            crc ^= UInt32(bytes[index]) | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2]) << 16
+                | UInt32(bytes[index + 3]) << 24
+            crc = slices[768 + Int(crc & 0xFF)] ^ slices[512 + Int((crc >> 8) & 0xFF)]
+                ^ slices[256 + Int((crc >> 16) & 0xFF)] ^ slices[Int(crc >> 24)]
+            index += 4
+        }
         while index < stop {
-            let byte: UInt8 =
-                switch index {
-                case 2: UInt8(truncatingIfNeeded: length >> 8)
-                case 3: UInt8(truncatingIfNeeded: length)
-                default: bytes[index]
-                }
-            crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8)
+            crc = table[Int((crc ^ UInt32(bytes[index])) & 0xFF)] ^ (crc >> 8)
             index += 1
         }
         return crc ^ 0xFFFF_FFFF
     }
+
+    /// Four 256-entry tables for slicing-by-4: slices[k*256 + i] is the CRC of byte i followed by k zero bytes.
+    static let slices: [UInt32] = {
+        var out = table + Array(repeating: 0, count: 768)
+        for k in 1..<4 {
+            for i in 0..<256 {
+                let previous = out[(k - 1) * 256 + i]
+                out[k * 256 + i] = (previous >> 8) ^ table[Int(previous & 0xFF)]
+            }
+        }
+        return out
+    }()
 
     /// The value FINGERPRINT must carry if placed at `offset`.
     public static func expected(_ bytes: borrowing Span<UInt8>, attributeOffset offset: Int) -> UInt32 {
