@@ -30,8 +30,9 @@ public enum Limits {
     /// All TCP reassembly buffers together.
     public static let tcpBytesTotal = 64 * 1_024 * 1_024
 
-    /// 5-tuples remembered as carrying STUN/TURN (so ChannelData on them is accepted, as Wireshark does).
-    public static let stunFlows = 65_536
+    /// Slots of the direct-mapped cache of flows seen carrying STUN/TURN (ChannelData is only accepted on
+    /// them, as Wireshark does). 1 MiB; a flood replaces old entries instead of growing it.
+    public static let stunFlows = 131_072
     /// Classic (RFC 3489) request ids remembered so that their responses are recognised off port 3478.
     public static let classicRequests = 4_096
 }

@@ -77,20 +77,20 @@ public struct ByteCursor: Sendable {
     // @inlinable: every decoder calls these across modules; the STUN decode benchmark went from 321 ns to
     // the figure in README.md when they could be inlined.
 
-    @inlinable
+    @inlinable @inline(__always)
     public static func getUInt8(_ bytes: borrowing Span<UInt8>, at offset: Int) -> UInt8? {
         guard offset >= 0, offset < bytes.count else { return nil }
         return bytes[offset]
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public static func getUInt16(_ bytes: borrowing Span<UInt8>, at offset: Int, limit: Int? = nil) -> UInt16? {
         let bound = min(limit ?? bytes.count, bytes.count)
         guard offset >= 0, offset <= bound - 2 else { return nil }
         return UInt16(bytes[offset]) << 8 | UInt16(bytes[offset + 1])
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public static func getUInt32(_ bytes: borrowing Span<UInt8>, at offset: Int, limit: Int? = nil) -> UInt32? {
         let bound = min(limit ?? bytes.count, bytes.count)
         guard offset >= 0, offset <= bound - 4 else { return nil }

@@ -4,7 +4,7 @@ import WeDioBasics
 /// flows seen carrying STUN (ChannelData is only believed there, as Wireshark does, since QUIC short
 /// headers share the 64–127 range) and classic (RFC 3489) requests awaiting an answer.
 public struct Demultiplexer: Sendable {
-    private var stunFlows = BoundedSet<FiveTuple>(capacity: Limits.stunFlows)
+    private var stunFlows = FlowCache(capacity: Limits.stunFlows)
     private var classicRequests = BoundedSet<UInt128>(capacity: Limits.classicRequests)
 
     public init() {}
@@ -14,13 +14,13 @@ public struct Demultiplexer: Sendable {
         flow.source.port == 3478 || flow.destination.port == 3478
     }
 
-    public func isSTUNFlow(_ flow: FiveTuple) -> Bool { stunFlows.contains(flow.canonical) }
+    public func isSTUNFlow(_ flow: FiveTuple) -> Bool { stunFlows.contains(flow) }
 
-    public var evictions: Int { stunFlows.evictions + classicRequests.evictions }
+    public var evictions: Int { stunFlows.replacements + classicRequests.evictions }
 
     /// Marks a flow as STUN/TURN (also called for TCP streams whose framing is STUN).
     public mutating func pin(_ flow: FiveTuple) {
-        stunFlows.insert(flow.canonical)
+        stunFlows.insert(flow)
     }
 
     /// Classifies one datagram (a UDP payload, or an RFC 4571 frame from a TCP stream).

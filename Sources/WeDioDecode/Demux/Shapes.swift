@@ -22,13 +22,18 @@ public enum Shapes {
     }
 
     /// RFC 3489 message types: Binding and Shared Secret request / response / error response.
-    static let classicTypes: Set<UInt16> = [0x0001, 0x0101, 0x0111, 0x0002, 0x0102, 0x0112]
+    static func isClassicType(_ type: UInt16) -> Bool {
+        switch type {
+        case 0x0001, 0x0101, 0x0111, 0x0002, 0x0102, 0x0112: true
+        default: false
+        }
+    }
 
     /// A classic (RFC 3489) message: known type, no cookie required, length exact, attribute walk lands on the end.
     /// `strict` also requires every attribute to be an RFC 3489 one (0x0001–0x000B, or XOR-MAPPED 0x8020 /
     /// SOFTWARE 0x8022 of the 3489bis drafts) with a plausible length: the test used off port 3478.
     public static func isClassicSTUN(_ bytes: borrowing Span<UInt8>, strict: Bool = false) -> Bool {
-        guard bytes.count >= 20, let type = ByteCursor.getUInt16(bytes, at: 0), classicTypes.contains(type),
+        guard bytes.count >= 20, let type = ByteCursor.getUInt16(bytes, at: 0), isClassicType(type),
             let length = ByteCursor.getUInt16(bytes, at: 2), 20 + Int(length) == bytes.count
         else { return false }
         var offset = 20

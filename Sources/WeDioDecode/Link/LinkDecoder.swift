@@ -19,8 +19,13 @@ public struct LinkPayload: Sendable, Equatable {
 public enum LinkDecoder {
     static let etherTypeIPv4: UInt16 = 0x0800
     static let etherTypeIPv6: UInt16 = 0x86DD
-    /// 802.1Q, 802.1ad (QinQ) and the pre-standard 0x9100 QinQ tag.
-    static let vlanEtherTypes: Set<UInt16> = [0x8100, 0x88A8, 0x9100]
+    /// 802.1Q, 802.1ad (QinQ) and the pre-standard 0x9100 QinQ tag. A switch, not a Set: this runs per packet.
+    static func isVLANTag(_ etherType: UInt16) -> Bool {
+        switch etherType {
+        case 0x8100, 0x88A8, 0x9100: true
+        default: false
+        }
+    }
     /// VLAN tags followed before giving up (QinQ uses two; more is unusual but legal).
     static let maximumVLANTags = 8
 
@@ -69,7 +74,7 @@ public enum LinkDecoder {
         guard var etherType = ByteCursor.getUInt16(bytes, at: offset) else { throw .truncated("Ethernet header") }
         offset += 2
         var tags = 0
-        while vlanEtherTypes.contains(etherType) {
+        while isVLANTag(etherType) {
             tags += 1
             guard tags <= maximumVLANTags else { throw .malformed(.link, "more than \(maximumVLANTags) VLAN tags") }
             // Tag: 2 bytes TCI, then the next EtherType.
