@@ -38,7 +38,7 @@ for capture in media flood; do
     read -r wedio wedio_rss < <(measure .build/release/wedio analyze --no-progress "$file")
     read -r filter filter_rss < <(measure tshark -n -r "$file" -Y "stun || classicstun")
     read -r fields fields_rss < <(measure tshark -n -r "$file" -T fields -e stun.type -e stun.id)
-    ratio=$(awk "BEGIN{printf \"%.2fx\", $wedio / ($loop > 0.001 ? $loop : 0.001)}")
+    ratio=$(awk "BEGIN{if ($loop < 0.02) print \"n/a (loop under 20 ms)\"; else printf \"%.2fx\", $wedio / $loop}")
     speedup=$(awk "BEGIN{printf \"%.0fx\", $filter / ($wedio > 0.001 ? $wedio : 0.001)}")
     table+="
 | $capture | $packets | ${size} MB | ${loop} s, ${loop_rss} MB | ${wedio} s, ${wedio_rss} MB | ${filter} s, ${filter_rss} MB | ${fields} s, ${fields_rss} MB | $ratio | $speedup |"
