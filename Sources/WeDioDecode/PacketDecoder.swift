@@ -91,9 +91,7 @@ public struct PacketDecoder: Sendable {
         case IPDecoder.protocolUDP:
             let udp = try UDPHeader.decode(bytes, range: packet.payload, capturedIsShort: capturedIsShort)
             counters.udp += 1
-            let flow = FiveTuple(
-                source: TransportAddress(ip: packet.source, port: udp.sourcePort),
-                destination: TransportAddress(ip: packet.destination, port: udp.destinationPort), transport: .udp)
+            let flow = packet.flow(udp.sourcePort, udp.destinationPort, .udp)
             let payload = bytes.extracting(udp.payload)
             let kind = demux.classify(payload, flow: flow)
             if capturedIsShort, payload.count > 0, kind == .unknown {
@@ -105,9 +103,7 @@ public struct PacketDecoder: Sendable {
         case IPDecoder.protocolTCP:
             let tcp = try TCPHeader.decode(bytes, range: packet.payload, capturedIsShort: capturedIsShort)
             counters.tcp += 1
-            let flow = FiveTuple(
-                source: TransportAddress(ip: packet.source, port: tcp.sourcePort),
-                destination: TransportAddress(ip: packet.destination, port: tcp.destinationPort), transport: .tcp)
+            let flow = packet.flow(tcp.sourcePort, tcp.destinationPort, .tcp)
             if capturedIsShort && !tcp.payload.isEmpty {
                 // Missing bytes would corrupt the stream: treat them as a gap (the segment is not used).
                 counters.truncated += 1

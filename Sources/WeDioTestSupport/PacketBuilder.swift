@@ -147,13 +147,7 @@ public enum PacketBuilder {
         return ~UInt16(sum)
     }
 
-    static func append16(_ out: inout [UInt8], _ value: UInt16) {
-        out.append(UInt8(value >> 8))
-        out.append(UInt8(truncatingIfNeeded: value))
-    }
+    static func append16(_ out: inout [UInt8], _ value: UInt16) { out.appendBigEndian(value) }
 
-    static func append32(_ out: inout [UInt8], _ value: UInt32) {
-        append16(&out, UInt16(value >> 16))
-        append16(&out, UInt16(truncatingIfNeeded: value))
-    }
+    static func append32(_ out: inout [UInt8], _ value: UInt32) { out.appendBigEndian(value) }
 }

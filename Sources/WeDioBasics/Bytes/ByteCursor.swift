@@ -107,3 +107,16 @@ public struct ByteCursor: Sendable {
         return out
     }
 }
+
+/// Big-endian writers (the encoder and the test packet builder).
+extension Array where Element == UInt8 {
+    public mutating func appendBigEndian(_ value: UInt16) {
+        append(UInt8(truncatingIfNeeded: value >> 8))
+        append(UInt8(truncatingIfNeeded: value))
+    }
+
+    public mutating func appendBigEndian(_ value: UInt32) {
+        appendBigEndian(UInt16(truncatingIfNeeded: value >> 16))
+        appendBigEndian(UInt16(truncatingIfNeeded: value))
+    }
+}

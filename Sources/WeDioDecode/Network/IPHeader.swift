@@ -19,6 +19,13 @@ public struct IPPacket: Sendable, Equatable {
     public var payload: Range<Int>
     /// Set when this packet is a fragment (offset ≠ 0 or more fragments follow).
     public var fragment: FragmentInfo?
+
+    /// The five-tuple of a transport segment carried in this packet.
+    func flow(_ sourcePort: UInt16, _ destinationPort: UInt16, _ transport: Transport) -> FiveTuple {
+        FiveTuple(
+            source: TransportAddress(ip: source, port: sourcePort),
+            destination: TransportAddress(ip: destination, port: destinationPort), transport: transport)
+    }
 }
 
 public enum IPDecoder {
@@ -108,23 +115,26 @@ public enum IPDecoder {
         var fragment: FragmentInfo?
         var walked = 0
         while true {
-            switch nextHeader {
-            case 0, 43, 60, 135, 139, 140:
-                // Hop-by-hop, Routing, Destination Options, Mobility, HIP, Shim6: length in 8-octet units past the first 8.
+            let isExtension: Bool =
+                switch nextHeader {
+                case 0, 43, 44, 51, 60, 135, 139, 140: true
+                default: false
+                }
+            if isExtension {
                 walked += 1
                 guard walked <= Limits.ipv6ExtensionHeaders else {
                     throw .malformed(.ip, "more than \(Limits.ipv6ExtensionHeaders) IPv6 extension headers")
                 }
+            }
+            switch nextHeader {
+            case 0, 43, 60, 135, 139, 140:
+                // Hop-by-hop, Routing, Destination Options, Mobility, HIP, Shim6: length in 8-octet units past the first 8.
                 guard let next = ByteCursor.getUInt8(bytes, at: offset),
                     let length = ByteCursor.getUInt8(bytes, at: offset + 1)
                 else { throw .truncated("IPv6 extension header") }
                 nextHeader = next
                 offset += (Int(length) + 1) * 8
             case 44:
-                walked += 1
-                guard walked <= Limits.ipv6ExtensionHeaders else {
-                    throw .malformed(.ip, "more than \(Limits.ipv6ExtensionHeaders) IPv6 extension headers")
-                }
                 guard let next = ByteCursor.getUInt8(bytes, at: offset),
                     let offsetFlags = ByteCursor.getUInt16(bytes, at: offset + 2),
                     let identification = ByteCursor.getUInt32(bytes, at: offset + 4)
@@ -139,10 +149,6 @@ public enum IPDecoder {
                 offset += 8
             case 51:
                 // Authentication Header: length in 4-octet units minus 2 (RFC 4302).
-                walked += 1
-                guard walked <= Limits.ipv6ExtensionHeaders else {
-                    throw .malformed(.ip, "more than \(Limits.ipv6ExtensionHeaders) IPv6 extension headers")
-                }
                 guard let next = ByteCursor.getUInt8(bytes, at: offset),
                     let length = ByteCursor.getUInt8(bytes, at: offset + 1)
                 else { throw .truncated("IPv6 authentication header") }

@@ -47,15 +47,9 @@ public enum STUNEncoder {
         out[3] = UInt8(truncatingIfNeeded: length)
     }
 
-    static func append16(_ out: inout [UInt8], _ value: UInt16) {
-        out.append(UInt8(value >> 8))
-        out.append(UInt8(truncatingIfNeeded: value))
-    }
+    static func append16(_ out: inout [UInt8], _ value: UInt16) { out.appendBigEndian(value) }
 
-    static func append32(_ out: inout [UInt8], _ value: UInt32) {
-        append16(&out, UInt16(value >> 16))
-        append16(&out, UInt16(truncatingIfNeeded: value))
-    }
+    static func append32(_ out: inout [UInt8], _ value: UInt32) { out.appendBigEndian(value) }
 
     /// `header` is the message so far: its bytes 4..<20 are the XOR key of XOR addresses.
     static func encodeValue(_ value: AttributeValue, type: AttributeType, header: [UInt8]) -> [UInt8] {
