@@ -81,7 +81,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WeDioPipelineTests",
-            dependencies: ["WeDio", "WeDioAnalysis", "WeDioBasics", "WeDioSTUN", "WeDioTestSupport"],
+            dependencies: ["WeDio", "WeDioAnalysis", "WeDioBasics", "WeDioDecode", "WeDioSTUN", "WeDioTestSupport"],
             swiftSettings: commonSettings
         ),
         .testTarget(

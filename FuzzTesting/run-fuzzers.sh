@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer harnesses with AddressSanitizer and runs each for a bounded time, seeded from the
+# repository's fixtures. Replays FuzzTesting/FailCases first (every crash ever found stays there).
+# Usage: FuzzTesting/run-fuzzers.sh [SECONDS_PER_HARNESS] (default 30)
+set -euo pipefail
+cd "$(dirname "$0")"
+seconds=${1:-30}
+export PATH="/opt/swift/usr/bin:$PATH"
+swift build -c debug -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
+bin=$(swift build -c debug -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library --show-bin-path)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# Seeds: STUN messages and whole packets cut from the fixtures with tshark when present, plus the captures.
+mkdir -p "$work/seeds/FuzzSTUN" "$work/seeds/FuzzChannelData" "$work/seeds/FuzzPackets" "$work/seeds/FuzzPcap"
+for capture in ../fixtures/link/ethernet-lo.pcap ../fixtures/fragments/*.pcap; do
+    cp "$capture" "$work/seeds/FuzzPcap/"
+done
+if command -v tshark >/dev/null; then
+    tshark -r ../fixtures/link/ethernet-lo.pcap -T fields -e udp.payload 2>/dev/null | head -60 | nl -ba | while read -r index payload; do
+        [ -n "$payload" ] || continue
+        echo "$payload" | xxd -r -p >"$work/seeds/FuzzSTUN/msg$index"
+        cp "$work/seeds/FuzzSTUN/msg$index" "$work/seeds/FuzzChannelData/msg$index"
+    done
+    tshark -r ../fixtures/link/ethernet-lo.pcap -T fields -e frame.len 2>/dev/null >/dev/null || true
+fi
+python3 - "$work/seeds/FuzzPackets" ../fixtures/link/ethernet-lo.pcap <<'PY'
+import struct, sys
+out, path = sys.argv[1], sys.argv[2]
+data = open(path, "rb").read()
+offset, packets = 24, []
+while offset + 16 <= len(data):
+    caplen = struct.unpack("<I", data[offset + 8:offset + 12])[0]
+    packets.append(data[offset + 16:offset + 16 + caplen])
+    offset += 16 + caplen
+for index in range(0, len(packets), 8):
+    blob = b"\x00" + b"".join(struct.pack("!H", len(p)) + p for p in packets[index:index + 8])
+    open(f"{out}/seq{index}", "wb").write(blob)
+PY
+
+status=0
+for harness in FuzzSTUN FuzzChannelData FuzzPackets FuzzPcap; do
+    if ls FailCases/$harness-* >/dev/null 2>&1; then
+        echo "== $harness: replaying FailCases"
+        "$bin/$harness" FailCases/$harness-* >"$work/$harness-replay.log" 2>&1 || { status=1; tail -20 "$work/$harness-replay.log"; }
+    fi
+    echo "== $harness: fuzzing for $seconds s"
+    mkdir -p "$work/corpus/$harness"
+    if "$bin/$harness" "$work/corpus/$harness" "$work/seeds/$harness" -max_total_time="$seconds" -max_len=4096 \
+        -rss_limit_mb=2048 -timeout=10 -artifact_prefix="$work/$harness-" >"$work/$harness.log" 2>&1; then
+        grep -E "^#[0-9]+.*DONE|Done [0-9]+ runs" "$work/$harness.log" | tail -1
+    else
+        status=1
+        tail -30 "$work/$harness.log"
+        for artifact in "$work/$harness"-crash-* "$work/$harness"-timeout-* "$work/$harness"-oom-*; do
+            [ -f "$artifact" ] && cp "$artifact" "FailCases/$harness-$(basename "$artifact" | sed "s/^$harness-//")" && echo "saved $artifact to FailCases/"
+        done
+    fi
+done
+exit $status
