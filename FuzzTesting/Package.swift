@@ -8,9 +8,10 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [.package(name: "WeDio", path: "..")],
     targets: [
-        .executableTarget(name: "FuzzSTUN", dependencies: [.product(name: "WeDio", package: "WeDio")]),
-        .executableTarget(name: "FuzzChannelData", dependencies: [.product(name: "WeDio", package: "WeDio")]),
-        .executableTarget(name: "FuzzPackets", dependencies: [.product(name: "WeDio", package: "WeDio")]),
-        .executableTarget(name: "FuzzPcap", dependencies: [.product(name: "WeDio", package: "WeDio")]),
+        .target(name: "FuzzDriver"),
+        .executableTarget(name: "FuzzSTUN", dependencies: ["FuzzDriver", .product(name: "WeDio", package: "WeDio")]),
+        .executableTarget(name: "FuzzChannelData", dependencies: ["FuzzDriver", .product(name: "WeDio", package: "WeDio")]),
+        .executableTarget(name: "FuzzPackets", dependencies: ["FuzzDriver", .product(name: "WeDio", package: "WeDio")]),
+        .executableTarget(name: "FuzzPcap", dependencies: ["FuzzDriver", .product(name: "WeDio", package: "WeDio")]),
     ]
 )

@@ -18,5 +18,11 @@ if [ ${#packages[@]} -gt 0 ]; then
     fi
 fi
 export PATH="/opt/swift/usr/bin:$PATH"
+# Fuzzers first (bounded: WEDIO_FUZZ_SECONDS per harness, 30 by default, 0 to skip), replaying every saved
+# crash; then the test suite, whose summary closes the output.
+fuzz_seconds=${WEDIO_FUZZ_SECONDS:-30}
+if [ "$fuzz_seconds" -gt 0 ]; then
+    ./FuzzTesting/run-fuzzers.sh "$fuzz_seconds"
+fi
 swift build --build-tests
 swift test --skip-build

@@ -3,7 +3,8 @@
 /// the old one (counted in `replacements`), so memory is fixed whatever the traffic; a forgotten STUN flow
 /// is remembered again at its next STUN message.
 public struct FlowCache: Sendable {
-    @usableFromInline var slots: [UInt64]
+    /// Allocated on first insert: most inputs and fuzz runs never see a STUN flow.
+    @usableFromInline var slots: [UInt64] = []
     @usableFromInline let mask: Int
     public private(set) var replacements = 0
     public private(set) var count = 0
@@ -12,7 +13,6 @@ public struct FlowCache: Sendable {
     public init(capacity: Int) {
         var size = 1
         while size < max(2, capacity) { size <<= 1 }
-        slots = Array(repeating: 0, count: size)
         mask = size - 1
     }
 
@@ -41,11 +41,13 @@ public struct FlowCache: Sendable {
 
     @inlinable @inline(__always)
     public func contains(_ flow: FiveTuple) -> Bool {
+        guard !slots.isEmpty else { return false }
         let key = Self.key(flow)
         return slots[Int(truncatingIfNeeded: key) & mask] == key
     }
 
     public mutating func insert(_ flow: FiveTuple) {
+        if slots.isEmpty { slots = Array(repeating: 0, count: mask + 1) }
         let key = Self.key(flow)
         let index = Int(truncatingIfNeeded: key) & mask
         let current = slots[index]

@@ -1,3 +1,4 @@
+import FuzzDriver
 import WeDioAnalysis
 import WeDioBasics
 import WeDioDecode
@@ -6,7 +7,7 @@ import WeDioDecode
 /// sequence of packets: byte 0 picks the link type; then each packet is a 2-byte length and its bytes,
 /// fed to one decoder so reassembly state carries across packets. Invariant: no trap, bounded state.
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzPackets(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
+public func fuzzPackets(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: start, count: count))
     guard let selector = bytes.first else { return 0 }
     let links: [LinkType] = [.ethernet, .linuxSLL, .linuxSLL2, .null, .loop, .raw, .ipv4, .ipv6]
@@ -35,4 +36,12 @@ public func fuzzPackets(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
     precondition(decoder.fragments.datagramsInFlight <= Limits.fragmentDatagramsInFlight)
     precondition(log.samples.count <= Limits.diagnosticSamplesPerInput)
     return 0
+}
+
+/// SwiftPM's entry point for this executable: hand over to libFuzzer's driver.
+@_cdecl("FuzzPackets_main")
+public func fuzzPacketsMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var argc = argc
+    var argv = argv
+    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzzPackets(data, size) }
 }

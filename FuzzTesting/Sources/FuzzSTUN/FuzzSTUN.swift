@@ -1,9 +1,10 @@
+import FuzzDriver
 import WeDioSTUN
 
 /// STUN message decoder, FINGERPRINT and integrity checks, and the encoder on what decodes.
 /// Invariants: no trap; a decoded message re-encodes and decodes to the same method, class and id.
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzSTUN(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
+public func fuzzSTUN(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: start, count: count))
     guard let message = try? STUNMessage.decode(bytes.span) else { return 0 }
     _ = Fingerprint.verify(message, bytes: bytes.span)
@@ -15,4 +16,12 @@ public func fuzzSTUN(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
     precondition(again.method == message.method && again.messageClass == message.messageClass)
     precondition(again.transactionID == message.transactionID)
     return 0
+}
+
+/// SwiftPM's entry point for this executable: hand over to libFuzzer's driver.
+@_cdecl("FuzzSTUN_main")
+public func fuzzSTUNMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var argc = argc
+    var argv = argv
+    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzzSTUN(data, size) }
 }

@@ -1,0 +1,1 @@
+/* Declarations only: the symbol comes from libFuzzer (-sanitize=fuzzer). */
