@@ -12,20 +12,12 @@ bin=$(swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-a
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# Seeds: STUN messages and whole packets cut from the fixtures with tshark when present, plus the captures.
+# Seeds: the fixture captures, their UDP payloads (STUN and ChannelData) and runs of their packets.
 mkdir -p "$work/seeds/FuzzSTUN" "$work/seeds/FuzzChannelData" "$work/seeds/FuzzPackets" "$work/seeds/FuzzPcap"
 for capture in ../fixtures/link/ethernet-lo.pcap ../fixtures/fragments/*.pcap; do
     cp "$capture" "$work/seeds/FuzzPcap/"
 done
-if command -v tshark >/dev/null; then
-    tshark -r ../fixtures/link/ethernet-lo.pcap -T fields -e udp.payload 2>/dev/null | head -60 | nl -ba | while read -r index payload; do
-        [ -n "$payload" ] || continue
-        echo "$payload" | xxd -r -p >"$work/seeds/FuzzSTUN/msg$index"
-        cp "$work/seeds/FuzzSTUN/msg$index" "$work/seeds/FuzzChannelData/msg$index"
-    done
-    tshark -r ../fixtures/link/ethernet-lo.pcap -T fields -e frame.len 2>/dev/null >/dev/null || true
-fi
-python3 - "$work/seeds/FuzzPackets" ../fixtures/link/ethernet-lo.pcap <<'PY'
+python3 - "$work/seeds" ../fixtures/link/ethernet-lo.pcap <<'PY'
 import struct, sys
 out, path = sys.argv[1], sys.argv[2]
 data = open(path, "rb").read()
@@ -34,9 +26,14 @@ while offset + 16 <= len(data):
     caplen = struct.unpack("<I", data[offset + 8:offset + 12])[0]
     packets.append(data[offset + 16:offset + 16 + caplen])
     offset += 16 + caplen
+for index, frame in enumerate(packets):
+    ethertype = struct.unpack("!H", frame[12:14])[0]
+    payload = frame[14 + (20 if ethertype == 0x0800 else 40) + 8:]  # the UDP payload: STUN or ChannelData
+    for harness in ("FuzzSTUN", "FuzzChannelData"):
+        open(f"{out}/{harness}/msg{index}", "wb").write(payload)
 for index in range(0, len(packets), 8):
     blob = b"\x00" + b"".join(struct.pack("!H", len(p)) + p for p in packets[index:index + 8])
-    open(f"{out}/seq{index}", "wb").write(blob)
+    open(f"{out}/FuzzPackets/seq{index}", "wb").write(blob)
 PY
 
 status=0
