@@ -36,7 +36,7 @@ extension Pipeline {
             summary.failure = error.description
             summary.failureCode = error.code.rawValue
         }
-        analyzer.absorb(decoder.counters)
+        analyzer.absorb(decoder)
         log.merge(analysisLog)
         for (reason, count) in log.sortedCounts { summary.errors[reason.rawValue] = count }
         summary.errorSamples = log.samples

@@ -117,7 +117,7 @@ public struct Pipeline: Sendable {
             summary.failure = error.description
             summary.failureCode = error.code.rawValue
         }
-        analyzer.absorb(decoder.counters)
+        analyzer.absorb(decoder)
         log.merge(analysisLog)
         summary.packets = packets
         summary.bytes = wireBytes

@@ -147,7 +147,17 @@ public struct Analyzer: Sendable {
     }
 
     /// Adds the decode layer's counters at the end of an input.
-    public mutating func absorb(_ counters: DecodeCounters) {
+    public mutating func absorb(_ decoder: PacketDecoder) {
+        let counters = decoder.counters
+        statistics.ipFragments += counters.ipFragments
+        statistics.reassembledDatagrams += counters.reassembledDatagrams
+        statistics.fragmentsEvicted += decoder.fragments.evicted
+        statistics.fragmentsTimedOut += decoder.fragments.timedOut
+        statistics.fragmentOverlaps += decoder.fragments.overlaps
+        statistics.tcpRetransmissions += decoder.streams.counters.retransmissions
+        statistics.tcpGaps += decoder.streams.counters.gaps
+        statistics.tcpStreamsEvicted += decoder.streams.counters.evictedStreams
+        statistics.stunFlowsReplaced += decoder.demux.evictions
         statistics.packets += counters.packets
         statistics.udpPackets += counters.udp
         statistics.tcpSegments += counters.tcp

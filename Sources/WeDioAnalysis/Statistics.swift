@@ -22,6 +22,16 @@ public struct Statistics: Sendable, Equatable {
     public var malformed = 0
     public var fingerprintFailures = 0
     public var integrityFailures = 0
+    /// What the caps in `Limits` dropped or cut, so bounded memory never hides silently.
+    public var ipFragments = 0
+    public var reassembledDatagrams = 0
+    public var fragmentsEvicted = 0
+    public var fragmentsTimedOut = 0
+    public var fragmentOverlaps = 0
+    public var tcpRetransmissions = 0
+    public var tcpGaps = 0
+    public var tcpStreamsEvicted = 0
+    public var stunFlowsReplaced = 0
 
     public init() {}
 }

@@ -45,6 +45,15 @@ public struct TextReport: Sendable {
         if stats.malformed > 0 { problems.append("\(stats.malformed) malformed") }
         if stats.fingerprintFailures > 0 { problems.append("\(stats.fingerprintFailures) bad FINGERPRINT") }
         if stats.integrityFailures > 0 { problems.append("\(stats.integrityFailures) failed MESSAGE-INTEGRITY") }
+        var dropped: [String] = []
+        if stats.fragmentsEvicted + stats.fragmentsTimedOut > 0 {
+            dropped.append("\(stats.fragmentsEvicted + stats.fragmentsTimedOut) incomplete IP datagrams")
+        }
+        if stats.fragmentOverlaps > 0 { dropped.append("\(stats.fragmentOverlaps) overlapping fragments") }
+        if stats.tcpGaps > 0 { dropped.append("\(stats.tcpGaps) TCP gaps") }
+        if stats.tcpStreamsEvicted > 0 { dropped.append("\(stats.tcpStreamsEvicted) TCP streams evicted") }
+        if stats.stunFlowsReplaced > 0 { dropped.append("\(stats.stunFlowsReplaced) STUN flows forgotten") }
+        if !dropped.isEmpty { problems.append("capped: " + dropped.joined(separator: ", ")) }
         if !problems.isEmpty {
             lines.append("")
             lines.append(yellow("Problems: " + problems.joined(separator: ", ")))

@@ -39,6 +39,21 @@ struct DemuxTests {
         #expect(demux.classify((channel + [0, 0, 0, 0, 0]).span, flow: Self.otherFlow) == .unknown)
     }
 
+    @Test("A million distinct STUN flows: the flow cache stays at its fixed size and counts what it forgot")
+    func millionFlows() {
+        var demux = Demultiplexer()
+        let request = DecodeHarness.bindingRequest()
+        var classified = 0
+        for index in 0..<1_000_000 {
+            let flow = FiveTuple(
+                source: TransportAddress(ip: .v4(0x0A00_0000 | UInt32(index >> 16)), port: UInt16(truncatingIfNeeded: index)),
+                destination: DecodeHarness.server, transport: .udp)
+            if demux.classify(request.span, flow: flow) == .stun { classified += 1 }
+        }
+        #expect(classified == 1_000_000)
+        #expect(demux.evictions > 1_000_000 - Limits.stunFlows)
+    }
+
     @Test("Classic STUN: on port 3478, as an answer to a classic request, or passing the strict test")
     func classic() {
         var demux = Demultiplexer()
