@@ -15,6 +15,7 @@ struct ICEFixtureTests {
         struct Agent: Decodable {
             var agent: String
             var role: String
+            var finalRole: String
             var ufrag: String
             var password: String
             var outcome: String
@@ -31,13 +32,17 @@ struct ICEFixtureTests {
         var scenario: String
         var agents: [Agent]
         var conntrack: [String: [Mapping]]
+        var natDiscovery: [String]?
         var server: Server
         struct Server: Decodable {
             var turnUsers: [String: String]
         }
     }
 
-    static let scenarios = ["host-pair", "srflx-eim", "prflx-symmetric", "relay-turn"]
+    static let scenarios = [
+        "host-pair", "srflx-eim", "prflx-symmetric", "relay-turn", "turn-wrong-password", "total-failure", "turn-tcp",
+        "role-conflict", "ipv6-host",
+    ]
 
     static func truth(_ scenario: String) throws -> Truth {
         let data = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("ice/\(scenario)/truth.json")))
@@ -50,19 +55,27 @@ struct ICEFixtureTests {
         return names.filter { $0.hasSuffix(".pcap") }.sorted().map { directory + "/" + $0 }
     }
 
-    static func analyze(_ path: String, _ truth: Truth) -> AnalysisResult {
+    /// Analyses with the agents' ICE passwords, and the TURN passwords when `turn` is set.
+    static func analyze(_ path: String, _ truth: Truth, turn: Bool = false) -> AnalysisResult {
         var store = CredentialStore()
         for agent in truth.agents { store.addICE(ufrag: agent.ufrag, password: agent.password) }
-        for (user, password) in truth.server.turnUsers { store.addTURN(username: user, password: password) }
+        if turn {
+            for (user, password) in truth.server.turnUsers { store.addTURN(username: user, password: password) }
+        }
         return Pipeline(analyzerOptions: Analyzer.Options(keepMessages: true, credentials: store)).analyze([InputSpec(path: path)])
     }
 
-    @Test("Both agents connected, as the lab reported", arguments: scenarios)
+    @Test("The lab produced what each scenario is for", arguments: scenarios)
     func outcome(scenario: String) throws {
         let truth = try Self.truth(scenario)
         #expect(truth.agents.map(\.agent) == ["A", "B"])
-        #expect(truth.agents.map(\.role) == ["controlling", "controlled"])
-        #expect(truth.agents.allSatisfy { $0.outcome == "connected" })
+        #expect(truth.agents.allSatisfy { $0.outcome == (scenario == "total-failure" ? "failed" : "connected") })
+        if scenario == "role-conflict" {
+            #expect(truth.agents.map(\.role) == ["controlling", "controlling"])
+            #expect(Set(truth.agents.map(\.finalRole)) == ["controlling", "controlled"])
+        } else {
+            #expect(truth.agents.map(\.role) == ["controlling", "controlled"])
+        }
     }
 
     @Test("Every capture decodes cleanly; every check carries the agents' ufrags and verifies with their passwords", arguments: scenarios)
@@ -96,7 +109,7 @@ struct ICEFixtureTests {
     @Test("TURN requests and their answers verify with the long-term credentials (relay scenario)")
     func turnIntegrity() throws {
         let truth = try Self.truth("relay-turn")
-        let result = Self.analyze(Fixtures.path("ice/relay-turn/a-inside.pcap"), truth)
+        let result = Self.analyze(Fixtures.path("ice/relay-turn/a-inside.pcap"), truth, turn: true)
         let authenticated = result.messages.filter { $0.message.value(.username) == .text("alice") }
         #expect(authenticated.count >= 2)
         #expect(authenticated.allSatisfy { $0.integrity == .verified })
@@ -105,7 +118,53 @@ struct ICEFixtureTests {
         #expect(result.statistics.relayedStunMessages > 0)
     }
 
-    @Test("The server-reflexive address A learned equals the mapping conntrack lists in its router", arguments: ["srflx-eim", "prflx-symmetric", "relay-turn"])
+    @Test("A wrong TURN password: the authenticated Allocate is refused with 401 again and fails integrity")
+    func wrongPassword() throws {
+        let truth = try Self.truth("turn-wrong-password")
+        let result = Self.analyze(Fixtures.path("ice/turn-wrong-password/a-inside.pcap"), truth, turn: true)
+        let allocates = result.messages.filter { $0.message.method == .allocate }
+        let errors = allocates.filter { $0.message.value(.errorCode) == .errorCode(code: 401, reason: "Unauthorized") }
+        #expect(errors.count >= 2)
+        let authenticated = allocates.filter { $0.message.value(.username) == .text("alice") }
+        #expect(!authenticated.isEmpty)
+        #expect(authenticated.allSatisfy { $0.integrity == .failed })
+        #expect(!allocates.contains { $0.message.messageClass == .successResponse })
+    }
+
+    @Test("TURN over TCP: the reassembled stream yields the Allocate exchange and ChannelData")
+    func turnOverTCP() throws {
+        let truth = try Self.truth("turn-tcp")
+        let result = Self.analyze(Fixtures.path("ice/turn-tcp/a-inside.pcap"), truth, turn: true)
+        let overTCP = result.messages.filter { $0.flow.transport == .tcp }
+        #expect(overTCP.contains { $0.message.method == .allocate && $0.message.messageClass == .successResponse })
+        #expect(overTCP.filter { $0.message.value(.username) == .text("alice") }.allSatisfy { $0.integrity == .verified })
+        #expect(result.statistics.tcpSegments > 0)
+        #expect(result.statistics.channelData > 0)
+    }
+
+    @Test("Role conflict: a 487 answers a check and carries the reason phrase")
+    func roleConflict() throws {
+        let truth = try Self.truth("role-conflict")
+        let all = Self.captures("role-conflict").flatMap { Self.analyze($0, truth).messages }
+        #expect(all.contains { $0.message.value(.errorCode) == .errorCode(code: 487, reason: "Role Conflict") })
+        #expect(all.contains { $0.message.value(.iceControlling) != nil && $0.flow.source.ip == IPAddress("10.2.0.2") })
+    }
+
+    @Test("RFC 5780 discovery: CHANGE-REQUEST tests answered from the other address; mapping as conntrack shows")
+    func rfc5780() throws {
+        let truth = try Self.truth("rfc5780-discovery")
+        #expect(truth.natDiscovery?.contains("NAT with Endpoint Independent Mapping!") == true)
+        #expect(truth.natDiscovery?.contains("NAT with Address and Port Dependent Filtering!") == true)
+        let result = Self.analyze(Fixtures.path("ice/rfc5780-discovery/a-inside.pcap"), truth)
+        let requests = result.messages.filter { $0.message.value(.changeRequest) != nil }
+        #expect(requests.contains { $0.message.value(.changeRequest) == .changeRequest(changeIP: true, changePort: true) })
+        let other = try #require(TransportAddress("192.0.2.11:3479"))
+        let origin = try #require(TransportAddress("192.0.2.11:3478"))
+        #expect(result.messages.contains { $0.message.value(.otherAddress) == .address(other) })
+        #expect(result.messages.contains { $0.message.value(.responseOrigin) == .address(origin) })
+    }
+
+    @Test("The server-reflexive address A learned equals the mapping conntrack lists in its router", arguments: ["srflx-eim", "prflx-symmetric", "relay-turn", "turn-tcp", "role-conflict", "rfc5780-discovery"])
     func mappingMatchesConntrack(scenario: String) throws {
         let truth = try Self.truth(scenario)
         let result = Self.analyze(Fixtures.path("ice/\(scenario)/a-inside.pcap"), truth)
