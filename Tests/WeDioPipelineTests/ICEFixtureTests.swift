@@ -41,7 +41,7 @@ struct ICEFixtureTests {
 
     static let scenarios = [
         "host-pair", "srflx-eim", "prflx-symmetric", "relay-turn", "turn-wrong-password", "total-failure", "turn-tcp",
-        "role-conflict", "ipv6-host",
+        "role-conflict", "ipv6-host", "aiortc-call",
     ]
 
     static func truth(_ scenario: String) throws -> Truth {
@@ -162,6 +162,22 @@ struct ICEFixtureTests {
         let origin = try #require(TransportAddress("192.0.2.11:3478"))
         #expect(result.messages.contains { $0.message.value(.otherAddress) == .address(other) })
         #expect(result.messages.contains { $0.message.value(.responseOrigin) == .address(origin) })
+    }
+
+    @Test("aiortc call: DTLS, SRTP and SRTCP on the pair, and consent checks keep coming after it connected")
+    func call() throws {
+        let truth = try Self.truth("aiortc-call")
+        let result = Self.analyze(Fixtures.path("ice/aiortc-call/a-inside.pcap"), truth)
+        let stats = result.statistics
+        #expect(stats.dtlsRecords > 10)
+        #expect(stats.rtpPackets > 1000)
+        #expect(stats.rtcpPackets > 10)
+        #expect(stats.integrityFailures == 0)
+        let checks = result.messages.filter { $0.message.method == .binding && $0.message.messageClass == .request }
+        let first = try #require(checks.first?.time)
+        let late = checks.filter { $0.time.milliseconds(since: first) > 8_000 }
+        #expect(!late.isEmpty)  // RFC 7675 consent freshness: checks go on every few seconds
+        #expect(late.allSatisfy { $0.integrity == .verified })
     }
 
     @Test("The server-reflexive address A learned equals the mapping conntrack lists in its router", arguments: ["srflx-eim", "prflx-symmetric", "relay-turn", "turn-tcp", "role-conflict", "rfc5780-discovery"])
