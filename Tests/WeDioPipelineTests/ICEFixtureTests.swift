@@ -164,6 +164,24 @@ struct ICEFixtureTests {
         #expect(result.messages.contains { $0.message.value(.responseOrigin) == .address(origin) })
     }
 
+    @Test("coturn's client: CreatePermission, Send and Data indications with 100-byte DATA, Refresh to lifetime 0")
+    func turnIndications() throws {
+        let truth = try Self.truth("turn-indications")
+        let result = Self.analyze(Fixtures.path("ice/turn-indications/a-inside.pcap"), truth, turn: true)
+        let peer = try #require(TransportAddress("192.0.2.11:3480"))
+        let sends = result.messages.filter { $0.message.method == .send && $0.message.messageClass == .indication }
+        let data = result.messages.filter { $0.message.method == .data && $0.message.messageClass == .indication }
+        #expect(sends.count == 5)
+        #expect(data.count == 5)
+        for indication in sends + data {
+            #expect(indication.message.value(.xorPeerAddress) == .xorAddress(peer))
+            #expect(indication.message.attribute(.data)?.length == 100)
+        }
+        #expect(result.messages.contains { $0.message.method == .createPermission && $0.message.messageClass == .successResponse })
+        #expect(result.messages.contains { $0.message.method == .refresh && $0.message.value(.lifetime) == .uint32(0) })
+        #expect(result.messages.filter { $0.message.value(.username) == .text("alice") }.allSatisfy { $0.integrity == .verified })
+    }
+
     @Test("aiortc call: DTLS, SRTP and SRTCP on the pair, and consent checks keep coming after it connected")
     func call() throws {
         let truth = try Self.truth("aiortc-call")
