@@ -40,8 +40,7 @@ extension Pipeline {
         log.merge(analysisLog)
         for (reason, count) in log.sortedCounts { summary.errors[reason.rawValue] = count }
         summary.errorSamples = log.samples
-        return AnalysisResult(
-            inputs: [summary], statistics: analyzer.statistics, methodCounts: analyzer.methodCounts,
-            messages: analyzer.messages)
+        analyzer.finish()
+        return AnalysisResult(inputs: [summary], analyzer: analyzer)
     }
 }

@@ -57,9 +57,8 @@ public struct Pipeline: Sendable {
             }
             summaries.append(summary)
         }
-        return AnalysisResult(
-            inputs: summaries, statistics: analyzer.statistics, methodCounts: analyzer.methodCounts,
-            messages: analyzer.messages)
+        analyzer.finish()
+        return AnalysisResult(inputs: summaries, analyzer: analyzer)
     }
 
     /// Reads a capture held in memory (tests, fuzzing).
@@ -76,9 +75,8 @@ public struct Pipeline: Sendable {
             summary.failure = error.description
             summary.failureCode = error.code.rawValue
         }
-        return AnalysisResult(
-            inputs: [summary], statistics: analyzer.statistics, methodCounts: analyzer.methodCounts,
-            messages: analyzer.messages)
+        analyzer.finish()
+        return AnalysisResult(inputs: [summary], analyzer: analyzer)
     }
 
     private func read(

@@ -19,6 +19,9 @@ public struct Analyzer: Sendable {
     public let options: Options
     public private(set) var statistics = Statistics()
     public private(set) var messages: [MessageRecord] = []
+    public private(set) var transactions = TransactionTracker()
+    /// The latest capture time seen, to close open transactions at the end.
+    public private(set) var lastTime: CaptureTime?
     /// Messages per wire message type (method and class), direct and relayed. Integer keys: this is
     /// updated for every message, and building a "Binding request" string each time cost more than decoding.
     private var typeCounts: [UInt16: Int] = [:]
@@ -42,6 +45,7 @@ public struct Analyzer: Sendable {
 
     /// Handles one classified payload; `log` receives per-packet problems.
     public mutating func handle(_ payload: ClassifiedPayload, bytes: borrowing Span<UInt8>, log: inout DiagnosticLog) {
+        if lastTime.map({ payload.time > $0 }) ?? true { lastTime = payload.time }
         switch payload.kind {
         case .stun, .classicSTUN:
             if payload.kind == .stun { statistics.stunMessages += 1 } else { statistics.classicStunMessages += 1 }
@@ -117,6 +121,8 @@ public struct Analyzer: Sendable {
             let start = data.offset + 4
             inner(payload, bytes: bytes.extracting(start..<(start + data.length)), carrier: .turnData, log: &log)
         }
+        transactions.handle(
+            message, flow: payload.flow, time: payload.time, ref: payload.ref, carrier: carrier, integrity: integrity)
         if options.keepMessages {
             messages.append(
                 MessageRecord(
@@ -144,6 +150,11 @@ public struct Analyzer: Sendable {
         case .successResponse, .errorResponse:
             return requestKeys[message.transactionID]
         }
+    }
+
+    /// Closes what is still open when all inputs are read.
+    public mutating func finish() {
+        transactions.finish(at: lastTime ?? CaptureTime(nanoseconds: 0))
     }
 
     /// Adds the decode layer's counters at the end of an input.

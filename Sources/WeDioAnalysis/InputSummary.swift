@@ -48,12 +48,24 @@ public struct AnalysisResult: Sendable {
     public var statistics: Statistics
     public var methodCounts: [String: Int]
     public var messages: [MessageRecord]
+    public var transactions: TransactionTracker
 
-    public init(inputs: [InputSummary], statistics: Statistics, methodCounts: [String: Int], messages: [MessageRecord]) {
+    public init(
+        inputs: [InputSummary], statistics: Statistics, methodCounts: [String: Int], messages: [MessageRecord],
+        transactions: TransactionTracker = TransactionTracker()
+    ) {
         self.inputs = inputs
         self.statistics = statistics
         self.methodCounts = methodCounts
         self.messages = messages
+        self.transactions = transactions
+    }
+
+    /// The result of a finished analyzer.
+    public init(inputs: [InputSummary], analyzer: Analyzer) {
+        self.init(
+            inputs: inputs, statistics: analyzer.statistics, methodCounts: analyzer.methodCounts,
+            messages: analyzer.messages, transactions: analyzer.transactions)
     }
 
     /// True when some input could not be read at all.

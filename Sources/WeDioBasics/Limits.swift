@@ -33,6 +33,12 @@ public enum Limits {
     /// Slots of the direct-mapped cache of flows seen carrying STUN/TURN (ChannelData is only accepted on
     /// them, as Wireshark does). 1 MiB; a flood replaces old entries instead of growing it.
     public static let stunFlows = 131_072
+    /// STUN transactions kept for the report. A call has hundreds; a flood of random ids would otherwise
+    /// grow without end. Beyond the cap the oldest are dropped and counted.
+    public static let transactions = 200_000
+    /// Retransmission times kept per transaction (RFC 8489 allows Rc = 7 sends; more is already a finding).
+    public static let retransmissionsKept = 16
+
     /// Classic (RFC 3489) request ids remembered so that their responses are recognised off port 3478.
     public static let classicRequests = 4_096
 }

@@ -1,5 +1,6 @@
 import WeDioAnalysis
 import WeDioBasics
+import WeDioSTUN
 
 /// The terminal summary: concise, coloured only when asked (stdout a terminal and NO_COLOR unset).
 public struct TextReport: Sendable {
@@ -40,6 +41,7 @@ public struct TextReport: Sendable {
                 lines.append("  " + pad(name, 32) + "\(count)")
             }
         }
+        lines.append(contentsOf: renderTransactions(result.transactions))
         var problems: [String] = []
         if stats.truncated > 0 { problems.append("\(stats.truncated) truncated") }
         if stats.malformed > 0 { problems.append("\(stats.malformed) malformed") }
@@ -59,6 +61,40 @@ public struct TextReport: Sendable {
             lines.append(yellow("Problems: " + problems.joined(separator: ", ")))
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    private func renderTransactions(_ tracker: TransactionTracker) -> [String] {
+        let counts = tracker.outcomeCounts
+        let total = counts.values.reduce(0, +)
+        guard total > 0 else { return [] }
+        var lines = ["", bold("Transactions")]
+        let parts: [(TransactionOutcome, String)] = [(.success, "answered"), (.error, "error"), (.timeout, "timed out"), (.indication, "indications")]
+        lines.append("  " + parts.compactMap { outcome, label in counts[outcome].map { "\($0) \(label)" } }.joined(separator: " · "))
+        let rtts = tracker.transactions.compactMap(\.rttMilliseconds).sorted()
+        if !rtts.isEmpty {
+            let median = rtts[rtts.count / 2]
+            lines.append("  RTT median \(format(median)) ms, max \(format(rtts[rtts.count - 1])) ms")
+        }
+        let retransmitted = tracker.transactions.filter { $0.retransmissions > 0 }.count
+        if retransmitted > 0 { lines.append("  \(retransmitted) requests retransmitted") }
+        if tracker.orphanResponses > 0 { lines.append("  \(tracker.orphanResponses) responses without a request in the capture") }
+        if tracker.evicted > 0 { lines.append("  \(tracker.evicted) oldest transactions dropped from the list (cap \(Limits.transactions))") }
+        var errors: [String: Int] = [:]
+        for transaction in tracker.transactions where transaction.outcome == .error {
+            errors["\(transaction.method) \(transaction.errorCode.map(String.init) ?? "?") \(transaction.errorCode.flatMap(STUNErrorCodes.reason(for:)) ?? "")", default: 0] += 1
+        }
+        for (error, count) in errors.sorted(by: { $0.key < $1.key }) { lines.append("  \(count) × \(error)") }
+        let timeouts = tracker.transactions.filter { $0.outcome == .timeout }
+        for transaction in timeouts.prefix(5) {
+            lines.append(yellow("  timeout: \(transaction.method) \(transaction.client) → \(transaction.server), \(transaction.retransmissions + 1) sends, id \(transaction.id)"))
+        }
+        if timeouts.count > 5 { lines.append(yellow("  … and \(timeouts.count - 5) more timeouts")) }
+        return lines
+    }
+
+    private func format(_ milliseconds: Double) -> String {
+        let micro = Int((milliseconds * 1000).rounded())
+        return "\(micro / 1000).\(pad3(micro % 1000))"
     }
 
     private func renderInput(_ input: InputSummary) -> [String] {
