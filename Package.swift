@@ -81,7 +81,8 @@ let package = Package(
         ),
         .testTarget(
             name: "WeDioPipelineTests",
-            dependencies: ["WeDio", "WeDioAnalysis", "WeDioBasics", "WeDioDecode", "WeDioSTUN", "WeDioTestSupport"],
+            dependencies: ["WeDio", "WeDioAnalysis", "WeDioBasics", "WeDioDecode", "WeDioReport", "WeDioSTUN", "WeDioTestSupport"],
+            exclude: ["Snapshots"],
             swiftSettings: commonSettings
         ),
         .testTarget(

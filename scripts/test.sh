@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the tests need (libpcap-dev, tshark as the independent oracle, tcpdump and coturn for
-# the live-capture test) when missing, then builds and runs the whole test suite.
+# Installs what the tests need (libpcap-dev, tshark as the independent oracle, iproute2 for the
+# live-capture test in namespaces, Python's jsonschema for the report schema) when missing, then fuzzes
+# each harness briefly and runs the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 packages=()
@@ -17,6 +18,9 @@ if [ ${#packages[@]} -gt 0 ]; then
         sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}"
     fi
 fi
+# The JSON report's schema is checked with Python's reference validator.
+python3 -c "import jsonschema" 2>/dev/null || python3 -m pip install --quiet jsonschema \
+    || python3 -m pip install --quiet --break-system-packages jsonschema
 export PATH="/opt/swift/usr/bin:$PATH"
 # Fuzzers first (bounded: WEDIO_FUZZ_SECONDS per harness, 30 by default, 0 to skip), replaying every saved
 # crash; then the test suite, whose summary closes the output.

@@ -36,7 +36,7 @@ struct Analyze: ParsableCommand {
     @Option(name: .customLong("output"), help: ArgumentHelp("Write the report here instead of stdout.", valueName: "PATH"))
     var output: String?
 
-    @Flag(name: .customLong("messages"), help: "Keep every decoded STUN message for the report.")
+    @Flag(name: .customLong("messages"), help: "Add every decoded STUN message with its attributes (JSON).")
     var messages = false
 
     @Flag(name: .customLong("no-progress"), help: "Never show the progress line.")
@@ -82,6 +82,8 @@ struct Analyze: ParsableCommand {
         switch format {
         case .text:
             text = TextReport(color: output == nil && useColor(), toolVersion: wedioVersion).render(result)
+        case .json:
+            text = try JSONReport(toolVersion: wedioVersion, includeMessages: messages).render(result)
         }
         if let output {
             do {

@@ -6,6 +6,7 @@ import WeDioAnalysis
 /// Output formats of `analyze`.
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case text
+    case json
 }
 
 /// Credentials for MESSAGE-INTEGRITY checks. Passwords are used for keys only and never printed.

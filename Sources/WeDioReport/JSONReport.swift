@@ -1,0 +1,253 @@
+import Foundation
+import WeDioAnalysis
+import WeDioBasics
+import WeDioSTUN
+
+/// The JSON report (Schemas/wedio-report.schema.json). Keys are sorted and every list is ordered by
+/// first appearance, so the same capture always gives the same bytes. Passwords never appear.
+public struct JSONReport: Sendable {
+    public static let schemaVersion = "0.1"
+
+    public var toolVersion: String
+    /// Adds every decoded STUN message with its attributes (`--messages`).
+    public var includeMessages: Bool
+
+    public init(toolVersion: String, includeMessages: Bool) {
+        self.toolVersion = toolVersion
+        self.includeMessages = includeMessages
+    }
+
+    public func render(_ result: AnalysisResult) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let data = try encoder.encode(Report(result, toolVersion: toolVersion, includeMessages: includeMessages))
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+
+    // MARK: Model (spellings fixed by issue 8)
+
+    struct Report: Encodable {
+        var schemaVersion = JSONReport.schemaVersion
+        var tool: Tool
+        var inputs: [Input]
+        var stats: Stats
+        var transactions: [Transaction]
+        var messages: [Message]?
+
+        init(_ result: AnalysisResult, toolVersion: String, includeMessages: Bool) {
+            tool = Tool(name: "wedio", version: toolVersion)
+            inputs = result.inputs.map(Input.init)
+            stats = Stats(result.statistics, transactions: result.transactions)
+            transactions = result.transactions.transactions.map(Transaction.init)
+            messages = includeMessages ? result.messages.map(Message.init) : nil
+        }
+    }
+
+    struct Tool: Encodable {
+        var name: String
+        var version: String
+    }
+
+    struct Input: Encodable {
+        var path: String
+        var vantage: String
+        var linkType: String?
+        var packets: Int
+        var bytes: Int
+        var firstTime: String?
+        var lastTime: String?
+        var status: String
+        var failure: String?
+        var errors: [String: Int]
+
+        init(_ input: InputSummary) {
+            path = input.path
+            vantage = input.vantage
+            linkType = input.linkType
+            packets = input.packets
+            bytes = input.bytes
+            firstTime = input.firstTime.map(TimeFormat.rfc3339)
+            lastTime = input.lastTime.map(TimeFormat.rfc3339)
+            status = input.status.rawValue
+            failure = input.failure
+            errors = input.errors
+        }
+    }
+
+    struct Stats: Encodable {
+        var packets, stunMessages, classicStunMessages, channelData, relayedStunMessages: Int
+        var dtlsRecords, rtpPackets, rtcpPackets, truncated, malformed: Int
+        var udpPackets, tcpSegments, fingerprintFailures, integrityFailures: Int
+        var orphanResponses, transactionsDropped: Int
+        var capped: [String: Int]
+
+        init(_ s: Statistics, transactions: TransactionTracker) {
+            packets = s.packets
+            stunMessages = s.stunMessages
+            classicStunMessages = s.classicStunMessages
+            channelData = s.channelData
+            relayedStunMessages = s.relayedStunMessages
+            dtlsRecords = s.dtlsRecords
+            rtpPackets = s.rtpPackets
+            rtcpPackets = s.rtcpPackets
+            truncated = s.truncated
+            malformed = s.malformed
+            udpPackets = s.udpPackets
+            tcpSegments = s.tcpSegments
+            fingerprintFailures = s.fingerprintFailures
+            integrityFailures = s.integrityFailures
+            orphanResponses = transactions.orphanResponses
+            transactionsDropped = transactions.evicted
+            capped = [
+                "fragmentsEvicted": s.fragmentsEvicted, "fragmentsTimedOut": s.fragmentsTimedOut,
+                "fragmentOverlaps": s.fragmentOverlaps, "tcpGaps": s.tcpGaps, "tcpStreamsEvicted": s.tcpStreamsEvicted,
+                "stunFlowsReplaced": s.stunFlowsReplaced,
+            ]
+        }
+    }
+
+    struct Transaction: Encodable {
+        var id: String
+        var method: String
+        var `class`: String
+        var client: String
+        var server: String
+        var transport: String
+        var carrier: String
+        var requestTime: String
+        var requestPacket: Int
+        var input: Int
+        var responseTime: String?
+        var responsePacket: Int?
+        var responseFrom: String?
+        var rttMs: Double?
+        var retransmissions: Int
+        var retransmissionIntervalsMs: [Double]
+        var followsRetransmissionSchedule: Bool
+        var outcome: String
+        var errorCode: Int?
+        var errorReason: String?
+        var integrity: String
+        var responseIntegrity: String?
+
+        init(_ t: STUNTransaction) {
+            id = t.id.hex
+            method = t.method.name
+            `class` = t.outcome == .indication ? "indication" : "request"
+            client = t.client.description
+            server = t.server.description
+            transport = t.transport.rawValue
+            carrier = t.carrier.rawValue
+            requestTime = TimeFormat.rfc3339(t.requestTime)
+            requestPacket = t.requestRef.packet
+            input = t.requestRef.input
+            responseTime = t.responseTime.map(TimeFormat.rfc3339)
+            responsePacket = t.responseRef?.packet
+            responseFrom = t.responseFlow?.source.description
+            rttMs = t.rttMilliseconds
+            retransmissions = t.retransmissions
+            retransmissionIntervalsMs = t.retransmissionIntervalsMilliseconds
+            followsRetransmissionSchedule = t.followsRetransmissionSchedule
+            outcome = (t.outcome ?? .timeout).rawValue
+            errorCode = t.errorCode
+            errorReason = t.errorReason
+            integrity = t.requestIntegrity.rawValue
+            responseIntegrity = t.responseIntegrity?.rawValue
+        }
+    }
+
+    struct Message: Encodable {
+        var input: Int
+        var packet: Int
+        var time: String
+        var source: String
+        var destination: String
+        var transport: String
+        var carrier: String
+        var method: String
+        var `class`: String
+        var transactionId: String
+        var classic: Bool
+        var fingerprint: String
+        var integrity: String
+        var attributes: [Attribute]
+        var problems: [String]
+
+        init(_ record: MessageRecord) {
+            input = record.ref.input
+            packet = record.ref.packet
+            time = TimeFormat.rfc3339(record.time)
+            source = record.flow.source.description
+            destination = record.flow.destination.description
+            transport = record.flow.transport.rawValue
+            carrier = record.carrier.rawValue
+            method = record.message.method.name
+            `class` = record.message.messageClass.name
+            transactionId = record.message.transactionID.hex
+            classic = record.message.isClassic
+            fingerprint = record.fingerprint.rawValue
+            integrity = record.integrity.rawValue
+            attributes = record.message.attributes.map(Attribute.init)
+            problems = record.message.problems.map(\.description)
+        }
+    }
+
+    struct Attribute: Encodable {
+        var type: String
+        var name: String
+        var length: Int
+        var ignored: Bool?
+        var value: String
+
+        init(_ attribute: STUNAttribute) {
+            let digits = String(attribute.type.rawValue, radix: 16)
+            type = "0x" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+            name = attribute.name
+            length = attribute.length
+            ignored = attribute.ignored ? true : nil
+            if case .bytes(secret: true) = attribute.type.entry?.format {
+                value = "<redacted>"  // classic PASSWORD: never rendered
+            } else {
+                value = AttributeText.render(attribute.value)
+            }
+        }
+    }
+}
+
+/// Attribute values as short text (JSON `value`, Markdown tables).
+public enum AttributeText {
+    public static func render(_ value: AttributeValue) -> String {
+        switch value {
+        case .address(let address), .xorAddress(let address): address.description
+        case .text(let text): text
+        case .bytes(let bytes): hex(bytes)
+        case .digest(let digest), .messageIntegritySHA256(let digest): digest.description
+        case .uint32(let number): String(number)
+        case .uint64(let number): "0x" + String(number, radix: 16)
+        case .empty: ""
+        case .errorCode(let code, let reason): "\(code) \(reason)"
+        case .unknownAttributes(let types): types.map { "0x" + String($0, radix: 16) }.joined(separator: ",")
+        case .changeRequest(let ip, let port): "changeIP=\(ip) changePort=\(port)"
+        case .channelNumber(let channel): "0x" + String(channel, radix: 16)
+        case .requestedTransport(let proto): proto == 17 ? "UDP" : proto == 6 ? "TCP" : String(proto)
+        case .addressFamily(let family): family == 1 ? "IPv4" : family == 2 ? "IPv6" : String(family)
+        case .evenPort(let reserve): "reserveNext=\(reserve)"
+        case .responsePort(let port): String(port)
+        case .passwordAlgorithm(let algorithm): algorithm.name
+        case .passwordAlgorithms(let list): list.map(\.name).joined(separator: ",")
+        case .addressErrorCode(let family, let code, let reason): "family \(family): \(code) \(reason)"
+        case .icmp(let type, let code, let data): "type \(type) code \(code) data \(data)"
+        case .transmitCounter(let requests, let responses): "requests \(requests) responses \(responses)"
+        case .accessToken(let nonce, let block): "nonce \(hex(nonce)), \(block.count) encrypted bytes"
+        case .googNetworkInfo(let id, let cost): "network \(id) cost \(cost)"
+        case .googMiscInfo(let values): values.map(String.init).joined(separator: ",")
+        case .nomination(let value): String(value)
+        case .msSequenceNumber(let connection, let sequence): "connection \(hex(connection)) sequence \(sequence)"
+        case .msServiceQuality(let stream, let quality): "stream \(stream) quality \(quality)"
+        }
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        bytes.prefix(64).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() + (bytes.count > 64 ? "…" : "")
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import Testing
+import WeDio
+import WeDioAnalysis
+import WeDioReport
+import WeDioTestSupport
+
+/// The JSON report: golden files on lab fixtures, and every report valid against the shipped schema.
+@Suite("JSON report")
+struct JSONReportTests {
+    static let schema = Fixtures.repositoryRoot.appendingPathComponent("Schemas/wedio-report.schema.json").path
+
+    static func report(_ relative: String, messages: Bool, credentials: CredentialStore = CredentialStore()) throws -> String {
+        var result = Pipeline(analyzerOptions: Analyzer.Options(keepMessages: messages, credentials: credentials))
+            .analyze([InputSpec(path: Fixtures.path(relative))])
+        result.inputs[0].path = "fixtures/" + relative  // the same on every machine
+        return try JSONReport(toolVersion: "test", includeMessages: messages).render(result)
+    }
+
+    @Test("coturn fixture with --messages equals its golden file")
+    func golden() throws {
+        Golden.assertMatches(try Self.report("link/ethernet-lo.pcap", messages: true), named: "ethernet-lo.json")
+    }
+
+    @Test("Total-failure scenario's transactions equal their golden file")
+    func goldenTimeouts() throws {
+        Golden.assertMatches(try Self.report("ice/total-failure/a-inside.pcap", messages: false), named: "total-failure-a-inside.json")
+    }
+
+    @Test(
+        "Reports on every fixture and corpus capture validate against the schema",
+        .enabled(if: SchemaValidator.isAvailable, "python3 with jsonschema is not installed"))
+    func schemaValid() throws {
+        var paths = FixtureCatalog.captures.map { "fixtures/" + $0 }
+        if Fixtures.corpusIsPresent { paths += Fixtures.corpusFiles.map(Fixtures.corpus) }
+        #expect(paths.count > 20)
+        for path in paths {
+            let full = path.hasPrefix("fixtures/") ? Fixtures.path(String(path.dropFirst("fixtures/".count))) : path
+            let result = Pipeline(analyzerOptions: Analyzer.Options(keepMessages: true)).analyze([InputSpec(path: full)])
+            let json = try JSONReport(toolVersion: "test", includeMessages: true).render(result)
+            #expect(try SchemaValidator.problem(json: json, schemaPath: Self.schema) == nil, "\(path)")
+        }
+    }
+
+    @Test("The schema rejects a report that breaks it (the validator really runs)", .enabled(if: SchemaValidator.isAvailable))
+    func schemaRejects() throws {
+        let broken = #"{"schemaVersion": "0.1", "tool": {"name": "wedio", "version": "x"}, "inputs": [], "stats": {}, "transactions": []}"#
+        #expect(try SchemaValidator.problem(json: broken, schemaPath: Self.schema) != nil)
+    }
+
+    @Test("Passwords never appear in the JSON, and PASSWORD attributes are redacted")
+    func noSecrets() throws {
+        var store = CredentialStore()
+        store.addTURN(username: "alice", password: "wonderland")
+        let json = try Self.report("link/ethernet-lo.pcap", messages: true, credentials: store)
+        #expect(!json.contains("wonderland"))
+        #expect(json.contains("\"integrity\" : \"verified\""))
+    }
+}
