@@ -20,6 +20,7 @@ public struct Analyzer: Sendable {
     public private(set) var statistics = Statistics()
     public private(set) var messages: [MessageRecord] = []
     public private(set) var transactions = TransactionTracker()
+    public private(set) var ice = ICETracker()
     /// The latest capture time seen, to close open transactions at the end.
     public private(set) var lastTime: CaptureTime?
     /// Messages per wire message type (method and class), direct and relayed. Integer keys: this is
@@ -123,6 +124,7 @@ public struct Analyzer: Sendable {
         }
         transactions.handle(
             message, flow: payload.flow, time: payload.time, ref: payload.ref, carrier: carrier, integrity: integrity)
+        ice.handle(message, flow: payload.flow, time: payload.time, carrier: carrier)
         if options.keepMessages {
             messages.append(
                 MessageRecord(

@@ -49,23 +49,25 @@ public struct AnalysisResult: Sendable {
     public var methodCounts: [String: Int]
     public var messages: [MessageRecord]
     public var transactions: TransactionTracker
+    public var iceSessions: [ICESession]
 
     public init(
         inputs: [InputSummary], statistics: Statistics, methodCounts: [String: Int], messages: [MessageRecord],
-        transactions: TransactionTracker = TransactionTracker()
+        transactions: TransactionTracker = TransactionTracker(), iceSessions: [ICESession] = []
     ) {
         self.inputs = inputs
         self.statistics = statistics
         self.methodCounts = methodCounts
         self.messages = messages
         self.transactions = transactions
+        self.iceSessions = iceSessions
     }
 
     /// The result of a finished analyzer.
     public init(inputs: [InputSummary], analyzer: Analyzer) {
         self.init(
             inputs: inputs, statistics: analyzer.statistics, methodCounts: analyzer.methodCounts,
-            messages: analyzer.messages, transactions: analyzer.transactions)
+            messages: analyzer.messages, transactions: analyzer.transactions, iceSessions: analyzer.ice.sessions())
     }
 
     /// True when some input could not be read at all.

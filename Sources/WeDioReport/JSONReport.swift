@@ -32,6 +32,7 @@ public struct JSONReport: Sendable {
         var inputs: [Input]
         var stats: Stats
         var transactions: [Transaction]
+        var iceSessions: [Session]
         var messages: [Message]?
 
         init(_ result: AnalysisResult, toolVersion: String, includeMessages: Bool) {
@@ -39,6 +40,7 @@ public struct JSONReport: Sendable {
             inputs = result.inputs.map(Input.init)
             stats = Stats(result.statistics, transactions: result.transactions)
             transactions = result.transactions.transactions.map(Transaction.init)
+            iceSessions = result.iceSessions.map(Session.init)
             messages = includeMessages ? result.messages.map(Message.init) : nil
         }
     }
@@ -153,6 +155,71 @@ public struct JSONReport: Sendable {
             errorReason = t.errorReason
             integrity = t.requestIntegrity.rawValue
             responseIntegrity = t.responseIntegrity?.rawValue
+        }
+    }
+
+    struct Session: Encodable {
+        struct Candidate: Encodable {
+            var agent, type, address, transport, evidence: String
+            var priority: UInt32?
+            var typePreference, localPreference, component: UInt32?
+        }
+        struct Pair: Encodable {
+            var local, remote, state, transport: String
+            var localType, remoteType: String?
+            var priority: UInt64?
+            var checks, responses: Int
+            var errors: [Int]
+            var nominated: Bool
+            var rttMs: RTT?
+            var firstCheckTime: String
+            var firstSuccessTime: String?
+        }
+        struct RTT: Encodable {
+            var min, median, max: Double
+        }
+        struct Selected: Encodable {
+            var local, remote: String
+        }
+        var id: String
+        var ufrags: [String]
+        var controlling, controlled: String?
+        var roleConflicts: Int
+        var roleSwitches: [String]
+        var candidates: [Candidate]
+        var pairs: [Pair]
+        var selectedPair: Selected?
+        var outcome: String
+        var timeToConnectMs: Double?
+        var relayedChecks: Int
+
+        init(_ session: ICESession) {
+            id = session.id
+            ufrags = session.ufrags
+            controlling = session.controlling
+            controlled = session.controlled
+            roleConflicts = session.roleConflicts
+            roleSwitches = session.roleSwitches
+            candidates = session.candidates.map {
+                Candidate(
+                    agent: $0.agent, type: $0.type.rawValue, address: $0.address.description, transport: $0.transport.rawValue,
+                    evidence: $0.evidence, priority: $0.priority, typePreference: $0.typePreference,
+                    localPreference: $0.localPreference, component: $0.component)
+            }
+            pairs = session.pairs.map { pair in
+                let rtts = pair.rttMilliseconds.sorted()
+                return Pair(
+                    local: pair.local.description, remote: pair.remote.description, state: pair.state.rawValue,
+                    transport: pair.transport.rawValue, localType: pair.localType?.rawValue, remoteType: pair.remoteType?.rawValue,
+                    priority: pair.priority, checks: pair.checks, responses: pair.responses, errors: pair.errors,
+                    nominated: pair.nominated,
+                    rttMs: rtts.isEmpty ? nil : RTT(min: rtts[0], median: rtts[rtts.count / 2], max: rtts[rtts.count - 1]),
+                    firstCheckTime: TimeFormat.rfc3339(pair.firstCheck), firstSuccessTime: pair.firstSuccess.map(TimeFormat.rfc3339))
+            }
+            selectedPair = session.selectedPair.map { Selected(local: $0.local.description, remote: $0.remote.description) }
+            outcome = session.outcome.rawValue
+            timeToConnectMs = session.timeToConnectMilliseconds
+            relayedChecks = session.relayedChecks
         }
     }
 

@@ -42,6 +42,7 @@ public struct TextReport: Sendable {
             }
         }
         lines.append(contentsOf: renderTransactions(result.transactions))
+        for session in result.iceSessions { lines.append(contentsOf: renderSession(session)) }
         var problems: [String] = []
         if stats.truncated > 0 { problems.append("\(stats.truncated) truncated") }
         if stats.malformed > 0 { problems.append("\(stats.malformed) malformed") }
@@ -89,6 +90,37 @@ public struct TextReport: Sendable {
             lines.append(yellow("  timeout: \(transaction.method) \(transaction.client) → \(transaction.server), \(transaction.retransmissions + 1) sends, id \(transaction.id)"))
         }
         if timeouts.count > 5 { lines.append(yellow("  … and \(timeouts.count - 5) more timeouts")) }
+        return lines
+    }
+
+    private func renderSession(_ session: ICESession) -> [String] {
+        var lines = ["", bold("ICE session \(session.id)") + "  ufrags \(session.ufrags.joined(separator: " / "))"]
+        let verdict: String
+        switch session.outcome {
+        case .connected:
+            if let pair = session.selectedPair {
+                let time = session.timeToConnectMilliseconds.map { " in \(format($0)) ms" } ?? ""
+                verdict = "connected\(time) on \(pair.local) (\(pair.localType?.rawValue ?? "?")) ↔ \(pair.remote) (\(pair.remoteType?.rawValue ?? "?"))"
+            } else {
+                verdict = "a pair succeeded but none was seen nominated"
+            }
+        case .failed: verdict = red("failed: every candidate pair failed")
+        case .incomplete:
+            verdict = session.relayedChecks > 0
+                ? yellow("undecided here: \(session.relayedChecks) checks went through TURN, which WeDio does not yet place on pairs")
+                : yellow("incomplete: checks still in progress when the capture ended")
+        }
+        lines.append("  " + verdict)
+        lines.append("  controlling \(session.controlling ?? "?"), controlled \(session.controlled ?? "?")"
+            + (session.roleConflicts > 0 ? ", \(session.roleConflicts) role conflict(s), switched: \(session.roleSwitches.joined(separator: ", "))" : ""))
+        for candidate in session.candidates {
+            lines.append("  candidate \(pad(candidate.type.rawValue, 6))\(candidate.address)  agent \(candidate.agent)")
+        }
+        for pair in session.pairs {
+            let rtt = pair.rttMilliseconds.sorted()
+            let median = rtt.isEmpty ? "" : ", RTT \(format(rtt[rtt.count / 2])) ms"
+            lines.append("  pair \(pair.local) ↔ \(pair.remote): \(pair.state.rawValue), \(pair.checks) checks, \(pair.responses) answered\(median)\(pair.nominated ? ", nominated" : "")")
+        }
         return lines
     }
 

@@ -1,0 +1,80 @@
+import WeDioBasics
+import WeDioSTUN
+
+/// A candidate's type (RFC 8445 §5.1.1), as inferred from the wire.
+public enum CandidateType: String, Sendable, Hashable {
+    case host, srflx, prflx, relay
+}
+
+/// A candidate seen on the wire, with why WeDio typed it so.
+public struct ICECandidate: Sendable, Hashable {
+    /// The ufrag of the agent the candidate belongs to.
+    public var agent: String
+    public var address: TransportAddress
+    public var transport: Transport
+    public var type: CandidateType
+    /// PRIORITY of the agent's checks sent from this candidate (RFC 8445 §7.1.1: it carries the
+    /// peer-reflexive type preference, so the type is never read from it).
+    public var priority: UInt32?
+    public var evidence: String
+
+    /// RFC 8445 §5.1.2.1: type preference (8 bits), local preference (16), component (8).
+    public var typePreference: UInt32? { priority.map { $0 >> 24 } }
+    public var localPreference: UInt32? { priority.map { ($0 >> 8) & 0xFFFF } }
+    public var component: UInt32? { priority.map { 256 - ($0 & 0xFF) } }
+}
+
+/// The state of a candidate pair at the end of the capture.
+public enum PairState: String, Sendable, Hashable {
+    case succeeded, failed, inProgress
+}
+
+/// A candidate pair: `local` is the controlling agent's candidate, `remote` the controlled agent's.
+public struct ICECandidatePair: Sendable, Hashable {
+    public var local: TransportAddress
+    public var remote: TransportAddress
+    public var localType: CandidateType?
+    public var remoteType: CandidateType?
+    public var transport: Transport
+    public var checks = 0
+    public var responses = 0
+    public var errors: [Int] = []
+    public var firstCheck: CaptureTime
+    public var firstSuccess: CaptureTime?
+    public var rttMilliseconds: [Double] = []
+    public var nominated = false
+    public var nominatedAt: CaptureTime?
+    public var state: PairState = .inProgress
+    /// RFC 8445 §6.1.2.3 from the PRIORITY values seen: 2^32·MIN(G,D) + 2·MAX(G,D) + (G>D ? 1 : 0).
+    public var priority: UInt64?
+}
+
+/// One ICE session: the checks between two agents identified by their ufrags.
+public struct ICESession: Sendable, Hashable {
+    public var id: String
+    /// The two ufrags, the controlling agent's first when known.
+    public var ufrags: [String]
+    public var controlling: String?
+    public var controlled: String?
+    public var tieBreakers: [String: UInt64] = [:]
+    /// 487 Role Conflict errors seen, and the agents whose role changed.
+    public var roleConflicts = 0
+    public var roleSwitches: [String] = []
+    public var candidates: [ICECandidate] = []
+    public var pairs: [ICECandidatePair] = []
+    public var selectedPair: ICECandidatePair?
+    public var firstCheck: CaptureTime
+    public var timeToConnectMilliseconds: Double?
+    /// Checks seen inside TURN (ChannelData, Data indications), not yet placed on pairs.
+    public var relayedChecks = 0
+
+    public enum Outcome: String, Sendable, Hashable {
+        case connected, failed, incomplete
+    }
+
+    public var outcome: Outcome {
+        if selectedPair != nil || pairs.contains(where: { $0.state == .succeeded }) { return .connected }
+        if relayedChecks == 0 && !pairs.isEmpty && pairs.allSatisfy({ $0.state == .failed }) { return .failed }
+        return .incomplete
+    }
+}

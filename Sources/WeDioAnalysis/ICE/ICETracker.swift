@@ -1,0 +1,236 @@
+import WeDioBasics
+import WeDioDecode
+import WeDioSTUN
+
+/// Reconstructs ICE sessions from connectivity checks (RFC 8445 §7): Binding requests with USERNAME
+/// "RFRAG:LFRAG" and PRIORITY, grouped by the pair of ufrags. Candidates are typed from addresses, never
+/// from PRIORITY. Checks carried inside TURN (ChannelData, Data indications) need the TURN channel table
+/// and are not yet placed on pairs.
+public struct ICETracker: Sendable {
+    struct Check: Sendable {
+        var sender: String
+        var receiver: String
+        var from: TransportAddress
+        var to: TransportAddress
+        var transport: Transport
+        var time: CaptureTime
+        var priority: UInt32
+        var useCandidate: Bool
+        var controlling: UInt64?
+        var controlled: UInt64?
+        var responseTime: CaptureTime?
+        var success: Bool?
+        var errorCode: Int?
+    }
+
+    private var checks: [Check] = []
+    private var checkIndex: [TransactionID: Int] = [:]
+    /// Server-reflexive addresses learned from STUN servers (Binding without USERNAME), in order.
+    private var reflexive: [TransportAddress] = []
+    /// Relayed addresses from Allocate successes, and the TURN servers' IPs.
+    private var relayed: [TransportAddress] = []
+    private var turnServers: Set<IPAddress> = []
+    private var serverBindings: [TransactionID: Bool] = [:]
+    /// First time each address was seen as a check's source or as a check's destination.
+    private var firstSeenAsSource: [TransportAddress: CaptureTime] = [:]
+    private var firstSeenAsTarget: [TransportAddress: CaptureTime] = [:]
+    public private(set) var droppedChecks = 0
+    private var relayedChecks: [String: Int] = [:]
+    private var relayedOrder: [String] = []
+
+    public init() {}
+
+    public mutating func handle(_ message: STUNMessage, flow: FiveTuple, time: CaptureTime, carrier: MessageCarrier) {
+        switch (message.method, message.messageClass) {
+        case (.binding, .request), (.googPing, .request):
+            guard case .text(let username) = message.value(.username), let colon = username.firstIndex(of: ":"),
+                case .uint32(let priority) = message.value(.priority)
+            else {
+                if message.method == .binding { serverBindings[message.transactionID] = true }
+                return
+            }
+            guard carrier == .direct else {
+                // Relayed checks need the TURN channel table to be placed on pairs (issue 6); until then
+                // they are counted so that a session is never called failed while checks went through TURN.
+                let sender = String(username[username.index(after: colon)...])
+                let key = [sender, String(username[..<colon])].sorted().joined(separator: ":")
+                relayedChecks[key, default: 0] += 1
+                if relayedOrder.count < Limits.transactions && !relayedOrder.contains(key) { relayedOrder.append(key) }
+                return
+            }
+            guard checks.count < Limits.transactions else {
+                droppedChecks += 1
+                return
+            }
+            if let index = checkIndex[message.transactionID] {
+                _ = index  // a retransmission: the transaction tracker counts it
+                return
+            }
+            var controlling: UInt64?
+            var controlled: UInt64?
+            if case .uint64(let value) = message.value(.iceControlling) { controlling = value }
+            if case .uint64(let value) = message.value(.iceControlled) { controlled = value }
+            let check = Check(
+                sender: String(username[username.index(after: colon)...]), receiver: String(username[..<colon]),
+                from: flow.source, to: flow.destination, transport: flow.transport, time: time, priority: priority,
+                useCandidate: message.value(.useCandidate) != nil, controlling: controlling, controlled: controlled)
+            if firstSeenAsSource[flow.source] == nil { firstSeenAsSource[flow.source] = time }
+            if firstSeenAsTarget[flow.destination] == nil { firstSeenAsTarget[flow.destination] = time }
+            checkIndex[message.transactionID] = checks.count
+            checks.append(check)
+        case (.binding, .successResponse), (.binding, .errorResponse), (.googPing, .successResponse):
+            if let index = checkIndex[message.transactionID] {
+                guard checks[index].responseTime == nil else { return }
+                checks[index].responseTime = time
+                checks[index].success = message.messageClass == .successResponse
+                if case .errorCode(let code, _) = message.value(.errorCode) { checks[index].errorCode = code }
+            } else if serverBindings[message.transactionID] != nil, message.messageClass == .successResponse,
+                case .xorAddress(let mapped) = message.value(.xorMappedAddress), !reflexive.contains(mapped)
+            {
+                reflexive.append(mapped)
+            }
+        case (.allocate, .successResponse):
+            turnServers.insert(flow.source.ip)
+            for attribute in message.attributes where attribute.type == .xorRelayedAddress {
+                if case .xorAddress(let address) = attribute.value, !relayed.contains(address) { relayed.append(address) }
+            }
+        default:
+            break
+        }
+    }
+
+    /// Builds the sessions at the end of the capture.
+    public func sessions() -> [ICESession] {
+        var order: [String] = []
+        var grouped: [String: [Check]] = [:]
+        for check in checks {
+            let key = [check.sender, check.receiver].sorted().joined(separator: ":")
+            if grouped[key] == nil { order.append(key) }
+            grouped[key, default: []].append(check)
+        }
+        for key in relayedOrder where grouped[key] == nil { order.append(key) }
+        return order.enumerated().map { index, key in
+            var built = session(id: "ice-\(index + 1)", grouped[key] ?? [], ufrags: key.split(separator: ":").map(String.init))
+            built.relayedChecks = relayedChecks[key] ?? 0
+            return built
+        }
+    }
+
+    private func session(id: String, _ checks: [Check], ufrags: [String]) -> ICESession {
+        guard let first = checks.first else {
+            return ICESession(id: id, ufrags: ufrags, firstCheck: CaptureTime(nanoseconds: 0))
+        }
+        var session = ICESession(id: id, ufrags: [], firstCheck: first.time)
+        // Roles: the attribute each agent's latest check carried; a change is a role switch.
+        var roles: [String: Bool] = [:]
+        for check in checks {
+            let isControlling = check.controlling != nil
+            if check.controlling == nil && check.controlled == nil { continue }
+            if let previous = roles[check.sender], previous != isControlling, !session.roleSwitches.contains(check.sender) {
+                session.roleSwitches.append(check.sender)
+            }
+            roles[check.sender] = isControlling
+            session.tieBreakers[check.sender] = check.controlling ?? check.controlled
+            if check.errorCode == 487 { session.roleConflicts += 1 }
+        }
+        session.controlling = roles.first { $0.value }?.key
+        session.controlled = roles.first { !$0.value }?.key
+        let agents = [first.sender, first.receiver]
+        if let controlling = session.controlling {
+            session.ufrags = [controlling] + agents.filter { $0 != controlling }
+        } else {
+            session.ufrags = agents
+        }
+        // Candidates: where each agent sent checks from, and where the peer sent checks to.
+        var candidates: [TransportAddress: ICECandidate] = [:]
+        var candidateOrder: [TransportAddress] = []
+        func note(_ address: TransportAddress, agent: String, transport: Transport, priority: UInt32?) {
+            if var known = candidates[address] {
+                if known.priority == nil { known.priority = priority }
+                candidates[address] = known
+                return
+            }
+            let (type, evidence) = classify(address)
+            candidates[address] = ICECandidate(
+                agent: agent, address: address, transport: transport, type: type, priority: priority, evidence: evidence)
+            candidateOrder.append(address)
+        }
+        for check in checks {
+            note(check.from, agent: check.sender, transport: check.transport, priority: check.priority)
+            note(check.to, agent: check.receiver, transport: check.transport, priority: nil)
+        }
+        session.candidates = candidateOrder.compactMap { candidates[$0] }
+        // Pairs, oriented controlling → controlled.
+        var pairs: [String: ICECandidatePair] = [:]
+        var pairOrder: [String] = []
+        for check in checks {
+            let senderIsControlling = session.controlling.map { $0 == check.sender } ?? true
+            let local = senderIsControlling ? check.from : check.to
+            let remote = senderIsControlling ? check.to : check.from
+            let key = "\(local)|\(remote)|\(check.transport.rawValue)"
+            var pair =
+                pairs[key]
+                ?? ICECandidatePair(
+                    local: local, remote: remote, localType: candidates[local]?.type, remoteType: candidates[remote]?.type,
+                    transport: check.transport, firstCheck: check.time)
+            if pairs[key] == nil { pairOrder.append(key) }
+            pair.checks += 1
+            if let responseTime = check.responseTime, check.success == true {
+                pair.responses += 1
+                pair.rttMilliseconds.append(responseTime.milliseconds(since: check.time))
+                if pair.firstSuccess.map({ responseTime < $0 }) ?? true { pair.firstSuccess = responseTime }
+                pair.state = .succeeded
+                if check.useCandidate && senderIsControlling && !pair.nominated {
+                    pair.nominated = true
+                    pair.nominatedAt = responseTime
+                }
+            } else if let code = check.errorCode {
+                pair.errors.append(code)
+            }
+            if let localPriority = candidates[local]?.priority, let remotePriority = candidates[remote]?.priority {
+                let g = UInt64(localPriority)
+                let d = UInt64(remotePriority)
+                pair.priority = (UInt64(1) << 32) * min(g, d) + 2 * max(g, d) + (g > d ? 1 : 0)
+            }
+            pairs[key] = pair
+        }
+        session.pairs = pairOrder.compactMap { key in
+            guard var pair = pairs[key] else { return nil }
+            if pair.state != .succeeded {
+                // Failed: an error answered it (other than a role conflict, which is retried), or every
+                // check went unanswered; in progress otherwise.
+                let answered = checks.contains { c in
+                    (c.from == pair.local && c.to == pair.remote || c.from == pair.remote && c.to == pair.local)
+                        && c.responseTime != nil
+                }
+                if pair.errors.contains(where: { $0 != 487 }) || !answered { pair.state = .failed }
+            }
+            return pair
+        }
+        session.selectedPair = session.pairs.filter(\.nominated).max { ($0.nominatedAt ?? first.time) < ($1.nominatedAt ?? first.time) }
+        if let selected = session.selectedPair, let success = selected.firstSuccess {
+            session.timeToConnectMilliseconds = success.milliseconds(since: first.time)
+        }
+        return session
+    }
+
+    /// Types an address from what the wire shows (see ICECandidate.evidence).
+    private func classify(_ address: TransportAddress) -> (CandidateType, String) {
+        if relayed.contains(address) { return (.relay, "XOR-RELAYED-ADDRESS of an Allocate success") }
+        if turnServers.contains(address.ip) { return (.relay, "on a TURN server's address, not its listening port") }
+        if reflexive.contains(address) { return (.srflx, "XOR-MAPPED-ADDRESS from a STUN server") }
+        let source = firstSeenAsSource[address]
+        let target = firstSeenAsTarget[address]
+        if let source, target.map({ source < $0 }) ?? true, !isOwnAddress(address) {
+            return (.prflx, "first seen as the source of a check, before any check was sent to it")
+        }
+        if address.ip.isPrivate || isOwnAddress(address) { return (.host, "a private or local address the agent used") }
+        return (.srflx, "a public address the peer was told about (server-reflexive, inferred)")
+    }
+
+    /// Addresses that sent checks before anyone targeted them but are an agent's own (it sent from them
+    /// to a STUN server too, or they are private): host candidates seen from inside.
+    private func isOwnAddress(_ address: TransportAddress) -> Bool {
+        address.ip.isPrivate
+    }
+}
