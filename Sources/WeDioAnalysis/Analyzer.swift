@@ -21,6 +21,7 @@ public struct Analyzer: Sendable {
     public private(set) var messages: [MessageRecord] = []
     public private(set) var transactions = TransactionTracker()
     public private(set) var ice = ICETracker()
+    public private(set) var turn = TURNTracker()
     /// The latest capture time seen, to close open transactions at the end.
     public private(set) var lastTime: CaptureTime?
     /// Messages per wire message type (method and class), direct and relayed. Integer keys: this is
@@ -50,12 +51,21 @@ public struct Analyzer: Sendable {
         switch payload.kind {
         case .stun, .classicSTUN:
             if payload.kind == .stun { statistics.stunMessages += 1 } else { statistics.classicStunMessages += 1 }
-            decodeSTUN(payload, bytes: bytes, carrier: .direct, log: &log)
+            decodeSTUN(payload, bytes: bytes, carrier: .direct, effectiveFlow: nil, log: &log)
         case .channelData:
             statistics.channelData += 1
             do throws(STUNDecodingError) {
                 let channelData = try ChannelData.decode(bytes, overStream: false)
-                inner(payload, bytes: bytes.extracting(channelData.data), carrier: .channelData, log: &log)
+                let resolved = turn.channelData(
+                    channel: channelData.channel, length: channelData.length, flow: payload.flow, time: payload.time)
+                let effective = resolved.flatMap { resolved in
+                    resolved.relayed.map { relayed in
+                        resolved.toPeer
+                            ? FiveTuple(source: relayed, destination: resolved.peer, transport: .udp)
+                            : FiveTuple(source: resolved.peer, destination: relayed, transport: .udp)
+                    }
+                }
+                inner(payload, bytes: bytes.extracting(channelData.data), carrier: .channelData, effectiveFlow: effective, log: &log)
             } catch {
                 statistics.malformed += 1
                 log.record(Diagnostic(ref: payload.ref, reason: .malformedChannelData, detail: error.description))
@@ -77,11 +87,12 @@ public struct Analyzer: Sendable {
 
     /// Classifies a relayed payload (DATA attribute or ChannelData data) and counts what it is.
     private mutating func inner(
-        _ payload: ClassifiedPayload, bytes: borrowing Span<UInt8>, carrier: MessageCarrier, log: inout DiagnosticLog
+        _ payload: ClassifiedPayload, bytes: borrowing Span<UInt8>, carrier: MessageCarrier, effectiveFlow: FiveTuple?,
+        log: inout DiagnosticLog
     ) {
         if Shapes.isSTUN(bytes) {
             statistics.relayedStunMessages += 1
-            decodeSTUN(payload, bytes: bytes, carrier: carrier, log: &log)
+            decodeSTUN(payload, bytes: bytes, carrier: carrier, effectiveFlow: effectiveFlow, log: &log)
         } else if let records = Shapes.isDTLS(bytes) {
             statistics.dtlsRecords += records
         } else if let kind = Shapes.rtpOrRTCP(bytes) {
@@ -89,8 +100,11 @@ public struct Analyzer: Sendable {
         }
     }
 
+    /// Decodes one STUN message. For a message relayed through TURN, `effectiveFlow` is where it really
+    /// travelled (relayed address ↔ peer), when the channel or peer address resolved it.
     private mutating func decodeSTUN(
-        _ payload: ClassifiedPayload, bytes: borrowing Span<UInt8>, carrier: MessageCarrier, log: inout DiagnosticLog
+        _ payload: ClassifiedPayload, bytes: borrowing Span<UInt8>, carrier: MessageCarrier, effectiveFlow: FiveTuple?,
+        log: inout DiagnosticLog
     ) {
         let message: STUNMessage
         do throws(STUNDecodingError) {
@@ -116,15 +130,27 @@ public struct Analyzer: Sendable {
         let integrity = Integrity.verify(message, bytes: bytes, key: key(for: message))
         if integrity == .failed { statistics.integrityFailures += 1 }
         // Send/Data indications carry a relayed datagram in DATA (RFC 8656 §11).
+        if carrier == .direct { turn.handle(message, flow: payload.flow, time: payload.time) }
         if carrier == .direct, message.method == .send || message.method == .data,
             let data = message.attribute(.data), data.length > 0
         {
+            var effective: FiveTuple?
+            if case .xorAddress(let peer) = message.value(.xorPeerAddress),
+                let (relayed, toPeer) = turn.relayedAddress(flow: payload.flow), let relayed
+            {
+                effective =
+                    toPeer
+                    ? FiveTuple(source: relayed, destination: peer, transport: .udp)
+                    : FiveTuple(source: peer, destination: relayed, transport: .udp)
+            }
             let start = data.offset + 4
-            inner(payload, bytes: bytes.extracting(start..<(start + data.length)), carrier: .turnData, log: &log)
+            inner(
+                payload, bytes: bytes.extracting(start..<(start + data.length)), carrier: .turnData, effectiveFlow: effective,
+                log: &log)
         }
-        transactions.handle(
-            message, flow: payload.flow, time: payload.time, ref: payload.ref, carrier: carrier, integrity: integrity)
-        ice.handle(message, flow: payload.flow, time: payload.time, carrier: carrier)
+        let flow = effectiveFlow ?? payload.flow
+        transactions.handle(message, flow: flow, time: payload.time, ref: payload.ref, carrier: carrier, integrity: integrity)
+        ice.handle(message, flow: flow, time: payload.time, carrier: effectiveFlow == nil ? carrier : .direct)
         if options.keepMessages {
             messages.append(
                 MessageRecord(
@@ -157,6 +183,7 @@ public struct Analyzer: Sendable {
     /// Closes what is still open when all inputs are read.
     public mutating func finish() {
         transactions.finish(at: lastTime ?? CaptureTime(nanoseconds: 0))
+        turn.finish(at: lastTime ?? CaptureTime(nanoseconds: 0))
     }
 
     /// Adds the decode layer's counters at the end of an input.

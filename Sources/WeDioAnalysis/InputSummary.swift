@@ -50,6 +50,7 @@ public struct AnalysisResult: Sendable {
     public var messages: [MessageRecord]
     public var transactions: TransactionTracker
     public var iceSessions: [ICESession]
+    public var turnAllocations: [TURNAllocation] = []
 
     public init(
         inputs: [InputSummary], statistics: Statistics, methodCounts: [String: Int], messages: [MessageRecord],
@@ -68,6 +69,7 @@ public struct AnalysisResult: Sendable {
         self.init(
             inputs: inputs, statistics: analyzer.statistics, methodCounts: analyzer.methodCounts,
             messages: analyzer.messages, transactions: analyzer.transactions, iceSessions: analyzer.ice.sessions())
+        turnAllocations = analyzer.turn.allocations
     }
 
     /// True when some input could not be read at all.

@@ -33,6 +33,7 @@ public struct JSONReport: Sendable {
         var stats: Stats
         var transactions: [Transaction]
         var iceSessions: [Session]
+        var turnAllocations: [Allocation]
         var messages: [Message]?
 
         init(_ result: AnalysisResult, toolVersion: String, includeMessages: Bool) {
@@ -41,6 +42,7 @@ public struct JSONReport: Sendable {
             stats = Stats(result.statistics, transactions: result.transactions)
             transactions = result.transactions.transactions.map(Transaction.init)
             iceSessions = result.iceSessions.map(Session.init)
+            turnAllocations = result.turnAllocations.map(Allocation.init)
             messages = includeMessages ? result.messages.map(Message.init) : nil
         }
     }
@@ -220,6 +222,85 @@ public struct JSONReport: Sendable {
             outcome = session.outcome.rawValue
             timeToConnectMs = session.timeToConnectMilliseconds
             relayedChecks = session.relayedChecks
+        }
+    }
+
+    struct Allocation: Encodable {
+        struct Permission: Encodable {
+            var peer, installedBy, installedTime, lastRefreshedTime, expiresTime: String
+            var refreshes: Int
+        }
+        struct Channel: Encodable {
+            var number, peer, boundTime, expiresTime: String
+            var reserved: Bool
+        }
+        struct Refresh: Encodable {
+            var time: String
+            var asked, granted: UInt32?
+        }
+        struct Relayed: Encodable {
+            var packetsToPeers, bytesToPeers, packetsFromPeers, bytesFromPeers: Int
+            var perPeer: [String: RelayedPeer]
+        }
+        struct RelayedPeer: Encodable {
+            var packetsToPeer, bytesToPeer, packetsFromPeer, bytesFromPeer: Int
+        }
+        var id, client, server, transport, endReason: String
+        var username, realm, mappedAddress: String?
+        var requestedTransport: String?
+        var relayedAddresses: [String]
+        var lifetime: UInt32?
+        var firstRequestTime: String
+        var createdTime, endedTime: String?
+        var allocateErrors: [Int]
+        var credentialsRefused: Int
+        var refreshes: [Refresh]
+        var permissions: [Permission]
+        var channels: [Channel]
+        var relayed: Relayed
+        var sendsWithoutPermission, unboundChannelData: Int
+
+        init(_ a: TURNAllocation) {
+            id = a.id
+            client = a.client.description
+            server = a.server.description
+            transport = a.transport.rawValue
+            endReason = a.end.rawValue
+            username = a.username  // the password never leaves the credential store
+            realm = a.realm
+            mappedAddress = a.mappedAddress?.description
+            requestedTransport = a.requestedTransport.map { $0 == 17 ? "udp" : $0 == 6 ? "tcp" : String($0) }
+            relayedAddresses = a.relayedAddresses.map(\.description)
+            lifetime = a.lifetimeSeconds
+            firstRequestTime = TimeFormat.rfc3339(a.firstRequest)
+            createdTime = a.created.map(TimeFormat.rfc3339)
+            endedTime = a.ended.map(TimeFormat.rfc3339)
+            allocateErrors = a.allocateErrors
+            credentialsRefused = a.credentialsRefused
+            refreshes = a.refreshes.map { Refresh(time: TimeFormat.rfc3339($0.time), asked: $0.asked, granted: $0.granted) }
+            permissions = a.permissions.map {
+                Permission(
+                    peer: $0.peer.description, installedBy: $0.installedBy.name, installedTime: TimeFormat.rfc3339($0.installed),
+                    lastRefreshedTime: TimeFormat.rfc3339($0.lastRefreshed), expiresTime: TimeFormat.rfc3339($0.expires),
+                    refreshes: $0.refreshes)
+            }
+            channels = a.channels.map {
+                Channel(
+                    number: "0x" + String($0.number, radix: 16), peer: $0.peer.description, boundTime: TimeFormat.rfc3339($0.bound),
+                    expiresTime: TimeFormat.rfc3339($0.expires), reserved: $0.number >= 0x5000)
+            }
+            let totals = a.totals
+            var perPeer: [String: RelayedPeer] = [:]
+            for (peer, counters) in a.relayed {
+                perPeer[peer.description] = RelayedPeer(
+                    packetsToPeer: counters.packetsToPeer, bytesToPeer: counters.bytesToPeer,
+                    packetsFromPeer: counters.packetsFromPeer, bytesFromPeer: counters.bytesFromPeer)
+            }
+            relayed = Relayed(
+                packetsToPeers: totals.packetsToPeer, bytesToPeers: totals.bytesToPeer, packetsFromPeers: totals.packetsFromPeer,
+                bytesFromPeers: totals.bytesFromPeer, perPeer: perPeer)
+            sendsWithoutPermission = a.sendsWithoutPermission
+            unboundChannelData = a.unboundChannelData
         }
     }
 

@@ -43,6 +43,7 @@ public struct TextReport: Sendable {
         }
         lines.append(contentsOf: renderTransactions(result.transactions))
         for session in result.iceSessions { lines.append(contentsOf: renderSession(session)) }
+        for allocation in result.turnAllocations { lines.append(contentsOf: renderAllocation(allocation)) }
         var problems: [String] = []
         if stats.truncated > 0 { problems.append("\(stats.truncated) truncated") }
         if stats.malformed > 0 { problems.append("\(stats.malformed) malformed") }
@@ -121,6 +122,38 @@ public struct TextReport: Sendable {
             let median = rtt.isEmpty ? "" : ", RTT \(format(rtt[rtt.count / 2])) ms"
             lines.append("  pair \(pair.local) ↔ \(pair.remote): \(pair.state.rawValue), \(pair.checks) checks, \(pair.responses) answered\(median)\(pair.nominated ? ", nominated" : "")")
         }
+        return lines
+    }
+
+    private func renderAllocation(_ allocation: TURNAllocation) -> [String] {
+        var lines = ["", bold("TURN allocation \(allocation.id)") + "  \(allocation.client) → \(allocation.server) (\(allocation.transport.rawValue))"]
+        var who: [String] = []
+        if let username = allocation.username { who.append("user \(username)") }
+        if let realm = allocation.realm { who.append("realm \(realm)") }
+        let errors = allocation.allocateErrors.map(String.init).joined(separator: ", ")
+        switch allocation.end {
+        case .failed:
+            let reason = allocation.credentialsRefused > 0 ? "credentials refused (401 after an authenticated request)" : "Allocate refused"
+            lines.append(red("  failed: \(reason); errors \(errors)") + (who.isEmpty ? "" : "  \(who.joined(separator: ", "))"))
+        case .alive, .deleted, .expired:
+            let relayed = allocation.relayedAddresses.map(\.description).joined(separator: ", ")
+            let lifetime = allocation.lifetimeSeconds.map { ", lifetime \($0) s" } ?? ""
+            lines.append("  relayed \(relayed)\(lifetime), \(allocation.end.rawValue)" + (who.isEmpty ? "" : "  \(who.joined(separator: ", "))")
+                + (errors.isEmpty ? "" : "; Allocate errors first: \(errors)"))
+        }
+        if !allocation.refreshes.isEmpty { lines.append("  \(allocation.refreshes.count) refreshes") }
+        for permission in allocation.permissions {
+            lines.append("  permission \(permission.peer) (\(permission.installedBy))")
+        }
+        for channel in allocation.channels {
+            lines.append("  channel 0x\(String(channel.number, radix: 16)) → \(channel.peer)")
+        }
+        let totals = allocation.totals
+        if totals.packetsToPeer + totals.packetsFromPeer > 0 {
+            lines.append("  relayed \(totals.packetsToPeer) packets / \(totals.bytesToPeer) bytes to peers, \(totals.packetsFromPeer) / \(totals.bytesFromPeer) from peers")
+        }
+        if allocation.sendsWithoutPermission > 0 { lines.append(yellow("  \(allocation.sendsWithoutPermission) sends to peers without permission")) }
+        if allocation.unboundChannelData > 0 { lines.append(yellow("  \(allocation.unboundChannelData) ChannelData on unbound channels")) }
         return lines
     }
 

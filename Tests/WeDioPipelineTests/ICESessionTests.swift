@@ -45,6 +45,9 @@ struct ICESessionTests {
         ("prflx-symmetric", "a-inside.pcap", "A"), ("prflx-symmetric", "b-inside.pcap", "B"),
         ("role-conflict", "a-inside.pcap", "A"), ("role-conflict", "b-inside.pcap", "B"),
         ("aiortc-call", "a-inside.pcap", "A"),
+        ("relay-turn", "a-inside.pcap", "A"), ("relay-turn", "b-inside.pcap", "B"),
+        ("turn-tcp", "a-inside.pcap", "A"), ("turn-tcp", "b-inside.pcap", "B"),
+        ("turn-wrong-password", "a-inside.pcap", "A"), ("turn-wrong-password", "b-inside.pcap", "B"),
     ]
 
     @Test("One session, the agents' ufrags and roles, the selected pair and its candidate types", arguments: 0..<views.count)

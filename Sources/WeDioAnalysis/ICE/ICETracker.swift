@@ -89,6 +89,9 @@ public struct ICETracker: Sendable {
             {
                 reflexive.append(mapped)
             }
+        case (.allocate, .request):
+            // Even a refused Allocate says this address is a TURN server: its other ports are relays.
+            if turnServers.count < 1_024 { turnServers.insert(flow.destination.ip) }
         case (.allocate, .successResponse):
             turnServers.insert(flow.source.ip)
             for attribute in message.attributes where attribute.type == .xorRelayedAddress {

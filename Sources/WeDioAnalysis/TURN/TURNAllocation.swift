@@ -1,0 +1,91 @@
+import WeDioBasics
+import WeDioSTUN
+
+/// How an allocation ended (RFC 8656 §7).
+public enum AllocationEnd: String, Sendable, Hashable {
+    /// Refresh with LIFETIME 0 answered with success.
+    case deleted
+    /// The lifetime ran out before the capture ended, with no successful Refresh.
+    case expired
+    /// Still within its lifetime when the capture ended.
+    case alive
+    /// Never granted: every Allocate was refused.
+    case failed
+}
+
+/// A permission for one peer IP (RFC 8656 §9): 300 s, refreshed by CreatePermission or ChannelBind.
+public struct TURNPermission: Sendable, Hashable {
+    public var peer: IPAddress
+    public var installedBy: STUNMethod
+    public var installed: CaptureTime
+    public var lastRefreshed: CaptureTime
+    public var refreshes = 0
+    public var expires: CaptureTime { lastRefreshed.adding(milliseconds: 300_000) }
+}
+
+/// A channel binding (RFC 8656 §12): 600 s, refreshed by another ChannelBind.
+public struct TURNChannel: Sendable, Hashable {
+    public var number: UInt16
+    public var peer: TransportAddress
+    public var bound: CaptureTime
+    public var lastRefreshed: CaptureTime
+    public var expires: CaptureTime { lastRefreshed.adding(milliseconds: 600_000) }
+}
+
+/// Traffic relayed to and from one peer.
+public struct RelayedCounters: Sendable, Hashable {
+    public var packetsToPeer = 0
+    public var bytesToPeer = 0
+    public var packetsFromPeer = 0
+    public var bytesFromPeer = 0
+
+    public init(packetsToPeer: Int = 0, bytesToPeer: Int = 0, packetsFromPeer: Int = 0, bytesFromPeer: Int = 0) {
+        self.packetsToPeer = packetsToPeer
+        self.bytesToPeer = bytesToPeer
+        self.packetsFromPeer = packetsFromPeer
+        self.bytesFromPeer = bytesFromPeer
+    }
+}
+
+/// One TURN allocation: a client 5-tuple at a server, its authentication, lifetime and relaying.
+public struct TURNAllocation: Sendable, Hashable {
+    public var id: String
+    public var client: TransportAddress
+    public var server: TransportAddress
+    public var transport: Transport
+    public var username: String?
+    public var realm: String?
+    public var requestedTransport: UInt8?
+    public var relayedAddresses: [TransportAddress] = []
+    public var mappedAddress: TransportAddress?
+    public var lifetimeSeconds: UInt32?
+    public var firstRequest: CaptureTime
+    public var created: CaptureTime?
+    public var expires: CaptureTime?
+    public var ended: CaptureTime?
+    public var end: AllocationEnd = .alive
+    /// Allocate errors in order (401 challenge, 438 stale nonce, …).
+    public var allocateErrors: [Int] = []
+    /// 401 answered to a request that carried credentials: the credentials were refused.
+    public var credentialsRefused = 0
+    public var refreshes: [(time: CaptureTime, asked: UInt32?, granted: UInt32?)] = []
+    public var permissions: [TURNPermission] = []
+    public var channels: [TURNChannel] = []
+    public var relayed: [TransportAddress: RelayedCounters] = [:]
+    /// Data sent to a peer without a permission in force at that moment.
+    public var sendsWithoutPermission = 0
+    /// ChannelData on a channel not bound at that moment.
+    public var unboundChannelData = 0
+
+    public static func == (lhs: TURNAllocation, rhs: TURNAllocation) -> Bool { lhs.id == rhs.id }
+    public func hash(into hasher: inout Hasher) { hasher.combine(id) }
+
+    public var totals: RelayedCounters {
+        relayed.values.reduce(into: RelayedCounters()) { total, counters in
+            total.packetsToPeer += counters.packetsToPeer
+            total.bytesToPeer += counters.bytesToPeer
+            total.packetsFromPeer += counters.packetsFromPeer
+            total.bytesFromPeer += counters.bytesFromPeer
+        }
+    }
+}

@@ -1,0 +1,191 @@
+import WeDioBasics
+import WeDioSTUN
+
+/// Follows TURN allocations (RFC 8656, 6062 partly) from the client side of the server: the
+/// authentication flow, lifetime and refreshes, permissions, channels and the traffic relayed
+/// through them. Requests are remembered by transaction id until answered.
+public struct TURNTracker: Sendable {
+    struct Pending: Sendable {
+        var allocation: Int
+        var method: STUNMethod
+        var hadCredentials: Bool
+        var lifetime: UInt32?
+        var peers: [TransportAddress]
+        var channel: UInt16?
+        var time: CaptureTime
+    }
+
+    public private(set) var allocations: [TURNAllocation] = []
+    private var byClient: [FiveTuple: Int] = [:]
+    private var pending: [TransactionID: Pending] = [:]
+    public private(set) var dropped = 0
+
+    public init() {}
+
+    static let turnMethods: Set<UInt16> = [0x003, 0x004, 0x006, 0x007, 0x008, 0x009]
+
+    /// The allocation a client→server flow belongs to.
+    func index(clientFlow: FiveTuple) -> Int? { byClient[clientFlow] }
+
+    public mutating func handle(_ message: STUNMessage, flow: FiveTuple, time: CaptureTime) {
+        guard Self.turnMethods.contains(message.method.rawValue) else { return }
+        switch message.messageClass {
+        case .request:
+            let index: Int
+            if let known = byClient[flow] {
+                index = known
+            } else {
+                guard message.method == .allocate else { return }  // requests for an allocation we never saw created
+                guard allocations.count < Limits.transactions else {
+                    dropped += 1
+                    return
+                }
+                index = allocations.count
+                byClient[flow] = index
+                allocations.append(
+                    TURNAllocation(
+                        id: "alloc-\(index + 1)", client: flow.source, server: flow.destination, transport: flow.transport,
+                        firstRequest: time))
+            }
+            if case .text(let username) = message.value(.username) { allocations[index].username = username }
+            if case .text(let realm) = message.value(.realm) { allocations[index].realm = realm }
+            if case .requestedTransport(let proto) = message.value(.requestedTransport) {
+                allocations[index].requestedTransport = proto
+            }
+            var lifetime: UInt32?
+            if case .uint32(let value) = message.value(.lifetime) { lifetime = value }
+            var channel: UInt16?
+            if case .channelNumber(let number) = message.value(.channelNumber) { channel = number }
+            let peers = message.attributes.compactMap { attribute -> TransportAddress? in
+                guard attribute.type == .xorPeerAddress, case .xorAddress(let address) = attribute.value else { return nil }
+                return address
+            }
+            if pending.count > Limits.transactions { pending.removeAll() }
+            pending[message.transactionID] = Pending(
+                allocation: index, method: message.method,
+                hadCredentials: message.value(.messageIntegrity) != nil || message.value(.messageIntegritySHA256) != nil,
+                lifetime: lifetime, peers: peers, channel: channel, time: time)
+        case .successResponse, .errorResponse:
+            guard let request = pending.removeValue(forKey: message.transactionID) else { return }
+            answer(request, message, time: time)
+        case .indication:
+            guard let index = byClient[flow] ?? byClient[flow.reversed] else { return }
+            guard case .xorAddress(let peer) = message.value(.xorPeerAddress), let data = message.attribute(.data) else {
+                return
+            }
+            let toPeer = byClient[flow] != nil
+            if toPeer && message.method == .send && !hasPermission(index, peer.ip, at: time) {
+                allocations[index].sendsWithoutPermission += 1
+            }
+            count(index, peer: peer, bytes: data.length, toPeer: toPeer)
+        }
+    }
+
+    private mutating func answer(_ request: Pending, _ message: STUNMessage, time: CaptureTime) {
+        let index = request.allocation
+        let success = message.messageClass == .successResponse
+        var granted: UInt32?
+        if case .uint32(let value) = message.value(.lifetime) { granted = value }
+        switch request.method {
+        case .allocate:
+            if success {
+                allocations[index].created = time
+                allocations[index].relayedAddresses = message.attributes.compactMap {
+                    guard $0.type == .xorRelayedAddress, case .xorAddress(let address) = $0.value else { return nil }
+                    return address
+                }
+                if case .xorAddress(let mapped) = message.value(.xorMappedAddress) { allocations[index].mappedAddress = mapped }
+                allocations[index].lifetimeSeconds = granted
+                allocations[index].expires = time.adding(milliseconds: Int64(granted ?? 600) * 1000)
+            } else if case .errorCode(let code, _) = message.value(.errorCode) {
+                allocations[index].allocateErrors.append(code)
+                if code == 401 && request.hadCredentials { allocations[index].credentialsRefused += 1 }
+                if case .text(let realm) = message.value(.realm) { allocations[index].realm = realm }
+            }
+        case .refresh:
+            allocations[index].refreshes.append((time: time, asked: request.lifetime, granted: success ? granted : nil))
+            if success {
+                if request.lifetime == 0 || granted == 0 {
+                    allocations[index].end = .deleted
+                    allocations[index].ended = time
+                } else {
+                    allocations[index].expires = time.adding(milliseconds: Int64(granted ?? 600) * 1000)
+                }
+            }
+        case .createPermission:
+            guard success else { return }
+            for peer in request.peers { permit(index, peer.ip, by: .createPermission, at: time) }
+        case .channelBind:
+            guard success, let number = request.channel, let peer = request.peers.first else { return }
+            permit(index, peer.ip, by: .channelBind, at: time)
+            if let existing = allocations[index].channels.firstIndex(where: { $0.number == number }) {
+                allocations[index].channels[existing].peer = peer
+                allocations[index].channels[existing].lastRefreshed = time
+            } else {
+                allocations[index].channels.append(TURNChannel(number: number, peer: peer, bound: time, lastRefreshed: time))
+            }
+        default:
+            break
+        }
+    }
+
+    private mutating func permit(_ index: Int, _ peer: IPAddress, by method: STUNMethod, at time: CaptureTime) {
+        if let existing = allocations[index].permissions.firstIndex(where: { $0.peer == peer }) {
+            allocations[index].permissions[existing].lastRefreshed = time
+            allocations[index].permissions[existing].refreshes += 1
+        } else {
+            allocations[index].permissions.append(
+                TURNPermission(peer: peer, installedBy: method, installed: time, lastRefreshed: time))
+        }
+    }
+
+    private func hasPermission(_ index: Int, _ peer: IPAddress, at time: CaptureTime) -> Bool {
+        allocations[index].permissions.contains { $0.peer == peer && time <= $0.expires }
+    }
+
+    private mutating func count(_ index: Int, peer: TransportAddress, bytes: Int, toPeer: Bool) {
+        var counters = allocations[index].relayed[peer] ?? RelayedCounters()
+        if toPeer {
+            counters.packetsToPeer += 1
+            counters.bytesToPeer += bytes
+        } else {
+            counters.packetsFromPeer += 1
+            counters.bytesFromPeer += bytes
+        }
+        allocations[index].relayed[peer] = counters
+    }
+
+    /// Resolves ChannelData on a flow to its allocation and peer (the binding in force at that time),
+    /// counting it; returns (relayed address, peer, toward the peer) for the inner payload's analysis.
+    public mutating func channelData(
+        channel: UInt16, length: Int, flow: FiveTuple, time: CaptureTime
+    ) -> (relayed: TransportAddress?, peer: TransportAddress, toPeer: Bool)? {
+        let toPeer = byClient[flow] != nil
+        guard let index = byClient[flow] ?? byClient[flow.reversed] else { return nil }
+        guard let binding = allocations[index].channels.first(where: { $0.number == channel && time <= $0.expires }) else {
+            allocations[index].unboundChannelData += 1
+            return nil
+        }
+        count(index, peer: binding.peer, bytes: length, toPeer: toPeer)
+        return (allocations[index].relayedAddresses.first, binding.peer, toPeer)
+    }
+
+    /// The relayed address of the allocation a flow belongs to (Data/Send indications' inner checks).
+    public func relayedAddress(flow: FiveTuple) -> (relayed: TransportAddress?, toPeer: Bool)? {
+        if let index = byClient[flow] { return (allocations[index].relayedAddresses.first, true) }
+        if let index = byClient[flow.reversed] { return (allocations[index].relayedAddresses.first, false) }
+        return nil
+    }
+
+    /// Decides how each allocation ended, at the end of the capture.
+    public mutating func finish(at end: CaptureTime) {
+        for index in allocations.indices where allocations[index].end == .alive {
+            if allocations[index].created == nil {
+                allocations[index].end = .failed
+            } else if let expires = allocations[index].expires, expires < end {
+                allocations[index].end = .expired
+                allocations[index].ended = expires
+            }
+        }
+    }
+}
