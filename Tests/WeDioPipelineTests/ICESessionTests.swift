@@ -92,3 +92,49 @@ struct ICESessionTests {
         #expect(session.roleSwitches == [switched])
     }
 }
+
+/// Sessions found in public captures, checked by hand against tshark's per-packet view
+/// (`tshark -Y stun -T fields -e frame.number -e ip.src -e udp.srcport -e ip.dst -e udp.dstport -e stun.type
+/// -e stun.att.username -e stun.att.type`).
+@Suite("ICE sessions in the public corpus", .enabled(if: Fixtures.corpusIsPresent, "../shared/corpus/public is absent"))
+struct CorpusICETests {
+    static func sessions(_ file: String) -> [ICESession] {
+        Pipeline().analyze([InputSpec(path: Fixtures.corpus(file))]).iceSessions
+    }
+
+    @Test("Zeek's WebRTC trace: one session, 31e58bb6 controlling, frame 1's USE-CANDIDATE check answered in frame 2")
+    func zeekWebRTC() throws {
+        let sessions = Self.sessions("zeek__webrtc-stun.pcap")
+        #expect(sessions.count == 1)
+        let session = try #require(sessions.first)
+        #expect(session.ufrags == ["31e58bb6", "Tw5XmGABTU55u6F2"])
+        #expect(session.controlling == "31e58bb6")
+        #expect(session.controlled == "Tw5XmGABTU55u6F2")
+        #expect(session.pairs.count == 1)
+        let pair = try #require(session.selectedPair)
+        #expect(pair.local.description == "192.168.6.82:51462")
+        #expect(pair.remote.description == "74.201.205.9:43044")
+        #expect(pair.checks == 5 && pair.responses == 5)
+        #expect(pair.localType == .host)
+    }
+
+    @Test("Signal (libwebrtc): two sessions nominated with 0xC001 NOMINATION instead of USE-CANDIDATE")
+    func signalRenomination() throws {
+        let sessions = Self.sessions("nDPI__stun_signal.pcapng")
+        #expect(sessions.count == 2)
+        #expect(sessions.allSatisfy { $0.outcome == .connected && $0.selectedPair != nil })
+        #expect(sessions.first?.selectedPair?.local.description == "192.168.12.169:43068")
+        #expect(sessions.first?.selectedPair?.remote.description == "18.195.131.143:61156")
+    }
+
+    @Test("Google Meet: the server is ICE-lite (never checks), so its candidates are host candidates")
+    func googleMeetLite() throws {
+        let sessions = Self.sessions("nDPI__stun_google_meet.pcapng")
+        #expect(!sessions.isEmpty)
+        for session in sessions {
+            #expect(session.controlled == nil)
+            let lite = session.ufrags.last ?? ""
+            #expect(session.candidates.filter { $0.agent == lite }.allSatisfy { $0.type == .host })
+        }
+    }
+}

@@ -73,7 +73,8 @@ public struct ICETracker: Sendable {
             let check = Check(
                 sender: String(username[username.index(after: colon)...]), receiver: String(username[..<colon]),
                 from: flow.source, to: flow.destination, transport: flow.transport, time: time, priority: priority,
-                useCandidate: message.value(.useCandidate) != nil, controlling: controlling, controlled: controlled)
+                useCandidate: message.value(.useCandidate) != nil || isNomination(message.value(.nomination)),
+                controlling: controlling, controlled: controlled)
             if firstSeenAsSource[flow.source] == nil { firstSeenAsSource[flow.source] = time }
             if firstSeenAsTarget[flow.destination] == nil { firstSeenAsTarget[flow.destination] = time }
             checkIndex[message.transactionID] = checks.count
@@ -100,6 +101,12 @@ public struct ICETracker: Sendable {
         default:
             break
         }
+    }
+
+    /// libwebrtc's renomination (0xC001 NOMINATION) nominates as USE-CANDIDATE does.
+    private func isNomination(_ value: AttributeValue?) -> Bool {
+        if case .nomination = value { return true }
+        return false
     }
 
     /// Builds the sessions at the end of the capture.
@@ -144,6 +151,8 @@ public struct ICETracker: Sendable {
         } else {
             session.ufrags = agents
         }
+        // An agent that never sends a check is ICE-lite (RFC 8445 §2.5): it has host candidates only.
+        let senders = Set(checks.map(\.sender))
         // Candidates: where each agent sent checks from, and where the peer sent checks to.
         var candidates: [TransportAddress: ICECandidate] = [:]
         var candidateOrder: [TransportAddress] = []
@@ -153,13 +162,19 @@ public struct ICETracker: Sendable {
                 candidates[address] = known
                 return
             }
-            let (type, evidence) = classify(address)
+            let (type, evidence) = classify(address, peerSendsChecks: senders.contains(agents.first { $0 != agent } ?? ""))
             candidates[address] = ICECandidate(
                 agent: agent, address: address, transport: transport, type: type, priority: priority, evidence: evidence)
             candidateOrder.append(address)
         }
         for check in checks {
             note(check.from, agent: check.sender, transport: check.transport, priority: check.priority)
+            if !senders.contains(check.receiver), candidates[check.to] == nil {
+                candidates[check.to] = ICECandidate(
+                    agent: check.receiver, address: check.to, transport: check.transport, type: .host, priority: nil,
+                    evidence: "the agent never sends checks (ICE-lite, RFC 8445 §2.5): host candidates only")
+                candidateOrder.append(check.to)
+            }
             note(check.to, agent: check.receiver, transport: check.transport, priority: nil)
         }
         session.candidates = candidateOrder.compactMap { candidates[$0] }
@@ -217,23 +232,22 @@ public struct ICETracker: Sendable {
         return session
     }
 
-    /// Types an address from what the wire shows (see ICECandidate.evidence).
-    private func classify(_ address: TransportAddress) -> (CandidateType, String) {
+    /// Types an address from what the wire shows (see ICECandidate.evidence). `peerSendsChecks`: the other
+    /// agent is full ICE, so it can learn peer-reflexive candidates from incoming checks.
+    private func classify(_ address: TransportAddress, peerSendsChecks: Bool) -> (CandidateType, String) {
         if relayed.contains(address) { return (.relay, "XOR-RELAYED-ADDRESS of an Allocate success") }
         if turnServers.contains(address.ip) { return (.relay, "on a TURN server's address, not its listening port") }
         if reflexive.contains(address) { return (.srflx, "XOR-MAPPED-ADDRESS from a STUN server") }
         let source = firstSeenAsSource[address]
         let target = firstSeenAsTarget[address]
-        if let source, target.map({ source < $0 }) ?? true, !isOwnAddress(address) {
+        if let source, peerSendsChecks, target.map({ source < $0 }) ?? true, !address.ip.isPrivate {
             return (.prflx, "first seen as the source of a check, before any check was sent to it")
         }
-        if address.ip.isPrivate || isOwnAddress(address) { return (.host, "a private or local address the agent used") }
+        if address.ip.isPrivate { return (.host, "a private address") }
+        if let source, target.map({ source < $0 }) ?? true {
+            return (.host, "the agent sent checks from it before any check was sent to it (its own address here)")
+        }
         return (.srflx, "a public address the peer was told about (server-reflexive, inferred)")
     }
 
-    /// Addresses that sent checks before anyone targeted them but are an agent's own (it sent from them
-    /// to a STUN server too, or they are private): host candidates seen from inside.
-    private func isOwnAddress(_ address: TransportAddress) -> Bool {
-        address.ip.isPrivate
-    }
 }
