@@ -151,8 +151,10 @@ public struct ICETracker: Sendable {
         } else {
             session.ufrags = agents
         }
-        // An agent that never sends a check is ICE-lite (RFC 8445 §2.5): it has host candidates only.
+        // An agent that answers checks but never sends one is ICE-lite (RFC 8445 §2.5): host candidates only.
+        // (One that neither sends nor answers may simply be unreachable from here.)
         let senders = Set(checks.map(\.sender))
+        let answering = Set(checks.filter { $0.responseTime != nil }.map(\.receiver))
         // Candidates: where each agent sent checks from, and where the peer sent checks to.
         var candidates: [TransportAddress: ICECandidate] = [:]
         var candidateOrder: [TransportAddress] = []
@@ -162,14 +164,15 @@ public struct ICETracker: Sendable {
                 candidates[address] = known
                 return
             }
-            let (type, evidence) = classify(address, peerSendsChecks: senders.contains(agents.first { $0 != agent } ?? ""))
+            let peer = agents.first { $0 != agent } ?? ""
+            let (type, evidence) = classify(address, peerSendsChecks: senders.contains(peer) || !answering.contains(peer))
             candidates[address] = ICECandidate(
                 agent: agent, address: address, transport: transport, type: type, priority: priority, evidence: evidence)
             candidateOrder.append(address)
         }
         for check in checks {
             note(check.from, agent: check.sender, transport: check.transport, priority: check.priority)
-            if !senders.contains(check.receiver), candidates[check.to] == nil {
+            if !senders.contains(check.receiver), answering.contains(check.receiver), candidates[check.to] == nil {
                 candidates[check.to] = ICECandidate(
                     agent: check.receiver, address: check.to, transport: check.transport, type: .host, priority: nil,
                     evidence: "the agent never sends checks (ICE-lite, RFC 8445 §2.5): host candidates only")
