@@ -22,6 +22,7 @@ public struct Analyzer: Sendable {
     public private(set) var transactions = TransactionTracker()
     public private(set) var ice = ICETracker()
     public private(set) var turn = TURNTracker()
+    public private(set) var media = MediaTable()
     /// The latest capture time seen, to close open transactions at the end.
     public private(set) var lastTime: CaptureTime?
     /// Messages per wire message type (method and class), direct and relayed. Integer keys: this is
@@ -72,10 +73,13 @@ public struct Analyzer: Sendable {
             }
         case .dtls:
             statistics.dtlsRecords += Shapes.isDTLS(bytes) ?? 0
+            media.record(.dtls, flow: payload.flow, bytes: bytes, time: payload.time)
         case .rtp:
             statistics.rtpPackets += 1
+            media.record(.rtp, flow: payload.flow, bytes: bytes, time: payload.time)
         case .rtcp:
             statistics.rtcpPackets += 1
+            media.record(.rtcp, flow: payload.flow, bytes: bytes, time: payload.time)
         case .zrtp:
             statistics.zrtpPackets += 1
         case .tls:
@@ -95,8 +99,10 @@ public struct Analyzer: Sendable {
             decodeSTUN(payload, bytes: bytes, carrier: carrier, effectiveFlow: effectiveFlow, log: &log)
         } else if let records = Shapes.isDTLS(bytes) {
             statistics.dtlsRecords += records
+            if let effectiveFlow { media.record(.dtls, flow: effectiveFlow, bytes: bytes, time: payload.time) }
         } else if let kind = Shapes.rtpOrRTCP(bytes) {
             if kind == .rtcp { statistics.rtcpPackets += 1 } else { statistics.rtpPackets += 1 }
+            if let effectiveFlow { media.record(kind, flow: effectiveFlow, bytes: bytes, time: payload.time) }
         }
     }
 

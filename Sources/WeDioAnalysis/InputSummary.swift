@@ -68,7 +68,8 @@ public struct AnalysisResult: Sendable {
     public init(inputs: [InputSummary], analyzer: Analyzer) {
         self.init(
             inputs: inputs, statistics: analyzer.statistics, methodCounts: analyzer.methodCounts,
-            messages: analyzer.messages, transactions: analyzer.transactions, iceSessions: analyzer.ice.sessions())
+            messages: analyzer.messages, transactions: analyzer.transactions,
+            iceSessions: analyzer.ice.sessions(media: analyzer.media, end: analyzer.lastTime))
         turnAllocations = analyzer.turn.allocations
     }
 

@@ -39,6 +39,9 @@ public enum Limits {
     /// Retransmission times kept per transaction (RFC 8489 allows Rc = 7 sends; more is already a finding).
     public static let retransmissionsKept = 16
 
+    /// Flows whose media (DTLS, RTP, RTCP) is counted per pair. A call has a handful; beyond this, counted only.
+    public static let mediaFlows = 65_536
+
     /// Classic (RFC 3489) request ids remembered so that their responses are recognised off port 3478.
     public static let classicRequests = 4_096
 }

@@ -193,7 +193,25 @@ public struct JSONReport: Sendable {
         var selectedPair: Selected?
         var outcome: String
         var timeToConnectMs: Double?
+        var timeToFirstMediaMs: Double?
         var relayedChecks: Int
+        var consent: ConsentJSON?
+        var media: MediaJSON?
+
+        struct ConsentJSON: Encodable {
+            var checks, answered: Int
+            var medianIntervalMs, longestSilenceMs: Double?
+            var lost: Bool
+        }
+        /// Directions are "localToRemote" and "remoteToLocal" of the selected pair.
+        struct MediaJSON: Encodable {
+            var rtpPackets, rtcpPackets, dtlsRecords, packets, bytes, rtpLostEstimate: [String: Int]
+            var ssrcs: [String]
+            var payloadTypes: [Int]
+            var firstRtpTime, dtlsHandshakeStartTime, dtlsFirstApplicationDataTime: String?
+            var dtlsClient: String?
+            var dtlsAlerts: Int
+        }
 
         init(_ session: ICESession) {
             id = session.id
@@ -221,7 +239,29 @@ public struct JSONReport: Sendable {
             selectedPair = session.selectedPair.map { Selected(local: $0.local.description, remote: $0.remote.description) }
             outcome = session.outcome.rawValue
             timeToConnectMs = session.timeToConnectMilliseconds
+            timeToFirstMediaMs = session.timeToFirstMediaMilliseconds
             relayedChecks = session.relayedChecks
+            consent = session.consent.map {
+                ConsentJSON(
+                    checks: $0.checks, answered: $0.answered, medianIntervalMs: $0.medianIntervalMilliseconds,
+                    longestSilenceMs: $0.longestSilenceMilliseconds, lost: $0.lost)
+            }
+            if let flow = session.media, let selected = session.selectedPair {
+                // Direction 0 is the media flow's first direction; name both from the selected pair's view.
+                let forward = flow.flow.source == selected.local
+                func split(_ values: Directional) -> [String: Int] {
+                    ["localToRemote": forward ? values.first : values.second, "remoteToLocal": forward ? values.second : values.first]
+                }
+                let client = flow.clientHelloDirection.map { ($0 == 0) == forward ? "local" : "remote" }
+                media = MediaJSON(
+                    rtpPackets: split(flow.rtpPackets), rtcpPackets: split(flow.rtcpPackets), dtlsRecords: split(flow.dtlsRecords),
+                    packets: split(flow.packets), bytes: split(flow.bytes), rtpLostEstimate: split(flow.rtpLost),
+                    ssrcs: flow.ssrcs.map { "0x" + String($0, radix: 16) }, payloadTypes: flow.payloadTypeList,
+                    firstRtpTime: flow.firstRTPTime.map(TimeFormat.rfc3339),
+                    dtlsHandshakeStartTime: flow.handshakeStart.map(TimeFormat.rfc3339),
+                    dtlsFirstApplicationDataTime: flow.firstApplicationData.map(TimeFormat.rfc3339), dtlsClient: client,
+                    dtlsAlerts: flow.dtlsAlerts)
+            }
         }
     }
 

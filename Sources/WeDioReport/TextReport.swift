@@ -117,6 +117,17 @@ public struct TextReport: Sendable {
         for candidate in session.candidates {
             lines.append("  candidate \(pad(candidate.type.rawValue, 6))\(candidate.address)  agent \(candidate.agent)")
         }
+        if let media = session.media {
+            let first = session.timeToFirstMediaMilliseconds.map { ", first RTP after \(format($0)) ms" } ?? ""
+            lines.append("  media: RTP \(media.rtpPackets[0]) / \(media.rtpPackets[1]), RTCP \(media.rtcpPackets[0]) / \(media.rtcpPackets[1]), DTLS records \(media.dtlsRecords.total), \(media.ssrcs.count) SSRCs, payload types \(media.payloadTypeList.map(String.init).joined(separator: ","))\(first)"
+                + (media.rtpLost.total > 0 ? ", ~\(media.rtpLost.total) RTP lost" : "")
+                + (media.dtlsAlerts > 0 ? ", \(media.dtlsAlerts) DTLS alerts" : ""))
+        }
+        if let consent = session.consent, consent.checks > 0 {
+            let interval = consent.medianIntervalMilliseconds.map { ", every \(format($0)) ms" } ?? ""
+            lines.append("  consent: \(consent.checks) checks after connecting, \(consent.answered) answered\(interval)"
+                + (consent.lost ? red(", consent LOST (no answer for 30 s)") : ""))
+        }
         for pair in session.pairs {
             let rtt = pair.rttMilliseconds.sorted()
             let median = rtt.isEmpty ? "" : ", RTT \(format(rtt[rtt.count / 2])) ms"

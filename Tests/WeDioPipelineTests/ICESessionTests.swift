@@ -25,6 +25,7 @@ struct ICESessionTests {
             var finalRole: String
             var outcome: String
             var selectedPair: Pair?
+            var dtlsRole: String?
         }
         var agents: [Agent]
     }
@@ -136,5 +137,36 @@ struct CorpusICETests {
             let lite = session.ufrags.last ?? ""
             #expect(session.candidates.filter { $0.agent == lite }.allSatisfy { $0.type == .host })
         }
+    }
+}
+
+@Suite("Media and consent on the selected pair")
+struct MediaConsentTests {
+    @Test("aiortc call: SRTP both ways, DTLS started by the DTLS client, consent checks every few seconds, all answered")
+    func call() throws {
+        let truth = try ICESessionTests.truth("aiortc-call")
+        let result = Pipeline().analyze([InputSpec(path: Fixtures.path("ice/aiortc-call/a-inside.pcap"))])
+        let session = try #require(result.iceSessions.first)
+        let media = try #require(session.media)
+        #expect(media.rtpPackets.allSatisfy { $0 > 500 })
+        #expect(media.rtcpPackets.allSatisfy { $0 > 10 })
+        #expect(media.dtlsRecords.total > 10)
+        #expect(media.ssrcs.count >= 2)
+        #expect(media.payloadTypeList.contains(96) || media.payloadTypeList.contains(97))
+        #expect(media.rtpLost.total == 0)
+        let direction = try #require(media.clientHelloDirection)
+        let helloFrom = direction == 0 ? media.flow.source : media.flow.destination
+        let selected = try #require(session.selectedPair)
+        // From A's side: the DTLS client is whichever agent truth says; its address on the pair sent the ClientHello.
+        let dtlsClient = try #require(truth.agents.first { $0.dtlsRole == "client" })
+        let clientIsA = dtlsClient.agent == "A"
+        #expect(helloFrom == (clientIsA ? selected.local : selected.remote))
+        #expect(media.firstApplicationData != nil)
+        #expect((session.timeToFirstMediaMilliseconds ?? -1) > 0)
+        let consent = try #require(session.consent)
+        #expect(consent.checks >= 2)
+        #expect(consent.answered == consent.checks)
+        #expect(!consent.lost)
+        #expect((2_000...6_000).contains(consent.medianIntervalMilliseconds ?? 0))
     }
 }

@@ -67,6 +67,21 @@ public struct ICESession: Sendable, Hashable {
     public var timeToConnectMilliseconds: Double?
     /// Checks seen inside TURN (ChannelData, Data indications), not yet placed on pairs.
     public var relayedChecks = 0
+    /// Media on the selected pair (DTLS, RTP, RTCP), when any was seen.
+    public var media: MediaFlow?
+    /// From the first check to the first RTP packet on the selected pair.
+    public var timeToFirstMediaMilliseconds: Double?
+    public var consent: Consent?
+
+    /// RFC 7675 consent freshness on the selected pair, after it connected.
+    public struct Consent: Sendable, Hashable {
+        public var checks = 0
+        public var answered = 0
+        public var medianIntervalMilliseconds: Double?
+        public var longestSilenceMilliseconds: Double?
+        /// No answer for 30 s (RFC 7675 §5.1) while checks went on, or until the capture ended.
+        public var lost = false
+    }
 
     public enum Outcome: String, Sendable, Hashable {
         case connected, failed, incomplete

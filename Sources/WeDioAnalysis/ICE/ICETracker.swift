@@ -103,14 +103,42 @@ public struct ICETracker: Sendable {
         }
     }
 
+    /// Consent checks (RFC 7675): checks on the selected pair after its first success.
+    private func consent(on pair: ICECandidatePair, checks: [Check], end: CaptureTime?) -> ICESession.Consent? {
+        guard let connected = pair.firstSuccess else { return nil }
+        let onPair = checks.filter {
+            ($0.from == pair.local && $0.to == pair.remote || $0.from == pair.remote && $0.to == pair.local) && $0.time > connected
+        }
+        var consent = ICESession.Consent()
+        consent.checks = onPair.count
+        consent.answered = onPair.filter { $0.success == true }.count
+        let times = onPair.map(\.time)
+        let intervals = zip(times.dropFirst(), times).map { $0.milliseconds(since: $1) }.sorted()
+        if !intervals.isEmpty { consent.medianIntervalMilliseconds = intervals[intervals.count / 2] }
+        // The longest time without an answer, up to the end of the capture.
+        var lastAnswer = connected
+        var longest = 0.0
+        for check in onPair {
+            if let response = check.responseTime, check.success == true {
+                longest = max(longest, response.milliseconds(since: lastAnswer))
+                lastAnswer = response
+            }
+        }
+        let finish = end ?? onPair.last?.time ?? connected
+        if finish > lastAnswer { longest = max(longest, finish.milliseconds(since: lastAnswer)) }
+        consent.longestSilenceMilliseconds = longest
+        consent.lost = longest >= 30_000 && onPair.contains { $0.time > lastAnswer }
+        return consent
+    }
+
     /// libwebrtc's renomination (0xC001 NOMINATION) nominates as USE-CANDIDATE does.
     private func isNomination(_ value: AttributeValue?) -> Bool {
         if case .nomination = value { return true }
         return false
     }
 
-    /// Builds the sessions at the end of the capture.
-    public func sessions() -> [ICESession] {
+    /// Builds the sessions at the end of the capture; `media` adds what crossed each selected pair.
+    public func sessions(media: MediaTable = MediaTable(), end: CaptureTime? = nil) -> [ICESession] {
         var order: [String] = []
         var grouped: [String: [Check]] = [:]
         for check in checks {
@@ -122,6 +150,13 @@ public struct ICETracker: Sendable {
         return order.enumerated().map { index, key in
             var built = session(id: "ice-\(index + 1)", grouped[key] ?? [], ufrags: key.split(separator: ":").map(String.init))
             built.relayedChecks = relayedChecks[key] ?? 0
+            if let selected = built.selectedPair {
+                built.media = media.flow(between: selected.local, selected.remote, transport: selected.transport)
+                if let firstRTP = built.media?.firstRTPTime {
+                    built.timeToFirstMediaMilliseconds = firstRTP.milliseconds(since: built.firstCheck)
+                }
+                built.consent = consent(on: selected, checks: grouped[key] ?? [], end: end)
+            }
             return built
         }
     }

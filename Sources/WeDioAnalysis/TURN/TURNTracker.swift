@@ -160,6 +160,7 @@ public struct TURNTracker: Sendable {
     public mutating func channelData(
         channel: UInt16, length: Int, flow: FiveTuple, time: CaptureTime
     ) -> (relayed: TransportAddress?, peer: TransportAddress, toPeer: Bool)? {
+        guard !allocations.isEmpty else { return nil }  // per-packet path: no hashing when there is no allocation
         let toPeer = byClient[flow] != nil
         guard let index = byClient[flow] ?? byClient[flow.reversed] else { return nil }
         guard let binding = allocations[index].channels.first(where: { $0.number == channel && time <= $0.expires }) else {
