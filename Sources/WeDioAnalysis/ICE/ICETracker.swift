@@ -55,7 +55,7 @@ public struct ICETracker: Sendable {
                 let sender = String(username[username.index(after: colon)...])
                 let key = [sender, String(username[..<colon])].sorted().joined(separator: ":")
                 relayedChecks[key, default: 0] += 1
-                if relayedOrder.count < Limits.transactions && !relayedOrder.contains(key) { relayedOrder.append(key) }
+                if relayedChecks[key] == 1 && relayedOrder.count < Limits.transactions { relayedOrder.append(key) }
                 return
             }
             guard checks.count < Limits.transactions else {
@@ -217,13 +217,19 @@ public struct ICETracker: Sendable {
         }
         session.candidates = candidateOrder.compactMap { candidates[$0] }
         // Pairs, oriented controlling → controlled.
-        var pairs: [String: ICECandidatePair] = [:]
-        var pairOrder: [String] = []
+        struct PairKey: Hashable {
+            var local: TransportAddress
+            var remote: TransportAddress
+            var transport: Transport
+        }
+        var pairs: [PairKey: ICECandidatePair] = [:]
+        var pairOrder: [PairKey] = []
+        var answeredPairs: Set<PairKey> = []
         for check in checks {
             let senderIsControlling = session.controlling.map { $0 == check.sender } ?? true
             let local = senderIsControlling ? check.from : check.to
             let remote = senderIsControlling ? check.to : check.from
-            let key = "\(local)|\(remote)|\(check.transport.rawValue)"
+            let key = PairKey(local: local, remote: remote, transport: check.transport)
             var pair =
                 pairs[key]
                 ?? ICECandidatePair(
@@ -231,6 +237,7 @@ public struct ICETracker: Sendable {
                     transport: check.transport, firstCheck: check.time)
             if pairs[key] == nil { pairOrder.append(key) }
             pair.checks += 1
+            if check.responseTime != nil { answeredPairs.insert(key) }
             if let responseTime = check.responseTime, check.success == true {
                 pair.responses += 1
                 pair.rttMilliseconds.append(responseTime.milliseconds(since: check.time))
@@ -252,14 +259,10 @@ public struct ICETracker: Sendable {
         }
         session.pairs = pairOrder.compactMap { key in
             guard var pair = pairs[key] else { return nil }
-            if pair.state != .succeeded {
-                // Failed: an error answered it (other than a role conflict, which is retried), or every
-                // check went unanswered; in progress otherwise.
-                let answered = checks.contains { c in
-                    (c.from == pair.local && c.to == pair.remote || c.from == pair.remote && c.to == pair.local)
-                        && c.responseTime != nil
-                }
-                if pair.errors.contains(where: { $0 != 487 }) || !answered { pair.state = .failed }
+            // Failed: an error answered it (other than a role conflict, which is retried), or every check
+            // went unanswered; in progress otherwise.
+            if pair.state != .succeeded && (pair.errors.contains { $0 != 487 } || !answeredPairs.contains(key)) {
+                pair.state = .failed
             }
             return pair
         }
