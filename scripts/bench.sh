@@ -28,20 +28,22 @@ measure() {
     echo "$best $rss"
 }
 
-table="| capture | packets | size | libpcap loop | wedio analyze | tshark -Y \"stun \\|\\| classicstun\" | tshark -T fields stun | wedio / loop | tshark filter / wedio |
-| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+table="| capture | packets | size | libpcap loop | wedio decode+classify | wedio analyze | tshark -Y \"stun \\|\\| classicstun\" | tshark -T fields stun | decode / loop | analyze / loop | tshark filter / analyze |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for capture in media flood; do
     file="$work/$capture.pcap"
     packets=$("$work/pcap_loop" "$file" | cut -d' ' -f1)
     size=$(( $(stat -c %s "$file") / 1048576 ))
     read -r loop loop_rss < <(measure "$work/pcap_loop" "$file")
+    read -r decode decode_rss < <(measure .build/release/wedio analyze --no-progress --decode-only "$file")
     read -r wedio wedio_rss < <(measure .build/release/wedio analyze --no-progress "$file")
     read -r filter filter_rss < <(measure tshark -n -r "$file" -Y "stun || classicstun")
     read -r fields fields_rss < <(measure tshark -n -r "$file" -T fields -e stun.type -e stun.id)
     ratio=$(awk "BEGIN{if ($loop < 0.02) print \"n/a (loop under 20 ms)\"; else printf \"%.2fx\", $wedio / $loop}")
+    decode_ratio=$(awk "BEGIN{if ($loop < 0.02) print \"n/a\"; else printf \"%.2fx\", $decode / $loop}")
     speedup=$(awk "BEGIN{printf \"%.0fx\", $filter / ($wedio > 0.001 ? $wedio : 0.001)}")
     table+="
-| $capture | $packets | ${size} MB | ${loop} s, ${loop_rss} MB | ${wedio} s, ${wedio_rss} MB | ${filter} s, ${filter_rss} MB | ${fields} s, ${fields_rss} MB | $ratio | $speedup |"
+| $capture | $packets | ${size} MB | ${loop} s, ${loop_rss} MB | ${decode} s, ${decode_rss} MB | ${wedio} s, ${wedio_rss} MB | ${filter} s, ${filter_rss} MB | ${fields} s, ${fields_rss} MB | $decode_ratio | $ratio | $speedup |"
 done
 machine="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(date -u +%Y-%m-%d)"
 echo "$table"

@@ -33,6 +33,8 @@ public struct ReadProgress: Sendable {
 public struct Pipeline: Sendable {
     public var filter: String?
     public var analyzerOptions: Analyzer.Options
+    /// Decode and classify only (no STUN decoding or analysis): the pipeline's own cost, for benchmarks.
+    public var decodeOnly = false
 
     public init(filter: String? = nil, analyzerOptions: Analyzer.Options = Analyzer.Options()) {
         self.filter = filter
@@ -92,6 +94,7 @@ public struct Pipeline: Sendable {
         var capturedBytes = 0
         var first: CaptureTime?
         var last: CaptureTime?
+        var kinds = 0
         do throws(CaptureError) {
             try capture.forEach { record, bytes in
                 packets += 1
@@ -103,7 +106,11 @@ public struct Pipeline: Sendable {
                 decoder.decode(
                     link: link, ref: ref, time: record.time, wireLength: record.wireLength, bytes: bytes, log: &log
                 ) { payload, payloadBytes in
-                    analyzer.handle(payload, bytes: payloadBytes, log: &analysisLog)
+                    if decodeOnly {
+                        kinds &+= payload.kind == .unknown ? 0 : 1
+                    } else {
+                        analyzer.handle(payload, bytes: payloadBytes, log: &analysisLog)
+                    }
                 }
                 if let progress, packets & 0xFFFF == 0 {
                     progress(ReadProgress(input: input, bytesRead: capture.position, fileSize: capture.fileSize, packets: packets))
@@ -117,6 +124,7 @@ public struct Pipeline: Sendable {
         }
         analyzer.absorb(decoder)
         log.merge(analysisLog)
+        if decodeOnly { summary.errors["classified-payloads"] = kinds }
         summary.packets = packets
         summary.bytes = wireBytes
         summary.capturedBytes = capturedBytes

@@ -42,6 +42,9 @@ struct Analyze: ParsableCommand {
     @Flag(name: .customLong("no-progress"), help: "Never show the progress line.")
     var noProgress = false
 
+    @Flag(name: .customLong("decode-only"), help: ArgumentHelp("Decode and classify only, no analysis (benchmarks).", visibility: .hidden))
+    var decodeOnly = false
+
     @OptionGroup var credentials: CredentialOptions
 
     func validate() throws {
@@ -70,7 +73,8 @@ struct Analyze: ParsableCommand {
 
     func run() throws {
         let store = try credentials.store()
-        let pipeline = Pipeline(filter: filter, analyzerOptions: Analyzer.Options(keepMessages: messages, credentials: store))
+        var pipeline = Pipeline(filter: filter, analyzerOptions: Analyzer.Options(keepMessages: messages, credentials: store))
+        pipeline.decodeOnly = decodeOnly
         let specs = inputs()
         let progress = ProgressLine(enabled: !noProgress && isatty(STDERR_FILENO) == 1, inputs: specs)
         let result = pipeline.analyze(specs) { progress.update($0) }
