@@ -99,6 +99,13 @@ enum AttributeDecoder {
         func expect(_ count: Int) throws(STUNDecodingError) {
             guard length == count else { throw lengthError(type, range, expected: "\(count)") }
         }
+        /// Real stacks send some fixed attributes without their reserved bytes (or with them when the RFC
+        /// has none); the value is unambiguous either way, so both lengths decode.
+        func expect(_ first: Int, or second: Int) throws(STUNDecodingError) {
+            guard length == first || length == second else {
+                throw lengthError(type, range, expected: "\(first) or \(second)")
+            }
+        }
         switch entry.format {
         case .address:
             return .address(try decodeAddress(type, bytes, range, xor: false))
@@ -139,16 +146,16 @@ enum AttributeDecoder {
             let flags = u32(0)
             return .changeRequest(changeIP: flags & 0x4 != 0, changePort: flags & 0x2 != 0)
         case .channelNumber:
-            try expect(4)
+            try expect(4, or: 2)  // 2: old clients omit the RFFU half (Malcolm test capture)
             return .channelNumber(u16(0))
         case .requestedTransport:
-            try expect(4)
+            try expect(4, or: 1)  // 1: the protocol byte alone (Malcolm test capture)
             return .requestedTransport(u8(0))
         case .addressFamily:
             try expect(4)
             return .addressFamily(u8(0))
         case .evenPort:
-            try expect(1)
+            try expect(1, or: 4)  // 4: the R-bit byte plus padding counted in the length (Malcolm test capture)
             return .evenPort(reserveNext: u8(0) & 0x80 != 0)
         case .responsePort:
             try expect(4)
@@ -189,7 +196,8 @@ enum AttributeDecoder {
         case .nominationOrFlowDescription:
             return .bytes(ByteCursor.copy(bytes, range))  // typed as NOMINATION afterwards when in an ICE check
         case .msSequenceNumber:
-            try expect(24)
+            try expect(24, or: 4)  // 4: the sequence number alone, as Teams sends in some requests
+            if length == 4 { return .msSequenceNumber(connectionID: [], sequence: u32(0)) }
             return .msSequenceNumber(connectionID: ByteCursor.copy(bytes, start..<(start + 20)), sequence: u32(20))
         case .msServiceQuality:
             try expect(4)
