@@ -197,6 +197,12 @@ public struct JSONReport: Sendable {
         var relayedChecks: Int
         var consent: ConsentJSON?
         var media: MediaJSON?
+        var networkInfo: [String: NetworkJSON]
+        var googPings: Int
+
+        struct NetworkJSON: Encodable {
+            var networkId, cost: Int
+        }
 
         struct ConsentJSON: Encodable {
             var checks, answered: Int
@@ -241,6 +247,8 @@ public struct JSONReport: Sendable {
             timeToConnectMs = session.timeToConnectMilliseconds
             timeToFirstMediaMs = session.timeToFirstMediaMilliseconds
             relayedChecks = session.relayedChecks
+            networkInfo = session.networkInfo.mapValues { NetworkJSON(networkId: Int($0.networkID), cost: Int($0.cost)) }
+            googPings = session.googPings
             consent = session.consent.map {
                 ConsentJSON(
                     checks: $0.checks, answered: $0.answered, medianIntervalMs: $0.medianIntervalMilliseconds,

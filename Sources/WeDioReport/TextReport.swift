@@ -123,6 +123,10 @@ public struct TextReport: Sendable {
                 + (media.rtpLost.total > 0 ? ", ~\(media.rtpLost.total) RTP lost" : "")
                 + (media.dtlsAlerts > 0 ? ", \(media.dtlsAlerts) DTLS alerts" : ""))
         }
+        for (agent, info) in session.networkInfo.sorted(by: { $0.key < $1.key }) {
+            lines.append("  network of \(agent): id \(info.networkID), cost \(info.cost) (GOOG-NETWORK-INFO)")
+        }
+        if session.googPings > 0 { lines.append("  \(session.googPings) GOOG-PING requests") }
         if let consent = session.consent, consent.checks > 0 {
             let interval = consent.medianIntervalMilliseconds.map { ", every \(format($0)) ms" } ?? ""
             lines.append("  consent: \(consent.checks) checks after connecting, \(consent.answered) answered\(interval)"

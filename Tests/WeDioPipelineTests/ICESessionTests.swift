@@ -128,6 +128,13 @@ struct CorpusICETests {
         #expect(sessions.first?.selectedPair?.remote.description == "18.195.131.143:61156")
     }
 
+    @Test("GOOG-NETWORK-INFO per agent (geforcenow: network 0, cost 999 from the client's checks)")
+    func networkInfo() throws {
+        let session = try #require(Self.sessions("nDPI__geforcenow.pcapng").first)
+        let client = try #require(session.controlling)
+        #expect(session.networkInfo[client] == ICESession.NetworkInfo(networkID: 0, cost: 999))
+    }
+
     @Test("Google Meet: the server is ICE-lite (never checks), so its candidates are host candidates")
     func googleMeetLite() throws {
         let sessions = Self.sessions("nDPI__stun_google_meet.pcapng")

@@ -72,6 +72,21 @@ public struct ICESession: Sendable, Hashable {
     /// From the first check to the first RTP packet on the selected pair.
     public var timeToFirstMediaMilliseconds: Double?
     public var consent: Consent?
+    /// GOOG-NETWORK-INFO per agent (ufrag → network id and cost, as last sent), and GOOG-PING requests seen.
+    public var networkInfo: [String: NetworkInfo] = [:]
+    public var googPings = 0
+
+    /// libwebrtc's network description in its checks (api/transport/stun.h): id and cost (10 low-cost
+    /// networks such as Ethernet/Wi-Fi, 50 unknown, 900 cellular, 999 max).
+    public struct NetworkInfo: Sendable, Hashable {
+        public var networkID: UInt16
+        public var cost: UInt16
+
+        public init(networkID: UInt16, cost: UInt16) {
+            self.networkID = networkID
+            self.cost = cost
+        }
+    }
 
     /// RFC 7675 consent freshness on the selected pair, after it connected.
     public struct Consent: Sendable, Hashable {

@@ -21,6 +21,7 @@ public struct ICETracker: Sendable {
         var responseTime: CaptureTime?
         var success: Bool?
         var errorCode: Int?
+        var networkInfo: ICESession.NetworkInfo?
     }
 
     private var checks: [Check] = []
@@ -36,13 +37,20 @@ public struct ICETracker: Sendable {
     private var firstSeenAsTarget: [TransportAddress: CaptureTime] = [:]
     public private(set) var droppedChecks = 0
     private var relayedChecks: [String: Int] = [:]
+    private var googPings: [String: Int] = [:]
     private var relayedOrder: [String] = []
 
     public init() {}
 
     public mutating func handle(_ message: STUNMessage, flow: FiveTuple, time: CaptureTime, carrier: MessageCarrier) {
         switch (message.method, message.messageClass) {
-        case (.binding, .request), (.googPing, .request):
+        case (.googPing, .request):
+            // GOOG-PING (libwebrtc) replaces a repeated check on an established pair: USERNAME, no PRIORITY.
+            if case .text(let username) = message.value(.username), let colon = username.firstIndex(of: ":") {
+                let key = [String(username[username.index(after: colon)...]), String(username[..<colon])].sorted().joined(separator: ":")
+                if googPings[key] != nil || googPings.count < 4_096 { googPings[key, default: 0] += 1 }
+            }
+        case (.binding, .request):
             guard case .text(let username) = message.value(.username), let colon = username.firstIndex(of: ":"),
                 case .uint32(let priority) = message.value(.priority)
             else {
@@ -68,13 +76,17 @@ public struct ICETracker: Sendable {
             }
             var controlling: UInt64?
             var controlled: UInt64?
+            var networkInfo: ICESession.NetworkInfo?
+            if case .googNetworkInfo(let id, let cost) = message.value(.googNetworkInfo) {
+                networkInfo = ICESession.NetworkInfo(networkID: id, cost: cost)
+            }
             if case .uint64(let value) = message.value(.iceControlling) { controlling = value }
             if case .uint64(let value) = message.value(.iceControlled) { controlled = value }
             let check = Check(
                 sender: String(username[username.index(after: colon)...]), receiver: String(username[..<colon]),
                 from: flow.source, to: flow.destination, transport: flow.transport, time: time, priority: priority,
                 useCandidate: message.value(.useCandidate) != nil || isNomination(message.value(.nomination)),
-                controlling: controlling, controlled: controlled)
+                controlling: controlling, controlled: controlled, networkInfo: networkInfo)
             if firstSeenAsSource[flow.source] == nil { firstSeenAsSource[flow.source] = time }
             if firstSeenAsTarget[flow.destination] == nil { firstSeenAsTarget[flow.destination] = time }
             checkIndex[message.transactionID] = checks.count
@@ -150,6 +162,10 @@ public struct ICETracker: Sendable {
         return order.enumerated().map { index, key in
             var built = session(id: "ice-\(index + 1)", grouped[key] ?? [], ufrags: key.split(separator: ":").map(String.init))
             built.relayedChecks = relayedChecks[key] ?? 0
+            built.googPings = googPings[key] ?? 0
+            for check in grouped[key] ?? [] {
+                if let info = check.networkInfo { built.networkInfo[check.sender] = info }
+            }
             if let selected = built.selectedPair {
                 built.media = media.flow(between: selected.local, selected.remote, transport: selected.transport)
                 if let firstRTP = built.media?.firstRTPTime {
