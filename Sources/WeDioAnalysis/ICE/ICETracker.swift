@@ -31,7 +31,8 @@ public struct ICETracker: Sendable {
     /// Relayed addresses from Allocate successes, and the TURN servers' IPs.
     private var relayed: [TransportAddress] = []
     private var turnServers: Set<IPAddress> = []
-    private var serverBindings: [TransactionID: Bool] = [:]
+    /// Binding requests to STUN servers (no USERNAME) awaiting their answer; a set bounded like the checks.
+    private var serverBindings: Set<TransactionID> = []
     /// First time each address was seen as a check's source or as a check's destination.
     private var firstSeenAsSource: [TransportAddress: CaptureTime] = [:]
     private var firstSeenAsTarget: [TransportAddress: CaptureTime] = [:]
@@ -54,7 +55,8 @@ public struct ICETracker: Sendable {
             guard case .text(let username) = message.value(.username), let colon = username.firstIndex(of: ":"),
                 case .uint32(let priority) = message.value(.priority)
             else {
-                if message.method == .binding { serverBindings[message.transactionID] = true }
+                if serverBindings.count >= Limits.transactions { serverBindings.removeAll(keepingCapacity: true) }
+                serverBindings.insert(message.transactionID)
                 return
             }
             guard carrier == .direct else {
@@ -62,18 +64,18 @@ public struct ICETracker: Sendable {
                 // they are counted so that a session is never called failed while checks went through TURN.
                 let sender = String(username[username.index(after: colon)...])
                 let key = [sender, String(username[..<colon])].sorted().joined(separator: ":")
+                if relayedChecks[key] == nil {
+                    guard relayedOrder.count < Limits.transactions else { return }  // bounded like the checks
+                    relayedOrder.append(key)
+                }
                 relayedChecks[key, default: 0] += 1
-                if relayedChecks[key] == 1 && relayedOrder.count < Limits.transactions { relayedOrder.append(key) }
                 return
             }
             guard checks.count < Limits.transactions else {
                 droppedChecks += 1
                 return
             }
-            if let index = checkIndex[message.transactionID] {
-                _ = index  // a retransmission: the transaction tracker counts it
-                return
-            }
+            guard checkIndex[message.transactionID] == nil else { return }  // a retransmission: the transaction tracker counts it
             var controlling: UInt64?
             var controlled: UInt64?
             var networkInfo: ICESession.NetworkInfo?
@@ -97,7 +99,7 @@ public struct ICETracker: Sendable {
                 checks[index].responseTime = time
                 checks[index].success = message.messageClass == .successResponse
                 if case .errorCode(let code, _) = message.value(.errorCode) { checks[index].errorCode = code }
-            } else if serverBindings[message.transactionID] != nil, message.messageClass == .successResponse,
+            } else if serverBindings.remove(message.transactionID) != nil, message.messageClass == .successResponse,
                 case .xorAddress(let mapped) = message.value(.xorMappedAddress), !reflexive.contains(mapped)
             {
                 reflexive.append(mapped)

@@ -156,8 +156,7 @@ public struct TCPReassembler: Sendable {
             }
         } else {
             stream.pending.append(contentsOf: ByteCursor.copy(bytes, range))
-            let pending = stream.pending
-            let used = frame(&stream, pending.span, deliver: deliver)
+            let used = framePending(&stream, deliver: deliver)
             if stream.framing == .ignored {
                 stream.pending.removeAll()
             } else {
@@ -167,8 +166,7 @@ public struct TCPReassembler: Sendable {
         if stream.framing == .undetermined && stream.pending.count >= 16 {
             stream.framing = Self.detect(stream.pending.span)
             if stream.framing != .undetermined {
-                let pending = stream.pending
-                let used = frame(&stream, pending.span, deliver: deliver)
+                let used = framePending(&stream, deliver: deliver)
                 stream.pending.removeFirst(min(used, stream.pending.count))
             }
         }
@@ -179,6 +177,18 @@ public struct TCPReassembler: Sendable {
             stream.pending.removeAll()
             stream.framing = .ignored
         }
+    }
+
+    /// Frames the stream's held bytes. The buffer is moved out while framing so that removing the used
+    /// prefix afterwards does not copy it (a second reference would force copy-on-write).
+    private mutating func framePending(
+        _ stream: inout Stream, deliver: (StreamFraming, borrowing Span<UInt8>) -> Void
+    ) -> Int {
+        let pending = stream.pending
+        stream.pending = []
+        let used = frame(&stream, pending.span, deliver: deliver)
+        stream.pending = pending
+        return used
     }
 
     /// Cuts complete frames from the front of `bytes`; returns how many bytes were used.
