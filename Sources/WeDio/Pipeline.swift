@@ -2,6 +2,8 @@ import WeDioAnalysis
 import WeDioBasics
 import WeDioCapture
 import WeDioDecode
+import Dispatch
+import Synchronization
 
 /// One input to analyse: a file and the vantage name it was captured at.
 public struct InputSpec: Sendable, Hashable {
@@ -41,26 +43,55 @@ public struct Pipeline: Sendable {
         self.analyzerOptions = analyzerOptions
     }
 
-    /// Reads every input in order. Unreadable or damaged inputs are recorded in their summary; the
-    /// others are analysed regardless.
-    public func analyze(_ inputs: [InputSpec], progress: ((ReadProgress) -> Void)? = nil) -> AnalysisResult {
-        var analyzer = Analyzer(options: analyzerOptions)
-        var summaries: [InputSummary] = []
+    /// Reads every input. Inputs of one vantage point go through one analyzer in the order given (a capture
+    /// split into several files); different vantage points are analysed on their own threads (each has its
+    /// own transactions, sessions and mappings) and correlated afterwards. Unreadable or damaged inputs are
+    /// recorded in their summary; the others are analysed regardless.
+    public func analyze(_ inputs: [InputSpec], progress: (@Sendable (ReadProgress) -> Void)? = nil) -> AnalysisResult {
+        var vantageNames: [String] = []
+        var groups: [String: [Int]] = [:]
         for (index, input) in inputs.enumerated() {
-            var summary = InputSummary(index: index, path: input.path, vantage: input.vantage)
-            do throws(CaptureError) {
-                let capture = try OfflineCapture(path: input.path, filter: filter)
-                summary.linkType = capture.linkType.name
-                read(capture, input: input, index: index, summary: &summary, analyzer: &analyzer, progress: progress)
-            } catch {
-                summary.status = .unreadable
-                summary.failure = error.description
-                summary.failureCode = error.code.rawValue
-            }
-            summaries.append(summary)
+            if groups[input.vantage] == nil { vantageNames.append(input.vantage) }
+            groups[input.vantage, default: []].append(index)
         }
-        analyzer.finish()
-        return AnalysisResult(inputs: summaries, analyzer: analyzer)
+        let (names, members) = (vantageNames, groups)
+        let outcomes = Mutex<[Int: (analyzer: Analyzer, summaries: [InputSummary])]>([:])
+        DispatchQueue.concurrentPerform(iterations: names.count) { group in
+            var analyzer = Analyzer(options: analyzerOptions)
+            var summaries: [InputSummary] = []
+            for index in members[names[group]] ?? [] {
+                summaries.append(read(inputs[index], index: index, analyzer: &analyzer, progress: progress))
+            }
+            analyzer.finish()
+            let outcome = (analyzer: analyzer, summaries: summaries)
+            outcomes.withLock { $0[group] = outcome }
+        }
+        let finished = outcomes.withLock { $0 }
+        var summaries: [InputSummary] = []
+        var vantages: [(name: String, analyzer: Analyzer)] = []
+        for group in vantageNames.indices {
+            guard let outcome = finished[group] else { continue }
+            summaries += outcome.summaries
+            vantages.append((name: vantageNames[group], analyzer: outcome.analyzer))
+        }
+        summaries.sort { $0.index < $1.index }
+        return AnalysisResult(inputs: summaries, vantages: vantages)
+    }
+
+    private func read(
+        _ input: InputSpec, index: Int, analyzer: inout Analyzer, progress: (@Sendable (ReadProgress) -> Void)?
+    ) -> InputSummary {
+        var summary = InputSummary(index: index, path: input.path, vantage: input.vantage)
+        do throws(CaptureError) {
+            let capture = try OfflineCapture(path: input.path, filter: filter)
+            summary.linkType = capture.linkType.name
+            read(capture, input: input, index: index, summary: &summary, analyzer: &analyzer, progress: progress)
+        } catch {
+            summary.status = .unreadable
+            summary.failure = error.description
+            summary.failureCode = error.code.rawValue
+        }
+        return summary
     }
 
     /// Reads a capture held in memory (tests, fuzzing).
@@ -83,7 +114,7 @@ public struct Pipeline: Sendable {
 
     private func read(
         _ capture: OfflineCapture, input: InputSpec, index: Int, summary: inout InputSummary, analyzer: inout Analyzer,
-        progress: ((ReadProgress) -> Void)?
+        progress: (@Sendable (ReadProgress) -> Void)?
     ) {
         var decoder = PacketDecoder()
         var log = DiagnosticLog()

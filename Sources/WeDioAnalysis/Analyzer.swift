@@ -23,6 +23,7 @@ public struct Analyzer: Sendable {
     public private(set) var ice = ICETracker()
     public private(set) var turn = TURNTracker()
     public private(set) var media = MediaTable()
+    public private(set) var nat = NATTracker()
     /// The latest capture time seen, to close open transactions at the end.
     public private(set) var lastTime: CaptureTime?
     /// Messages per wire message type (method and class), direct and relayed. Integer keys: this is
@@ -157,6 +158,8 @@ public struct Analyzer: Sendable {
         let flow = effectiveFlow ?? payload.flow
         transactions.handle(message, flow: flow, time: payload.time, ref: payload.ref, carrier: carrier, integrity: integrity)
         ice.handle(message, flow: flow, time: payload.time, carrier: effectiveFlow == nil ? carrier : .direct)
+        // Mappings are learned on the wire only: a check relayed through TURN maps the relayed address.
+        if carrier == .direct { nat.handle(message, flow: flow, time: payload.time, ref: payload.ref) }
         if options.keepMessages {
             messages.append(
                 MessageRecord(
@@ -174,7 +177,7 @@ public struct Analyzer: Sendable {
                 if requestKeys.updateValue(key, forKey: message.transactionID) == nil {
                     requestKeyOrder.append(message.transactionID)
                 }
-                if requestKeyOrder.count > Limits.classicRequests * 4 {
+                if requestKeyOrder.count > Limits.requestKeys {
                     let forget = requestKeyOrder.prefix(requestKeyOrder.count / 2)
                     for id in forget { requestKeys[id] = nil }
                     requestKeyOrder.removeFirst(forget.count)

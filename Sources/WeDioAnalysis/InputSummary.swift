@@ -42,7 +42,17 @@ public struct InputSummary: Sendable, Hashable {
     }
 }
 
-/// Everything one run found: the inputs, the counts, and (when asked) every decoded message.
+/// One vantage point: its name, its inputs and how its clock relates to the reference (the first).
+public struct VantageSummary: Sendable, Hashable {
+    public var name: String
+    public var inputs: [Int]
+    /// Milliseconds to subtract from this vantage point's times to put them on the reference clock; nil
+    /// when no transaction links it to the reference.
+    public var clockOffsetMilliseconds: Double?
+}
+
+/// Everything one run found: the inputs, the counts, and (when asked) every decoded message. With several
+/// vantage points, each transaction, session, allocation and mapping names the vantage point it was seen at.
 public struct AnalysisResult: Sendable {
     public var inputs: [InputSummary]
     public var statistics: Statistics
@@ -51,6 +61,17 @@ public struct AnalysisResult: Sendable {
     public var transactions: TransactionTracker
     public var iceSessions: [ICESession]
     public var turnAllocations: [TURNAllocation] = []
+    public var vantages: [VantageSummary] = []
+    public var vantageLinks: [VantageLink] = []
+    public var natMappings: [NATMapping] = []
+    public var natBehaviour: [NATBehaviour] = []
+    public var mappingChanges: [MappingChange] = []
+    public var discoveryExchanges: [DiscoveryExchange] = []
+    public var unsolicitedRequests: [UnsolicitedRequest] = []
+    public var findings: [Finding] = []
+    public var timeline = Timeline()
+    /// The analysis' own counters of what its caps dropped (NAT observations).
+    public var natObservationsDropped = 0
 
     public init(
         inputs: [InputSummary], statistics: Statistics, methodCounts: [String: Int], messages: [MessageRecord],
@@ -64,13 +85,87 @@ public struct AnalysisResult: Sendable {
         self.iceSessions = iceSessions
     }
 
-    /// The result of a finished analyzer.
+    /// The result of one finished analyzer (one vantage point).
     public init(inputs: [InputSummary], analyzer: Analyzer) {
+        self.init(inputs: inputs, vantages: [(name: inputs.first?.vantage ?? "capture", analyzer: analyzer)])
+    }
+
+    /// The results of several finished analyzers, one per vantage point, merged and correlated.
+    public init(inputs: [InputSummary], vantages: [(name: String, analyzer: Analyzer)]) {
+        var statistics = Statistics()
+        var methodCounts: [String: Int] = [:]
+        var messages: [MessageRecord] = []
+        var trackers: [(String, TransactionTracker)] = []
+        var sessions: [ICESession] = []
+        var allocations: [TURNAllocation] = []
+        let several = vantages.count > 1
+        for (name, analyzer) in vantages {
+            statistics.add(analyzer.statistics)
+            methodCounts.merge(analyzer.methodCounts, uniquingKeysWith: +)
+            messages += analyzer.messages
+            trackers.append((name, analyzer.transactions))
+            for var session in analyzer.ice.sessions(media: analyzer.media, end: analyzer.lastTime) {
+                session.vantage = name
+                if several { session.id = "\(name)/\(session.id)" }
+                sessions.append(session)
+            }
+            for var allocation in analyzer.turn.allocations {
+                allocation.vantage = name
+                if several { allocation.id = "\(name)/\(allocation.id)" }
+                allocations.append(allocation)
+            }
+        }
         self.init(
-            inputs: inputs, statistics: analyzer.statistics, methodCounts: analyzer.methodCounts,
-            messages: analyzer.messages, transactions: analyzer.transactions,
-            iceSessions: analyzer.ice.sessions(media: analyzer.media, end: analyzer.lastTime))
-        turnAllocations = analyzer.turn.allocations
+            inputs: inputs, statistics: statistics, methodCounts: methodCounts, messages: messages,
+            transactions: TransactionTracker.merged(trackers), iceSessions: sessions)
+        turnAllocations = allocations
+
+        // NAT: per vantage point, then across vantage points.
+        var views: [VantageView] = []
+        for (name, analyzer) in vantages {
+            let nat = analyzer.nat
+            natObservationsDropped += nat.dropped
+            natMappings += nat.mappings.map { mapping in
+                var mapping = mapping
+                mapping.vantage = name
+                return mapping
+            }
+            mappingChanges += nat.changes.map { change in
+                var change = change
+                change.vantage = name
+                return change
+            }
+            discoveryExchanges += nat.exchanges.map { exchange in
+                var exchange = exchange
+                exchange.vantage = name
+                return exchange
+            }
+            unsolicitedRequests += nat.unsolicited
+            natBehaviour += NATBehaviourAnalysis.classify(
+                mappings: nat.mappings, exchanges: nat.exchanges, unsolicited: nat.unsolicited, vantage: name)
+            let own = inputs.filter { $0.vantage == name }
+            views.append(
+                VantageView(
+                    name: name, transactions: analyzer.transactions.transactions, mappedByTransaction: nat.mappedByTransaction,
+                    firstTime: own.compactMap(\.firstTime).min(), lastTime: own.compactMap(\.lastTime).max()))
+        }
+        vantageLinks = several ? VantageCorrelation.correlate(views) : []
+        for link in vantageLinks where !link.mappings.isEmpty {
+            natMappings += link.mappings
+            var behaviours = NATBehaviourAnalysis.classify(
+                mappings: link.mappings, exchanges: [], unsolicited: [], vantage: "\(link.inside)→\(link.outside)")
+            for index in behaviours.indices {
+                NATBehaviourAnalysis.classifyFiltering(dropped: link.droppedRequests, into: &behaviours[index])
+            }
+            natBehaviour += behaviours
+        }
+        let offsets = VantageCorrelation.clockOffsets(vantageLinks, reference: vantages.first?.name ?? "")
+        self.vantages = vantages.map { name, _ in
+            VantageSummary(
+                name: name, inputs: inputs.filter { $0.vantage == name }.map(\.index), clockOffsetMilliseconds: offsets[name])
+        }
+        findings = Diagnosis.findings(for: self)
+        timeline = Timeline.build(from: self)
     }
 
     /// True when some input could not be read at all.

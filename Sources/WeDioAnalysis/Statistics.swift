@@ -34,6 +34,18 @@ public struct Statistics: Sendable, Equatable {
     public var stunFlowsReplaced = 0
 
     public init() {}
+
+    /// Adds another vantage point's counts.
+    public mutating func add(_ other: Statistics) {
+        let fields: [WritableKeyPath<Statistics, Int>] = [
+            \.packets, \.stunMessages, \.classicStunMessages, \.channelData, \.relayedStunMessages, \.dtlsRecords,
+            \.rtpPackets, \.rtcpPackets, \.zrtpPackets, \.tlsBytes, \.udpPackets, \.tcpSegments, \.truncated,
+            \.malformed, \.fingerprintFailures, \.integrityFailures, \.ipFragments, \.reassembledDatagrams,
+            \.fragmentsEvicted, \.fragmentsTimedOut, \.fragmentOverlaps, \.tcpRetransmissions, \.tcpGaps,
+            \.tcpStreamsEvicted, \.stunFlowsReplaced,
+        ]
+        for field in fields { self[keyPath: field] += other[keyPath: field] }
+    }
 }
 
 /// Where a decoded STUN message came from.

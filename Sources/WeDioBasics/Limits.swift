@@ -44,4 +44,18 @@ public enum Limits {
 
     /// Classic (RFC 3489) request ids remembered so that their responses are recognised off port 3478.
     public static let classicRequests = 4_096
+
+    /// NAT mappings kept per vantage point (internal address × destination). A call makes tens; a flood of
+    /// answered Bindings from random ports would otherwise grow the table without end.
+    public static let natMappings = 65_536
+    /// Requests remembered while waiting for the mapped address in their answer.
+    public static let natPendingRequests = 65_536
+    /// Local → remote pairs remembered to tell a solicited request from an unsolicited one.
+    public static let natContacts = 65_536
+    /// Mapping changes, discovery exchanges and unsolicited requests kept each (evidence, not counters).
+    public static let natEvents = 4_096
+    /// Request keys remembered so a response (which carries no USERNAME) is verified with its request's key.
+    public static let requestKeys = 16_384
+    /// Timeline events kept in a report (the earliest); a call has dozens.
+    public static let timelineEvents = 5_000
 }

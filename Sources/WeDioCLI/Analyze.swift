@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import WeDio
 import WeDioAnalysis
 import WeDioCapture
@@ -104,12 +105,17 @@ struct Analyze: ParsableCommand {
     }
 }
 
-/// A progress line on stderr for inputs over 50 MB, redrawn at most twice a second.
-final class ProgressLine {
+/// A progress line on stderr for inputs over 50 MB, redrawn at most twice a second (vantage points are
+/// read on several threads, so drawing is serialised).
+final class ProgressLine: Sendable {
+    private struct State {
+        var lastDraw = Date.distantPast
+        var drew = false
+    }
+
     let enabled: Bool
-    private var lastDraw = Date.distantPast
-    private var started = Date()
-    private var drew = false
+    private let started = Date()
+    private let state = Mutex(State())
     private static let threshold: Int64 = 50 * 1024 * 1024
 
     init(enabled: Bool, inputs: [InputSpec]) {
@@ -123,16 +129,18 @@ final class ProgressLine {
     func update(_ progress: ReadProgress) {
         guard enabled, progress.fileSize > Self.threshold else { return }
         let now = Date()
-        guard now.timeIntervalSince(lastDraw) >= 0.5 else { return }
-        lastDraw = now
-        let percent = progress.fileSize > 0 ? Double(progress.bytesRead) * 100 / Double(progress.fileSize) : 0
-        let rate = Double(progress.packets) / max(0.001, now.timeIntervalSince(started))
-        let line = "\r\(progress.input.vantage): \(Int(percent))%  \(progress.packets) packets  \(Int(rate)) packets/s  "
-        FileHandle.standardError.write(Data(line.utf8))
-        drew = true
+        state.withLock { state in
+            guard now.timeIntervalSince(state.lastDraw) >= 0.5 else { return }
+            state.lastDraw = now
+            let percent = progress.fileSize > 0 ? Double(progress.bytesRead) * 100 / Double(progress.fileSize) : 0
+            let rate = Double(progress.packets) / max(0.001, now.timeIntervalSince(started))
+            let line = "\r\(progress.input.vantage): \(Int(percent))%  \(progress.packets) packets  \(Int(rate)) packets/s  "
+            FileHandle.standardError.write(Data(line.utf8))
+            state.drew = true
+        }
     }
 
     func finish() {
-        if drew { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        if state.withLock({ $0.drew }) { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
     }
 }

@@ -6,7 +6,7 @@ import WeDioSTUN
 /// The JSON report (Schemas/wedio-report.schema.json). Keys are sorted and every list is ordered by
 /// first appearance, so the same capture always gives the same bytes. Passwords never appear.
 public struct JSONReport: Sendable {
-    public static let schemaVersion = "0.1"
+    public static let schemaVersion = "0.2"
 
     public var toolVersion: String
     /// Adds every decoded STUN message with its attributes (`--messages`).
@@ -34,6 +34,14 @@ public struct JSONReport: Sendable {
         var transactions: [Transaction]
         var iceSessions: [Session]
         var turnAllocations: [Allocation]
+        var vantages: [Vantage]
+        var vantageLinks: [Link]
+        var natMappings: [Mapping]
+        var natBehaviour: [Behaviour]
+        var findings: [FindingJSON]
+        var verdict: String
+        var timeline: [Event]
+        var timelineDropped: Int
         var messages: [Message]?
 
         init(_ result: AnalysisResult, toolVersion: String, includeMessages: Bool) {
@@ -43,7 +51,153 @@ public struct JSONReport: Sendable {
             transactions = result.transactions.transactions.map(Transaction.init)
             iceSessions = result.iceSessions.map(Session.init)
             turnAllocations = result.turnAllocations.map(Allocation.init)
+            vantages = result.vantages.map {
+                Vantage(name: $0.name, inputs: $0.inputs, clockOffsetMs: $0.clockOffsetMilliseconds)
+            }
+            vantageLinks = result.vantageLinks.map(Link.init)
+            natMappings = result.natMappings.map(Mapping.init)
+            natBehaviour = result.natBehaviour.map(Behaviour.init)
+            findings = result.findings.map(FindingJSON.init)
+            verdict = Verdict.sentence(result)
+            let start = result.timeline.start
+            timeline = result.timeline.events.map { Event($0, start: start) }
+            timelineDropped = result.timeline.dropped
             messages = includeMessages ? result.messages.map(Message.init) : nil
+        }
+    }
+
+    struct Vantage: Encodable {
+        var name: String
+        var inputs: [Int]
+        var clockOffsetMs: Double?
+    }
+
+    struct Link: Encodable {
+        struct Translation: Encodable {
+            var id, method, direction, insideFrom, insideTo, outsideFrom, outsideTo, insideTime, outsideTime: String
+            var insidePacket, outsidePacket: String
+            var delayMs: Double?
+        }
+        struct Dropped: Encodable {
+            var id, from, to, time, packet: String
+        }
+        var inside, outside: String
+        var oriented, singleNat: Bool
+        var matchedTransactions, unchanged, translated: Int
+        var clockOffsetMs, medianDelayMs: Double?
+        var translations: [Translation]
+        var droppedRequests: [Dropped]
+
+        init(_ link: VantageLink) {
+            inside = link.inside
+            outside = link.outside
+            oriented = link.oriented
+            singleNat = link.singleNAT
+            matchedTransactions = link.matchedTransactions
+            unchanged = link.unchanged
+            translated = link.translated
+            clockOffsetMs = link.clockOffsetMilliseconds
+            medianDelayMs = link.medianDelayMilliseconds
+            translations = link.translations.map {
+                Translation(
+                    id: $0.id.hex, method: $0.method.name, direction: $0.direction.rawValue,
+                    insideFrom: $0.inside.source.description, insideTo: $0.inside.destination.description,
+                    outsideFrom: $0.outside.source.description, outsideTo: $0.outside.destination.description,
+                    insideTime: TimeFormat.rfc3339($0.insideTime), outsideTime: TimeFormat.rfc3339($0.outsideTime),
+                    insidePacket: packet($0.insideRef), outsidePacket: packet($0.outsideRef), delayMs: $0.delayMilliseconds)
+            }
+            droppedRequests = link.droppedRequests.map {
+                Dropped(
+                    id: $0.id.hex, from: $0.flow.source.description, to: $0.flow.destination.description,
+                    time: TimeFormat.rfc3339($0.time), packet: packet($0.ref))
+            }
+        }
+    }
+
+    struct Mapping: Encodable {
+        var `internal`, external, destination, transport, source, vantage, firstTime, lastTime, firstPacket: String
+        var observations: Int
+        var translated: Bool
+
+        init(_ m: NATMapping) {
+            `internal` = m.internalAddress.description
+            external = m.externalAddress.description
+            destination = m.destination.description
+            transport = m.transport.rawValue
+            source = m.source.rawValue
+            vantage = m.vantage
+            firstTime = TimeFormat.rfc3339(m.firstTime)
+            lastTime = TimeFormat.rfc3339(m.lastTime)
+            firstPacket = packet(m.firstRef)
+            observations = m.observations
+            translated = m.translated
+        }
+    }
+
+    struct Behaviour: Encodable {
+        var vantage, externalIp, transport: String
+        var internalAddresses: [String]
+        var mappings: Int
+        var mapping, filtering, portAllocation, classicName: String?
+        var mappingEvidence, filteringEvidence: [String]
+        var portPreservation, hairpinning: Bool?
+        var rfc5780: Bool
+
+        init(_ b: NATBehaviour) {
+            vantage = b.vantage
+            externalIp = b.externalIP.description
+            transport = b.transport.rawValue
+            internalAddresses = b.internalAddresses.map(\.description)
+            mappings = b.mappings
+            mapping = b.mapping?.rawValue
+            filtering = b.filtering?.rawValue
+            portAllocation = b.portAllocation
+            classicName = b.classicName
+            mappingEvidence = b.mappingEvidence
+            filteringEvidence = b.filteringEvidence
+            portPreservation = b.portPreservation
+            hairpinning = b.hairpinning
+            rfc5780 = b.fromRFC5780
+        }
+    }
+
+    struct FindingJSON: Encodable {
+        struct EvidenceJSON: Encodable {
+            var summary: String
+            var vantage: String?
+            var transactions, packets, times: [String]
+        }
+        var severity, code, message, fix: String
+        var time: String?
+        var evidence: [EvidenceJSON]
+
+        init(_ f: Finding) {
+            severity = f.severity.rawValue
+            code = f.code.rawValue
+            message = f.message
+            fix = f.fix
+            time = f.time.map(TimeFormat.rfc3339)
+            evidence = f.evidence.map {
+                EvidenceJSON(
+                    summary: $0.summary, vantage: $0.vantage, transactions: $0.transactions, packets: $0.packets.map(packet),
+                    times: $0.times.map(TimeFormat.rfc3339))
+            }
+        }
+    }
+
+    struct Event: Encodable {
+        var time: String
+        var offsetMs: Double
+        var vantage, kind, summary: String
+        var refs: [String]
+
+        init(_ event: TimelineEvent, start: CaptureTime?) {
+            time = TimeFormat.rfc3339(event.time)
+            offsetMs = ((event.time.milliseconds(since: start ?? event.time)) * 1000).rounded() / 1000
+            vantage = event.vantage
+            kind = event.kind.rawValue
+            summary = event.summary
+            refs = event.refs
         }
     }
 
@@ -134,7 +288,10 @@ public struct JSONReport: Sendable {
         var integrity: String
         var responseIntegrity: String?
 
+        var vantage: String
+
         init(_ t: STUNTransaction) {
+            vantage = t.vantage
             id = t.id.hex
             method = t.method.name
             `class` = t.outcome == .indication ? "indication" : "request"
@@ -219,7 +376,10 @@ public struct JSONReport: Sendable {
             var dtlsAlerts: Int
         }
 
+        var vantage: String
+
         init(_ session: ICESession) {
+            vantage = session.vantage
             id = session.id
             ufrags = session.ufrags
             controlling = session.controlling
@@ -308,7 +468,10 @@ public struct JSONReport: Sendable {
         var relayed: Relayed
         var sendsWithoutPermission, unboundChannelData: Int
 
+        var vantage: String
+
         init(_ a: TURNAllocation) {
+            vantage = a.vantage
             id = a.id
             client = a.client.description
             server = a.server.description
@@ -447,3 +610,6 @@ public enum AttributeText {
         bytes.prefix(64).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() + (bytes.count > 64 ? "…" : "")
     }
 }
+
+/// "input:packet", both counted from 1 for packets and from 0 for inputs as the inputs list is ordered.
+func packet(_ ref: PacketRef) -> String { "\(ref.input):\(ref.packet)" }

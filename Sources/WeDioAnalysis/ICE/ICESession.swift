@@ -75,6 +75,8 @@ public struct ICESession: Sendable, Hashable {
     /// GOOG-NETWORK-INFO per agent (ufrag → network id and cost, as last sent), and GOOG-PING requests seen.
     public var networkInfo: [String: NetworkInfo] = [:]
     public var googPings = 0
+    /// The vantage point it was seen at.
+    public var vantage = ""
 
     /// libwebrtc's network description in its checks (api/transport/stun.h): id and cost (10 low-cost
     /// networks such as Ethernet/Wi-Fi, 50 unknown, 900 cellular, 999 max).
@@ -96,6 +98,8 @@ public struct ICESession: Sendable, Hashable {
         public var longestSilenceMilliseconds: Double?
         /// No answer for 30 s (RFC 7675 §5.1) while checks went on, or until the capture ended.
         public var lost = false
+        /// When the 30 s without an answer ran out.
+        public var lostAt: CaptureTime?
     }
 
     public enum Outcome: String, Sendable, Hashable {

@@ -142,6 +142,7 @@ public struct ICETracker: Sendable {
         if finish > lastAnswer { longest = max(longest, finish.milliseconds(since: lastAnswer)) }
         consent.longestSilenceMilliseconds = longest
         consent.lost = longest >= 30_000 && onPair.contains { $0.time > lastAnswer }
+        if consent.lost { consent.lostAt = lastAnswer.adding(milliseconds: 30_000) }
         return consent
     }
 

@@ -76,6 +76,8 @@ public struct TURNAllocation: Sendable, Hashable {
     public var sendsWithoutPermission = 0
     /// ChannelData on a channel not bound at that moment.
     public var unboundChannelData = 0
+    /// The vantage point it was seen at.
+    public var vantage = ""
 
     public static func == (lhs: TURNAllocation, rhs: TURNAllocation) -> Bool { lhs.id == rhs.id }
     public func hash(into hasher: inout Hasher) { hasher.combine(id) }

@@ -37,6 +37,8 @@ public struct STUNTransaction: Sendable, Hashable {
     public var responseIntegrity: IntegrityResult?
     /// Responses seen again after the first (a retransmitted request answered twice).
     public var duplicateResponses = 0
+    /// The vantage point it was seen at.
+    public var vantage = ""
 
     /// From the first request to the response (Wireshark's "Time"); nil without a response.
     public var rttMilliseconds: Double? {

@@ -17,6 +17,27 @@ public struct TransactionTracker: Sendable {
 
     public init() {}
 
+    /// Several vantage points' transactions in one list, each tagged with its vantage point.
+    public static func merged(_ trackers: [(String, TransactionTracker)]) -> TransactionTracker {
+        if trackers.count == 1, let only = trackers.first {
+            var tracker = only.1
+            for index in tracker.transactions.indices { tracker.transactions[index].vantage = only.0 }
+            return tracker
+        }
+        var merged = TransactionTracker()
+        for (name, tracker) in trackers {
+            merged.transactions += tracker.transactions.map { transaction in
+                var transaction = transaction
+                transaction.vantage = name
+                return transaction
+            }
+            merged.orphanResponses += tracker.orphanResponses
+            merged.evicted += tracker.evicted
+            merged.evictedOutcomes.merge(tracker.evictedOutcomes, uniquingKeysWith: +)
+        }
+        return merged
+    }
+
     public mutating func handle(
         _ message: STUNMessage, flow: FiveTuple, time: CaptureTime, ref: PacketRef, carrier: MessageCarrier,
         integrity: IntegrityResult

@@ -1,0 +1,477 @@
+import WeDioBasics
+import WeDioSTUN
+
+/// Turns what the trackers reconstructed into findings. Each rule names its code; thresholds are the
+/// RFCs' where they have one (RFC 7675's 30 s consent, RFC 8489's retransmission schedule).
+public enum Diagnosis {
+    /// From first check to first success above this is worth explaining (RFC 8445 §14.3 paces checks every
+    /// 50 ms; a healthy call connects well under a second, browsers show a spinner past two).
+    public static let slowConnectMilliseconds = 2_000.0
+
+    public static func findings(for result: AnalysisResult) -> [Finding] {
+        var findings: [Finding] = []
+        let clock = ReferenceClock(result)
+        iceFindings(result, clock: clock, into: &findings)
+        turnFindings(result, clock: clock, into: &findings)
+        natFindings(result, clock: clock, into: &findings)
+        messageFindings(result, clock: clock, into: &findings)
+        captureFindings(result, clock: clock, into: &findings)
+        var merged: [Finding] = []
+        var byKey: [String: Int] = [:]
+        for finding in findings {
+            if let key = finding.mergeKey.map({ "\(finding.code.rawValue)/\($0)" }), let index = byKey[key] {
+                merged[index].evidence += finding.evidence
+                merged[index].severity = max(merged[index].severity, finding.severity)
+                if let time = finding.time, merged[index].time.map({ time < $0 }) ?? true { merged[index].time = time }
+                continue
+            }
+            if let key = finding.mergeKey.map({ "\(finding.code.rawValue)/\($0)" }) { byKey[key] = merged.count }
+            merged.append(finding)
+        }
+        // Worst first, then in time order.
+        return merged.sorted {
+            if $0.severity != $1.severity { return $0.severity > $1.severity }
+            return ($0.time?.nanoseconds ?? .max, $0.code.rawValue) < ($1.time?.nanoseconds ?? .max, $1.code.rawValue)
+        }
+    }
+
+    // MARK: ICE
+
+    static func iceFindings(_ result: AnalysisResult, clock: ReferenceClock, into findings: inout [Finding]) {
+        for session in result.iceSessions {
+            let start = findings.count
+            defer {
+                let key = session.ufrags.sorted().joined(separator: ":")
+                for index in start..<findings.count { findings[index].mergeKey = key }
+            }
+            let name = sessionName(session)
+            let time = clock.time(session.firstCheck, session.vantage)
+            let checks = session.pairs.reduce(0) { $0 + $1.checks }
+            if session.outcome != .connected, checks > 0 {
+                let answered = session.pairs.reduce(0) { $0 + $1.responses } + session.pairs.reduce(0) { $0 + $1.errors.count }
+                let pairList = session.pairs.prefix(6).map { "\($0.local) ↔ \($0.remote): \($0.checks) checks, \($0.responses) answers" }
+                let evidence = [Evidence(pairList.joined(separator: "; "), vantage: session.vantage, times: [time])]
+                if answered == 0 {
+                    findings.append(
+                        Finding(
+                            severity: .error, code: .iceFailedNoResponse,
+                            message:
+                                "ICE \(name) did not connect: none of the \(checks) connectivity checks on "
+                                + "\(session.pairs.count) candidate pairs was answered.",
+                            evidence: evidence,
+                            fix:
+                                "The two sides' packets never reach each other. When both are behind NATs or firewalls, give "
+                                + "the agents a TURN server (also TURN over TCP/TLS on port 443 for networks that block UDP) so "
+                                + "a relay candidate exists; check that UDP to the peer's candidates is allowed.",
+                            time: time))
+                } else {
+                    let codes = Set(session.pairs.flatMap(\.errors)).sorted().map(String.init).joined(separator: ", ")
+                    findings.append(
+                        Finding(
+                            severity: .error, code: .iceFailedAllPairs,
+                            message:
+                                "ICE \(name) did not connect: \(answered) of \(checks) checks were answered, but no candidate "
+                                + "pair succeeded" + (codes.isEmpty ? "." : " (errors \(codes))."),
+                            evidence: evidence,
+                            fix:
+                                "Look at the error codes: 401 means the ICE passwords exchanged in the offer/answer do not "
+                                + "match; 487 a role conflict that was not resolved. Checks answered only one way point to "
+                                + "filtering on one side: a TURN relay avoids it.",
+                            time: time))
+                }
+            }
+            if session.roleConflicts > 0 {
+                let switched = session.roleSwitches.isEmpty ? "" : " (\(session.roleSwitches.joined(separator: ", ")) switched)"
+                findings.append(
+                    Finding(
+                        severity: session.roleConflicts > 2 ? .warning : .info, code: .roleConflict,
+                        message:
+                            "ICE \(name): both agents claimed the same role; \(session.roleConflicts) checks were refused with "
+                            + "487 Role Conflict and the tie-breaker decided\(switched).",
+                        evidence: [Evidence("\(session.roleConflicts) × 487", vantage: session.vantage, times: [time])],
+                        fix:
+                            "Harmless when resolved once (RFC 8445 §7.3.1.1). If it repeats, both endpoints believe they are "
+                            + "the offerer (glare): fix the signalling so one side is controlling.",
+                        time: time))
+            }
+            if let connect = session.timeToConnectMilliseconds, connect > slowConnectMilliseconds {
+                let retransmitted = session.pairs.filter { $0.checks > 1 && $0.responses == 0 }.count
+                findings.append(
+                    Finding(
+                        severity: .warning, code: .slowConnect,
+                        message:
+                            "ICE \(name) took \(formatMilliseconds(connect)) from the first check to the first success on "
+                            + "the selected pair" + (retransmitted > 0 ? "; \(retransmitted) pairs were checked in vain first." : "."),
+                        evidence: [
+                            Evidence(
+                                session.selectedPair.map { "selected \($0.local) ↔ \($0.remote)" } ?? "", vantage: session.vantage,
+                                times: [time])
+                        ],
+                        fix:
+                            "Candidates that can never work (unreachable private addresses, blocked UDP) delay the pair that "
+                            + "does: trickle ICE, a TURN server close to the client, and dropping unreachable candidates help.",
+                        time: time))
+            }
+            if let consent = session.consent, consent.lost {
+                findings.append(
+                    Finding(
+                        severity: .error, code: .consentLost,
+                        message:
+                            "ICE \(name): the peer stopped answering consent checks on the selected pair for "
+                            + "\(formatMilliseconds(consent.longestSilenceMilliseconds ?? 0)); by RFC 7675 the media must stop.",
+                        evidence: [
+                            Evidence(
+                                "\(consent.checks) consent checks, \(consent.answered) answered", vantage: session.vantage,
+                                times: consent.lostAt.map { [clock.time($0, session.vantage)] } ?? [])
+                        ],
+                        fix:
+                            "The path broke after the call connected: a NAT binding timed out, the network changed, or the "
+                            + "peer went away. ICE restart (or a relay with keep-alives) recovers.",
+                        time: consent.lostAt.map { clock.time($0, session.vantage) } ?? time))
+            }
+        }
+    }
+
+    // MARK: TURN
+
+    static func turnFindings(_ result: AnalysisResult, clock: ReferenceClock, into findings: inout [Finding]) {
+        for allocation in result.turnAllocations {
+            let start = findings.count
+            defer {
+                let key = "\(allocation.server)/\(allocation.username ?? "")/\(allocation.allocateErrors)"
+                for index in start..<findings.count { findings[index].mergeKey = key }
+            }
+            let user = allocation.username.map { "user '\($0)'" } ?? "a client"
+            let time = clock.time(allocation.firstRequest, allocation.vantage)
+            let evidence = Evidence(
+                "\(allocation.client) → \(allocation.server) (\(allocation.transport.rawValue)), Allocate errors "
+                    + allocation.allocateErrors.map(String.init).joined(separator: ", "),
+                vantage: allocation.vantage, transactions: allocateIDs(result, allocation), times: [time])
+            let staleNonces = longestRun(of: 438, in: allocation.allocateErrors)
+            if allocation.credentialsRefused > 0 && allocation.created == nil {
+                findings.append(
+                    Finding(
+                        severity: .error, code: .turnAuthFailed,
+                        message:
+                            "TURN server \(allocation.server) refused the credentials of \(user)"
+                            + (allocation.realm.map { " in realm '\($0)'" } ?? "")
+                            + ": the authenticated Allocate was answered 401 again, so no relay exists.",
+                        evidence: [evidence],
+                        fix:
+                            "Check the TURN username and password (for time-limited REST credentials: the shared secret and "
+                            + "the clocks); the realm the server sent must be used when computing the key.",
+                        time: time))
+            } else if staleNonces >= 2 {
+                findings.append(
+                    Finding(
+                        severity: allocation.created == nil ? .error : .warning, code: .turnStaleNonceLoop,
+                        message:
+                            "TURN client \(allocation.client) got 438 Stale Nonce \(staleNonces) times in a row from "
+                            + "\(allocation.server): it keeps retrying with a nonce the server no longer accepts.",
+                        evidence: [evidence],
+                        fix:
+                            "The client must take the NONCE from the 438 response and retry once (RFC 8489 §9.2.5); a loop "
+                            + "means it does not, or the server's nonce lifetime is far too short.",
+                        time: time))
+            } else if allocation.end == .failed, let code = allocation.allocateErrors.last(where: { $0 != 401 && $0 != 438 }) {
+                let reason = STUNErrorCodes.reason(for: code) ?? "error"
+                findings.append(
+                    Finding(
+                        severity: .error, code: .turnAllocationFailed,
+                        message: "TURN server \(allocation.server) refused the allocation of \(user): \(code) \(reason).",
+                        evidence: [evidence], fix: allocationFix(code), time: time))
+            }
+            if allocation.end == .expired {
+                let at = allocation.expires.map { clock.time($0, allocation.vantage) }
+                findings.append(
+                    Finding(
+                        severity: .warning, code: .allocationExpired,
+                        message:
+                            "The TURN allocation of \(user) at \(allocation.server) expired: no Refresh arrived before its "
+                            + "lifetime (\(allocation.lifetimeSeconds.map { "\($0) s" } ?? "?")) ran out.",
+                        evidence: [
+                            Evidence(
+                                "relayed \(allocation.relayedAddresses.map(\.description).joined(separator: ", "))",
+                                vantage: allocation.vantage, times: at.map { [$0] } ?? [])
+                        ],
+                        fix:
+                            "The client must send Refresh before the lifetime ends (RFC 8656 §8); a client that went away "
+                            + "or lost its path leaves the allocation to expire.",
+                        time: at ?? time))
+            }
+            if allocation.sendsWithoutPermission > 0 || allocation.unboundChannelData > 0 {
+                var parts: [String] = []
+                if allocation.sendsWithoutPermission > 0 {
+                    parts.append("\(allocation.sendsWithoutPermission) datagrams sent to peers without a permission in force")
+                }
+                if allocation.unboundChannelData > 0 {
+                    parts.append("\(allocation.unboundChannelData) ChannelData messages on unbound channels")
+                }
+                findings.append(
+                    Finding(
+                        severity: .warning, code: .permissionMissing,
+                        message:
+                            "TURN allocation of \(user) at \(allocation.server): " + parts.joined(separator: " and ")
+                            + "; the server drops them silently.",
+                        evidence: [Evidence(parts.joined(separator: "; "), vantage: allocation.vantage, times: [time])],
+                        fix:
+                            "Install a permission (CreatePermission or ChannelBind) for each peer IP before sending and refresh "
+                            + "it within 300 s; refresh channel bindings within 600 s (RFC 8656 §9, §12).",
+                        time: time))
+            }
+        }
+    }
+
+    static func allocationFix(_ code: Int) -> String {
+        switch code {
+        case 437: "The client reused a 5-tuple that already has an allocation: wait for it to expire or delete it first."
+        case 440: "The server does not support the requested address family: ask for the other family."
+        case 441: "The credentials differ from those the allocation was made with: use the same username for all requests."
+        case 442: "The server does not relay the requested transport (e.g. TCP, RFC 6062): request UDP."
+        case 443: "The peer address family does not match the relayed address: use a peer of the same family."
+        case 486: "The user reached the server's allocation quota: free old allocations (Refresh 0) or raise the quota."
+        case 508: "The server ran out of relay ports or capacity: another server, or more relay ports on this one."
+        case 403: "The server forbids this request (policy, or a peer address it refuses to relay to)."
+        case 420: "The server does not understand a comprehension-required attribute the client sent."
+        default: "See the error's meaning in RFC 8656 §19 and the server's log."
+        }
+    }
+
+    static func allocateIDs(_ result: AnalysisResult, _ allocation: TURNAllocation) -> [String] {
+        result.transactions.transactions.filter {
+            $0.method == .allocate && $0.client == allocation.client && $0.server == allocation.server
+                && $0.vantage == allocation.vantage
+        }.map(\.id.description)
+    }
+
+    // MARK: NAT
+
+    static func natFindings(_ result: AnalysisResult, clock: ReferenceClock, into findings: inout [Finding]) {
+        var reported: Set<String> = []
+        for behaviour in result.natBehaviour {
+            guard let mapping = behaviour.mapping, mapping != .endpointIndependent else { continue }
+            let insideVantage = behaviour.vantage.split(separator: "→").first.map(String.init) ?? behaviour.vantage
+            let internals = Set(behaviour.internalAddresses)
+            for session in result.iceSessions where session.vantage == insideVantage {
+                // The agent behind this NAT: its host candidates are the NAT's internal addresses.
+                guard
+                    let agent = session.candidates.first(where: { $0.type == .host && internals.contains($0.address) })?.agent,
+                    !session.candidates.contains(where: { $0.agent == agent && $0.type == .relay })
+                else { continue }
+                guard reported.insert("\(session.ufrags.sorted())/\(agent)").inserted else { continue }
+                let connected = session.outcome == .connected
+                let time = clock.time(session.firstCheck, session.vantage)
+                findings.append(
+                    Finding(
+                        severity: connected ? .info : .error, code: .symmetricNATWithoutRelay,
+                        message:
+                            "The NAT at \(behaviour.externalIP) maps each destination to a different port "
+                            + "(\(mapping.rawValue) mapping, 'symmetric') and the agent behind it (ufrag \(agent)) had no "
+                            + "relay candidate: " + (connected
+                                ? "the call connected only because the other side's NAT let its checks in."
+                                : "the addresses it advertised could never be reached."),
+                        evidence: [Evidence(behaviour.mappingEvidence.joined(separator: "; "), vantage: behaviour.vantage, times: [time])],
+                        fix:
+                            "Configure a TURN server for this agent (UDP, and TCP/TLS on 443 as fallback); behind such a NAT "
+                            + "only a relay (or a peer with an open NAT) works.",
+                        time: time))
+            }
+        }
+        for link in result.vantageLinks where !link.droppedRequests.isEmpty {
+            let failed = result.iceSessions.contains { $0.vantage == link.inside && $0.outcome != .connected }
+            let first = link.droppedRequests[0]
+            let sources = Set(link.droppedRequests.map(\.flow.source)).sorted().prefix(4).map(\.description)
+            let time = clock.time(first.time, link.outside)
+            findings.append(
+                Finding(
+                    severity: failed ? .error : .info, code: .filteringBlocksPeer,
+                    message:
+                        "The NAT between \(link.inside) and \(link.outside) dropped \(link.droppedRequests.count) requests "
+                        + "from \(sources.joined(separator: ", ")) that reached its outside address "
+                        + "\(first.flow.destination): it only lets in traffic from addresses the inside host has sent to"
+                        + (failed ? ", and the call failed." : " (normal early in ICE, before the inside side's own checks open the way)."),
+                    evidence: [
+                        Evidence(
+                            "seen at \(link.outside), never at \(link.inside)", vantage: link.outside,
+                            transactions: link.droppedRequests.map(\.id.description),
+                            packets: link.droppedRequests.map(\.ref), times: [time])
+                    ],
+                    fix:
+                        failed
+                        ? "With address-dependent filtering on both sides, checks must cross in time or go through a relay: "
+                            + "configure TURN, or open the NAT (endpoint-independent filtering, RFC 4787 REQ-8)."
+                        : "Nothing to fix while the call connects; it explains the unanswered early checks.",
+                    time: time))
+        }
+        // Servers that never answered (STUN Binding without CHANGE-REQUEST; TURN Allocate).
+        struct ServerKey: Hashable {
+            var vantage: String
+            var server: TransportAddress
+        }
+        var asked: [ServerKey: [STUNTransaction]] = [:]
+        var answered: Set<ServerKey> = []
+        var order: [ServerKey] = []
+        let changeRequests = Set(result.discoveryExchanges.filter(\.asksForChange).map(\.id))
+        let stunServerIDs = Set(result.discoveryExchanges.map(\.id))
+        for transaction in result.transactions.transactions
+        where (transaction.method == .binding && stunServerIDs.contains(transaction.id) && !changeRequests.contains(transaction.id))
+            || transaction.method == .allocate
+        {
+            let key = ServerKey(vantage: transaction.vantage, server: transaction.server)
+            if transaction.outcome == .success || transaction.outcome == .error {
+                answered.insert(key)
+            } else if transaction.outcome == .timeout {
+                if asked[key] == nil { order.append(key) }
+                asked[key, default: []].append(transaction)
+            }
+        }
+        for key in order where !answered.contains(key) {
+            let unanswered = asked[key] ?? []
+            guard let first = unanswered.first else { continue }
+            let time = clock.time(first.requestTime, key.vantage)
+            let kind = first.method == .allocate ? "TURN" : "STUN"
+            findings.append(
+                Finding(
+                    severity: .warning, code: .unansweredSTUNServer,
+                    message:
+                        "The \(kind) server \(key.server) never answered: \(unanswered.count) requests "
+                        + "(\(unanswered.reduce(0) { $0 + $1.retransmissions }) retransmissions) got no response, so no "
+                        + (kind == "TURN" ? "relay" : "server-reflexive") + " candidate came from it.",
+                    evidence: [
+                        Evidence(
+                            "\(first.client) → \(key.server) (\(first.transport.rawValue))", vantage: key.vantage,
+                            transactions: unanswered.map(\.id.description), packets: unanswered.map(\.requestRef), times: [time])
+                    ],
+                    fix:
+                        "Check the server address and port in the ICE configuration, that the server runs, and that a "
+                        + "firewall lets UDP to it through (try TCP/TLS on 443 where UDP is blocked).",
+                    time: time))
+        }
+    }
+
+    // MARK: messages
+
+    static func messageFindings(_ result: AnalysisResult, clock: ReferenceClock, into findings: inout [Finding]) {
+        let failed = result.transactions.transactions.filter { $0.requestIntegrity == .failed || $0.responseIntegrity == .failed }
+        if let first = failed.first {
+            let time = clock.time(first.requestTime, first.vantage)
+            findings.append(
+                Finding(
+                    severity: .error, code: .integrityFailed,
+                    message:
+                        "\(failed.count) STUN transactions failed MESSAGE-INTEGRITY with the credentials given: the key is "
+                        + "wrong (or the message was altered on the way).",
+                    evidence: [
+                        Evidence(
+                            "first: \(first.method) \(first.client) → \(first.server)", vantage: first.vantage,
+                            transactions: failed.map(\.id.description), packets: failed.map(\.requestRef), times: [time])
+                    ],
+                    fix:
+                        "Compare the passwords given to wedio with the ICE passwords in the SDP (or the TURN credentials); "
+                        + "if they match, something on the path rewrites STUN (an ALG).",
+                    time: time))
+        }
+        if result.statistics.fingerprintFailures > 0 {
+            let samples = result.inputs.flatMap { input in
+                input.errorSamples.filter { $0.reason == .fingerprintFailed }
+            }
+            findings.append(
+                Finding(
+                    severity: .warning, code: .fingerprintFailed,
+                    message:
+                        "\(result.statistics.fingerprintFailures) STUN messages carry a FINGERPRINT that does not match their "
+                        + "bytes: a receiver discards them.",
+                    evidence: [Evidence(samples.first?.detail ?? "", packets: samples.map(\.ref))],
+                    fix:
+                        "A middlebox altered the messages (an ALG rewriting addresses), or the sender computes the CRC "
+                        + "wrongly (it must XOR 0x5354554E, RFC 8489 §14.7).",
+                    time: nil))
+        }
+        let tooFast = result.transactions.transactions.filter {
+            $0.carrier == .direct && $0.transport == .udp && $0.retransmissions > 0 && !$0.followsRetransmissionSchedule
+                && $0.method != .binding
+        }
+        if let first = tooFast.first {
+            findings.append(
+                Finding(
+                    severity: .info, code: .retransmissionsTooFast,
+                    message:
+                        "\(tooFast.count) requests to servers were retransmitted faster than RFC 8489 §6.2.1 allows (RTO "
+                        + "500 ms, doubling).",
+                    evidence: [
+                        Evidence(
+                            "first: \(first.method) \(first.client) → \(first.server), gaps "
+                                + first.retransmissionIntervalsMilliseconds.map { formatMilliseconds($0) }.joined(separator: ", "),
+                            vantage: first.vantage, transactions: tooFast.map(\.id.description))
+                    ],
+                    fix: "Harmless for a call; a client this eager adds load to servers under loss.",
+                    time: clock.time(first.requestTime, first.vantage)))
+        }
+    }
+
+    // MARK: the capture itself
+
+    static func captureFindings(_ result: AnalysisResult, clock: ReferenceClock, into findings: inout [Finding]) {
+        for vantage in result.vantages {
+            let transactions = result.transactions.transactions.filter { $0.vantage == vantage.name && $0.outcome != .indication }
+            let answered = transactions.filter { $0.outcome == .success || $0.outcome == .error }.count
+            let clients = Set(transactions.map(\.client.ip))
+            let servers = Set(transactions.map(\.server.ip))
+            // Requests only ever in one direction and none answered: the capture saw one way only.
+            let oneWay = transactions.count >= 5 && answered == 0 && clients.isDisjoint(with: servers)
+            let orphans = result.vantages.count == 1 ? result.transactions.orphanResponses : 0
+            let mostlyOrphans = orphans >= 3 && orphans > answered
+            guard oneWay || mostlyOrphans else { continue }
+            let time = transactions.first.map { clock.time($0.requestTime, vantage.name) }
+            findings.append(
+                Finding(
+                    severity: .warning, code: .oneSidedCapture,
+                    message: oneWay
+                        ? "At \(vantage.name) only requests going one way were captured (\(transactions.count), none answered): "
+                            + "either the capture missed the return direction or nothing ever answered."
+                        : "At \(vantage.name) \(orphans) responses were captured without their requests: the capture missed the "
+                            + "outgoing direction.",
+                    evidence: [Evidence("\(transactions.count) requests, \(answered) answered, \(orphans) orphan responses", vantage: vantage.name)],
+                    fix:
+                        "Capture on an interface (or with a filter) that sees both directions, e.g. `-i any`, or on both "
+                        + "sides of the NAT and pass both files with --vantage.",
+                    time: time))
+        }
+    }
+
+    // MARK: helpers
+
+    static func sessionName(_ session: ICESession) -> String {
+        "\(session.id) (ufrags \(session.ufrags.joined(separator: " / ")))"
+    }
+
+    static func longestRun(of code: Int, in errors: [Int]) -> Int {
+        var longest = 0
+        var current = 0
+        for error in errors {
+            current = error == code ? current + 1 : 0
+            longest = max(longest, current)
+        }
+        return longest
+    }
+
+    public static func formatMilliseconds(_ value: Double) -> String {
+        value >= 1_000 ? "\(Double(Int(value / 10)) / 100) s" : "\(Double(Int(value * 10)) / 10) ms"
+    }
+}
+
+/// Puts a vantage point's capture times on the reference clock (the first vantage point's).
+struct ReferenceClock {
+    var offsets: [String: Double]
+
+    init(_ result: AnalysisResult) {
+        var offsets: [String: Double] = [:]
+        for vantage in result.vantages { offsets[vantage.name] = vantage.clockOffsetMilliseconds }
+        self.offsets = offsets
+    }
+
+    func time(_ time: CaptureTime, _ vantage: String) -> CaptureTime {
+        guard let offset = offsets[vantage], offset != 0 else { return time }
+        return CaptureTime(nanoseconds: time.nanoseconds - Int64((offset * 1e6).rounded()))
+    }
+}

@@ -1,0 +1,179 @@
+import WeDioBasics
+import WeDioSTUN
+
+/// Learns NAT mappings from one vantage point's STUN traffic: the mapped address of every answered
+/// Binding or Allocate against the address the request left from, RFC 5780 / RFC 3489 discovery
+/// exchanges, and requests that arrived unsolicited. Every table is capped (`Limits.nat*`).
+public struct NATTracker: Sendable {
+    private struct Pending: Sendable {
+        var flow: FiveTuple
+        var source: MappingSource
+        var exchange: Int?
+    }
+
+    private struct MappingKey: Hashable, Sendable {
+        var internalAddress: TransportAddress
+        var destination: TransportAddress
+        var transport: Transport
+    }
+
+    private struct Contact: Hashable, Sendable {
+        var local: TransportAddress
+        var remote: TransportAddress
+    }
+
+    private struct IPContact: Hashable, Sendable {
+        var local: TransportAddress
+        var remote: IPAddress
+    }
+
+    private var pending: [TransactionID: Pending] = [:]
+    private var pendingOrder: [TransactionID] = []
+    private var mappingIndex: [MappingKey: Int] = [:]
+    public private(set) var mappings: [NATMapping] = []
+    public private(set) var changes: [MappingChange] = []
+    public private(set) var exchanges: [DiscoveryExchange] = []
+    public private(set) var unsolicited: [UnsolicitedRequest] = []
+    private var unsolicitedSeen: Set<Contact> = []
+    /// The mapped address answered to each request, by transaction id: it tells which of two vantage
+    /// points is outside a NAT.
+    public private(set) var mappedByTransaction: [TransactionID: TransportAddress] = [:]
+    private var contacts = BoundedSet<Contact>(capacity: Limits.natContacts)
+    private var ipContacts = BoundedSet<IPContact>(capacity: Limits.natContacts)
+    /// Observations the caps dropped.
+    public private(set) var dropped = 0
+
+    public init() {}
+
+    public mutating func handle(_ message: STUNMessage, flow: FiveTuple, time: CaptureTime, ref: PacketRef) {
+        contacts.insert(Contact(local: flow.source, remote: flow.destination))
+        ipContacts.insert(IPContact(local: flow.source, remote: flow.destination.ip))
+        switch message.messageClass {
+        case .request:
+            noteInbound(flow: flow, time: time, ref: ref)
+            request(message, flow: flow, time: time, ref: ref)
+        case .successResponse, .errorResponse:
+            response(message, flow: flow, time: time, ref: ref)
+        case .indication:
+            break
+        }
+    }
+
+    private mutating func noteInbound(flow: FiveTuple, time: CaptureTime, ref: PacketRef) {
+        guard !contacts.contains(Contact(local: flow.destination, remote: flow.source)) else { return }
+        guard unsolicited.count < Limits.natEvents else {
+            dropped += 1
+            return
+        }
+        // Only the first unsolicited request per remote → local is kept (retransmissions say nothing new).
+        guard unsolicitedSeen.insert(Contact(local: flow.destination, remote: flow.source)).inserted else { return }
+        unsolicited.append(
+            UnsolicitedRequest(
+                remote: flow.source, local: flow.destination,
+                remoteIPContacted: ipContacts.contains(IPContact(local: flow.destination, remote: flow.source.ip)),
+                time: time, ref: ref))
+    }
+
+    private mutating func request(_ message: STUNMessage, flow: FiveTuple, time: CaptureTime, ref: PacketRef) {
+        guard message.method == .binding || message.method == .allocate else { return }
+        guard pending[message.transactionID] == nil else { return }
+        let source: MappingSource
+        if message.method == .allocate {
+            source = .turnAllocation
+        } else if message.attribute(.priority) != nil || message.attribute(.iceControlling) != nil
+            || message.attribute(.iceControlled) != nil || message.attribute(.useCandidate) != nil
+        {
+            source = .iceCheck
+        } else if message.attribute(.username) != nil && !message.isClassic {
+            // A Binding with USERNAME and no ICE attribute: an ICE-lite or legacy check, not a STUN server.
+            source = .iceCheck
+        } else {
+            source = .stunServer
+        }
+        var exchange: Int?
+        if source == .stunServer {
+            if exchanges.count < Limits.natEvents {
+                var record = DiscoveryExchange(
+                    id: message.transactionID, client: flow.source, server: flow.destination, transport: flow.transport,
+                    time: time, ref: ref)
+                if case .changeRequest(let changeIP, let changePort) = message.value(.changeRequest) {
+                    record.changeIP = changeIP
+                    record.changePort = changePort
+                }
+                exchange = exchanges.count
+                exchanges.append(record)
+            } else {
+                dropped += 1
+            }
+        }
+        pending[message.transactionID] = Pending(flow: flow, source: source, exchange: exchange)
+        pendingOrder.append(message.transactionID)
+        if pendingOrder.count > Limits.natPendingRequests {
+            let forget = pendingOrder.prefix(pendingOrder.count / 2)
+            for id in forget { pending[id] = nil }
+            pendingOrder.removeFirst(forget.count)
+        }
+    }
+
+    private mutating func response(_ message: STUNMessage, flow: FiveTuple, time: CaptureTime, ref: PacketRef) {
+        guard let request = pending[message.transactionID], !(request.exchange.map { exchanges[$0].answered } ?? false)
+        else { return }
+        let mapped = Self.mappedAddress(message)
+        if let index = request.exchange {
+            exchanges[index].answered = true
+            if case .errorCode(let code, _) = message.value(.errorCode) { exchanges[index].errorCode = code }
+            exchanges[index].mapped = mapped
+            exchanges[index].responseOrigin = Self.address(message.value(.responseOrigin) ?? message.value(.sourceAddress)) ?? flow.source
+            exchanges[index].otherAddress = Self.address(message.value(.otherAddress) ?? message.value(.changedAddress))
+        }
+        guard message.messageClass == .successResponse, let mapped else { return }
+        if mappedByTransaction.count < Limits.natPendingRequests { mappedByTransaction[message.transactionID] = mapped }
+        record(
+            NATMapping(
+                internalAddress: request.flow.source, externalAddress: mapped, destination: request.flow.destination,
+                transport: request.flow.transport, source: request.source, firstTime: time, lastTime: time, firstRef: ref))
+    }
+
+    private mutating func record(_ mapping: NATMapping) {
+        let key = MappingKey(
+            internalAddress: mapping.internalAddress, destination: mapping.destination, transport: mapping.transport)
+        if let index = mappingIndex[key] {
+            let previous = mappings[index]
+            if previous.externalAddress != mapping.externalAddress {
+                if changes.count < Limits.natEvents {
+                    changes.append(
+                        MappingChange(
+                            internalAddress: mapping.internalAddress, destination: mapping.destination,
+                            previous: previous.externalAddress, current: mapping.externalAddress, time: mapping.firstTime,
+                            ref: mapping.firstRef))
+                } else {
+                    dropped += 1
+                }
+                var replaced = mapping
+                replaced.observations = previous.observations + 1
+                mappings[index] = replaced
+                return
+            }
+            mappings[index].lastTime = max(previous.lastTime, mapping.lastTime)
+            mappings[index].observations += 1
+            return
+        }
+        guard mappings.count < Limits.natMappings else {
+            dropped += 1
+            return
+        }
+        mappingIndex[key] = mappings.count
+        mappings.append(mapping)
+    }
+
+    static func mappedAddress(_ message: STUNMessage) -> TransportAddress? {
+        address(message.value(.xorMappedAddress) ?? message.value(.msXORMappedAddress) ?? message.value(.mappedAddress))
+    }
+
+    static func address(_ value: AttributeValue?) -> TransportAddress? {
+        switch value {
+        case .address(let address), .xorAddress(let address): address
+        default: nil
+        }
+    }
+}

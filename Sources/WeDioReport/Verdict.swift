@@ -1,0 +1,35 @@
+import WeDioAnalysis
+import WeDioBasics
+
+/// The one-line answer a report opens with: connected how and how fast, or failed and why.
+public enum Verdict {
+    public static func sentence(_ result: AnalysisResult) -> String {
+        let sessions = result.iceSessions
+        let connected = sessions.filter { $0.outcome == .connected }
+        let worst = result.findings.first { $0.severity == .error }
+        if sessions.isEmpty {
+            if let worst { return "Failed: \(worst.message)" }
+            if !result.turnAllocations.isEmpty {
+                let made = result.turnAllocations.filter { $0.created != nil }.count
+                return "No ICE session seen; \(made) of \(result.turnAllocations.count) TURN allocations succeeded."
+            }
+            if result.transactions.transactions.isEmpty { return "No STUN transactions seen." }
+            return "No ICE session seen; \(result.transactions.transactions.count) STUN transactions."
+        }
+        if let session = connected.first(where: { $0.selectedPair != nil }) ?? connected.first {
+            let pair = session.selectedPair ?? session.pairs.first { $0.state == .succeeded }
+            let via = pair.map { path($0) } ?? "a candidate pair"
+            let time = session.timeToConnectMilliseconds.map { " in \(Diagnosis.formatMilliseconds($0))" } ?? ""
+            let others = sessions.count > 1 ? " (\(connected.count) of \(sessions.count) ICE sessions connected)" : ""
+            let warning = worst.map { "; but: \($0.message)" } ?? ""
+            return "Connected via \(via)\(time)\(others)\(warning)"
+        }
+        if let worst { return "Failed: \(worst.message)" }
+        return "Not connected by the end of the capture (\(sessions.count) ICE sessions in progress)."
+    }
+
+    /// "srflx ↔ relay (198.51.100.2:41340 ↔ 192.0.2.10:49336)".
+    static func path(_ pair: ICECandidatePair) -> String {
+        "\(pair.localType?.rawValue ?? "?") ↔ \(pair.remoteType?.rawValue ?? "?") (\(pair.local) ↔ \(pair.remote))"
+    }
+}
