@@ -22,6 +22,21 @@ public struct TextReport: Sendable {
         for input in result.inputs {
             lines.append(contentsOf: renderInput(input))
         }
+        lines.append("")
+        let verdict = Verdict.sentence(result)
+        let failed = result.findings.contains { $0.severity == .error }
+        lines.append(bold("Verdict") + "  " + (failed ? red(verdict) : verdict))
+        if !result.findings.isEmpty {
+            lines.append("")
+            lines.append(bold("Findings"))
+            for finding in result.findings.prefix(20) {
+                let label = "[\(finding.severity.rawValue)] \(finding.code.rawValue)"
+                let shown = finding.severity == .error ? red(label) : finding.severity == .warning ? yellow(label) : label
+                lines.append("  \(shown): \(finding.message)")
+                lines.append("    fix: \(finding.fix)")
+            }
+            if result.findings.count > 20 { lines.append("  … \(result.findings.count - 20) more (see --format json)") }
+        }
         let stats = result.statistics
         lines.append("")
         lines.append(bold("Traffic"))
@@ -44,6 +59,7 @@ public struct TextReport: Sendable {
         lines.append(contentsOf: renderTransactions(result.transactions))
         for session in result.iceSessions { lines.append(contentsOf: renderSession(session)) }
         for allocation in result.turnAllocations { lines.append(contentsOf: renderAllocation(allocation)) }
+        lines.append(contentsOf: renderNAT(result))
         var problems: [String] = []
         if stats.truncated > 0 { problems.append("\(stats.truncated) truncated") }
         if stats.malformed > 0 { problems.append("\(stats.malformed) malformed") }
@@ -214,6 +230,38 @@ public struct TextReport: Sendable {
 
     private func pad(_ text: String, _ width: Int) -> String {
         text + String(repeating: " ", count: max(1, width - text.count))
+    }
+
+    private func renderNAT(_ result: AnalysisResult) -> [String] {
+        let translated = result.natMappings.filter(\.translated)
+        guard !translated.isEmpty || !result.natBehaviour.isEmpty || !result.vantageLinks.isEmpty else { return [] }
+        var lines = ["", bold("NAT")]
+        for link in result.vantageLinks {
+            let offset = link.clockOffsetMilliseconds.map { "\(($0 * 1000).rounded() / 1000) ms" } ?? "unknown"
+            lines.append(
+                "  \(link.inside) ↔ \(link.outside): \(link.matchedTransactions) transactions on both, \(link.translated) translated"
+                    + (link.singleNAT && link.oriented ? " (one NAT, \(link.inside) inside)" : "") + ", clock offset \(offset)"
+                    + (link.droppedRequests.isEmpty ? "" : ", \(link.droppedRequests.count) requests dropped by the NAT"))
+        }
+        for behaviour in result.natBehaviour {
+            var parts: [String] = []
+            if let mapping = behaviour.mapping { parts.append("mapping \(mapping.rawValue)") }
+            if let filtering = behaviour.filtering { parts.append("filtering \(filtering.rawValue)") }
+            if let allocation = behaviour.portAllocation { parts.append("ports \(allocation)") }
+            if let name = behaviour.classicName { parts.append("(\(name))") }
+            if behaviour.fromRFC5780 { parts.append("[RFC 5780]") }
+            lines.append(
+                "  NAT \(behaviour.externalIP) seen from \(behaviour.vantage): "
+                    + (parts.isEmpty ? "not enough data to classify" : parts.joined(separator: ", ")))
+        }
+        let shown = translated.prefix(12)
+        for mapping in shown {
+            lines.append(
+                "    \(pad(mapping.internalAddress.description, 24)) → \(pad(mapping.externalAddress.description, 24)) towards "
+                    + "\(mapping.destination) (\(mapping.source.rawValue))")
+        }
+        if translated.count > shown.count { lines.append("    … \(translated.count - shown.count) more mappings") }
+        return lines
     }
 }
 

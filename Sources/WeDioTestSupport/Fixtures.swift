@@ -52,13 +52,20 @@ public enum ProcessRunner {
         process.arguments = arguments
         if let environment { process.environment = environment }
         let out = Pipe()
-        let err = Pipe()
+        // stderr goes to a file: reading two pipes one after the other deadlocks once the child fills the
+        // second (a validator printing a large instance did).
+        let errURL = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "wedio-stderr-\(getpid())-\(UInt64.random(in: 0...UInt64.max))")
+        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: errURL) }
+        let errHandle = try FileHandle(forWritingTo: errURL)
         process.standardOutput = out
-        process.standardError = err
+        process.standardError = errHandle
         try process.run()
         let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        try? errHandle.close()
+        let errData = (try? Data(contentsOf: errURL)) ?? Data()
         return Output(
             status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
             stderr: String(decoding: errData, as: UTF8.self))

@@ -43,7 +43,11 @@ public enum SchemaValidator {
             import json, sys, jsonschema
             schema = json.load(open(sys.argv[1]))
             jsonschema.Draft202012Validator.check_schema(schema)
-            jsonschema.Draft202012Validator(schema).validate(json.load(open(sys.argv[2])))
+            try:
+                jsonschema.Draft202012Validator(schema).validate(json.load(open(sys.argv[2])))
+            except jsonschema.ValidationError as error:
+                print(list(error.absolute_path), error.message[:400], file=sys.stderr)
+                sys.exit(1)
             """
         let output = try ProcessRunner.run("/usr/bin/env", ["python3", "-c", script, schemaPath, file.path])
         return output.status == 0 ? nil : output.stderr.split(separator: "\n").suffix(3).joined(separator: " ")

@@ -28,6 +28,7 @@ struct ICEFixtureTests {
             var `internal`: String
             var destination: String
             var external: String
+            var line: String
         }
         var scenario: String
         var agents: [Agent]

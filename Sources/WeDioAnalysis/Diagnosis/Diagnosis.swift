@@ -38,6 +38,25 @@ public enum Diagnosis {
     // MARK: ICE
 
     static func iceFindings(_ result: AnalysisResult, clock: ReferenceClock, into findings: inout [Finding]) {
+        var checkIDs: [String: [String]]?
+        func ids(_ session: ICESession) -> [String] {
+            if checkIDs == nil {
+                var index: [String: [String]] = [:]
+                for transaction in result.transactions.transactions where transaction.method == .binding {
+                    let key = "\(transaction.vantage)|\(transaction.client)|\(transaction.server)"
+                    if index[key, default: []].count < Finding.evidenceItemsKept { index[key, default: []].append(transaction.id.description) }
+                }
+                checkIDs = index
+            }
+            return session.pairs.flatMap { pair in
+                (checkIDs?["\(session.vantage)|\(pair.local)|\(pair.remote)"] ?? [])
+                    + (checkIDs?["\(session.vantage)|\(pair.remote)|\(pair.local)"] ?? [])
+            }
+        }
+        var captureEnd: [String: CaptureTime] = [:]
+        for input in result.inputs {
+            if let last = input.lastTime { captureEnd[input.vantage] = max(captureEnd[input.vantage] ?? last, last) }
+        }
         for session in result.iceSessions {
             let start = findings.count
             defer {
@@ -47,10 +66,18 @@ public enum Diagnosis {
             let name = sessionName(session)
             let time = clock.time(session.firstCheck, session.vantage)
             let checks = session.pairs.reduce(0) { $0 + $1.checks }
-            if session.outcome != .connected, checks > 0 {
+            // Still checking when the capture ended counts as failed only if the capture went on long enough for
+            // ICE to give up (RFC 8445's checks of a pair end after about 40 s; agents give up well before).
+            let gaveUp =
+                session.outcome == .failed
+                || (session.outcome == .incomplete
+                    && (captureEnd[session.vantage].map { $0.milliseconds(since: session.firstCheck) > 10_000 } ?? false))
+            if gaveUp, checks > 0 {
                 let answered = session.pairs.reduce(0) { $0 + $1.responses } + session.pairs.reduce(0) { $0 + $1.errors.count }
                 let pairList = session.pairs.prefix(6).map { "\($0.local) ↔ \($0.remote): \($0.checks) checks, \($0.responses) answers" }
-                let evidence = [Evidence(pairList.joined(separator: "; "), vantage: session.vantage, times: [time])]
+                let evidence = [
+                    Evidence(pairList.joined(separator: "; "), vantage: session.vantage, transactions: ids(session), times: [time])
+                ]
                 if answered == 0 {
                     findings.append(
                         Finding(
@@ -222,7 +249,7 @@ public enum Diagnosis {
         }
     }
 
-    static func allocationFix(_ code: Int) -> String {
+    public static func allocationFix(_ code: Int) -> String {
         switch code {
         case 437: "The client reused a 5-tuple that already has an allocation: wait for it to expire or delete it first."
         case 440: "The server does not support the requested address family: ask for the other family."

@@ -1,0 +1,53 @@
+import WeDioBasics
+import WeDioSTUN
+import WeDioTestSupport
+
+/// Builds a capture of STUN messages between given addresses at given times (seconds from an epoch),
+/// for behaviour the lab's real stacks do not produce on demand.
+struct SyntheticCapture {
+    private var writer = PcapWriter(linkType: 1)
+    private var nextID: UInt128 = 1
+
+    var bytes: [UInt8] { writer.bytes }
+
+    mutating func newID() -> TransactionID {
+        defer { nextID += 1 }
+        return TransactionID(value: 0xAB00_0000 + nextID, isClassic: false)
+    }
+
+    mutating func add(
+        _ method: STUNMethod, _ messageClass: STUNClass, id: TransactionID, from: String, to: String, at seconds: Double,
+        _ attributes: [STUNAttribute] = [], key: STUNKey? = nil, corruptFingerprint: Bool = false
+    ) {
+        guard let source = TransportAddress(from), let destination = TransportAddress(to) else { return }
+        var message = STUNMessage(
+            method: method, messageClass: messageClass, transactionID: id,
+            attributes: attributes + [STUNAttribute(type: .fingerprint, value: .uint32(0))])
+        var encoded = STUNEncoder.encode(message, key: key, fillFingerprint: true)
+        if corruptFingerprint, let last = encoded.indices.last { encoded[last] ^= 0xFF }
+        message.attributes = []
+        let whole = seconds.rounded(.down)
+        writer.add(
+            PacketBuilder.udpFrame(from: source, to: destination, payload: encoded),
+            seconds: UInt32(1_700_000_000 + Int(whole)), fraction: UInt32(((seconds - whole) * 1_000_000).rounded()))
+    }
+
+    static func text(_ type: AttributeType, _ value: String) -> STUNAttribute { STUNAttribute(type: type, value: .text(value)) }
+    static func address(_ type: AttributeType, _ value: String) -> STUNAttribute {
+        STUNAttribute(type: type, value: .xorAddress(TransportAddress(value) ?? TransportAddress(ip: .v4(0), port: 0)))
+    }
+    static func error(_ code: Int, _ reason: String) -> STUNAttribute {
+        STUNAttribute(type: .errorCode, value: .errorCode(code: code, reason: reason))
+    }
+    static let integrity = STUNAttribute(type: .messageIntegrity, value: .bytes([UInt8](repeating: 0, count: 20)))
+
+    /// An ICE check from `from` (ufrag `local`) to `to` (ufrag `remote`), controlling, optionally nominating.
+    static func check(local: String, remote: String, nominate: Bool = false) -> [STUNAttribute] {
+        var attributes = [
+            text(.username, "\(remote):\(local)"), STUNAttribute(type: .priority, value: .uint32(1_862_270_975)),
+            STUNAttribute(type: .iceControlling, value: .uint64(42)),
+        ]
+        if nominate { attributes.append(STUNAttribute(type: .useCandidate, value: .empty)) }
+        return attributes
+    }
+}
