@@ -89,6 +89,8 @@ struct Analyze: ParsableCommand {
             text = TextReport(color: output == nil && useColor(), toolVersion: wedioVersion).render(result)
         case .json:
             text = try JSONReport(toolVersion: wedioVersion, includeMessages: messages).render(result)
+        case .markdown:
+            text = MarkdownReport(toolVersion: wedioVersion).render(result)
         }
         if let output {
             do {

@@ -7,6 +7,7 @@ import WeDioAnalysis
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case text
     case json
+    case markdown
 }
 
 /// Credentials for MESSAGE-INTEGRITY checks. Passwords are used for keys only and never printed.
