@@ -18,6 +18,7 @@ struct Analyze: ParsableCommand {
               wedio analyze fixtures/corpus-sample/stun-binding.pcap
               wedio analyze --vantage client=client.pcap --vantage turn=server.pcapng
               wedio analyze call.pcap --ice-credentials abcd:secretpassword
+              wedio analyze --vantage inside=lan.pcap --vantage outside=wan.pcap --format markdown --redact
             """)
 
     @Argument(help: ArgumentHelp("Capture files.", valueName: "FILE"))
@@ -39,6 +40,11 @@ struct Analyze: ParsableCommand {
 
     @Flag(name: .customLong("messages"), help: "Add every decoded STUN message with its attributes (JSON).")
     var messages = false
+
+    @Flag(
+        name: .customLong("redact"),
+        help: "Replace IP addresses with consistent pseudonyms (family and private/public kept) and hide usernames, realms and ufrags, so the report can be posted publicly.")
+    var redact = false
 
     @Flag(name: .customLong("no-progress"), help: "Never show the progress line.")
     var noProgress = false
@@ -83,7 +89,7 @@ struct Analyze: ParsableCommand {
         for input in result.inputs where input.status != .complete {
             printError("wedio: \(input.failure ?? input.path)")
         }
-        let text: String
+        var text: String
         switch format {
         case .text:
             text = TextReport(color: output == nil && useColor(), toolVersion: wedioVersion).render(result)
@@ -91,6 +97,10 @@ struct Analyze: ParsableCommand {
             text = try JSONReport(toolVersion: wedioVersion, includeMessages: messages).render(result)
         case .markdown:
             text = MarkdownReport(toolVersion: wedioVersion).render(result)
+        }
+        if redact {
+            let redactor = Redactor(result)
+            text = format == .json ? redactor.redact(json: text) : redactor.redact(text: text)
         }
         if let output {
             do {

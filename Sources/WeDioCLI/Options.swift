@@ -3,6 +3,12 @@ import Foundation
 import WeDio
 import WeDioAnalysis
 
+/// Output formats of `sniff`.
+enum LiveFormat: String, ExpressibleByArgument, CaseIterable {
+    case text
+    case ndjson
+}
+
 /// Output formats of `analyze`.
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case text

@@ -17,6 +17,7 @@ struct Sniff: ParsableCommand {
             Examples:
               sudo wedio sniff --interface eth0 --filter "udp" --duration 60
               sudo wedio sniff --interface any --count 1000 --write call.pcap
+              sudo wedio sniff -i eth0 --format ndjson | jq -c 'select(.type == "event")'
             """)
 
     @Option(name: [.customShort("i"), .customLong("interface")], help: "Interface to capture on (`wedio interfaces` lists them).")
@@ -36,6 +37,11 @@ struct Sniff: ParsableCommand {
 
     @Option(name: .customLong("write"), help: ArgumentHelp("Also write the packets to a pcap file.", valueName: "FILE"))
     var write: String?
+
+    @Option(
+        name: .customLong("format"),
+        help: "text: the summary at the end. ndjson: one JSON object per line as events happen (flushed per line), then the full report as the last line.")
+    var format: LiveFormat = .text
 
     @OptionGroup var credentials: CredentialOptions
 
@@ -74,7 +80,15 @@ struct Sniff: ParsableCommand {
             writePath: write)
         let outcome: Result<AnalysisResult, CaptureError>
         do throws(CaptureError) {
-            outcome = .success(try pipeline.sniff(options, stop: stop))
+            if format == .ndjson {
+                outcome = .success(
+                    try pipeline.sniff(options, stop: stop) { event, start in
+                        guard let line = try? JSONReport.eventLine(event, start: start) else { return }
+                        FileHandle.standardOutput.write(Data(line.utf8))  // unbuffered: one write per line
+                    })
+            } else {
+                outcome = .success(try pipeline.sniff(options, stop: stop))
+            }
         } catch {
             outcome = .failure(error)
         }
@@ -86,7 +100,10 @@ struct Sniff: ParsableCommand {
             printError("wedio: \(error)")
             throw ExitCode(Self.exitStatus(for: error))
         }
-        let text = TextReport(color: useColor(), toolVersion: wedioVersion).render(result)
+        let text =
+            format == .ndjson
+            ? try JSONReport(toolVersion: wedioVersion, includeMessages: false).reportLine(result)
+            : TextReport(color: useColor(), toolVersion: wedioVersion).render(result)
         FileHandle.standardOutput.write(Data(text.utf8))
         if result.hasDamagedInput { throw ExitCode(ExitStatus.captureUnavailable) }
     }

@@ -113,9 +113,11 @@ public final class LiveCapture {
 
     /// Captures until the token stops it, `duration` passes or `count` packets arrived.
     @discardableResult
-    public func run(stop: CaptureStopToken, _ body: (CaptureRecord, borrowing Span<UInt8>) -> Void) throws(CaptureError)
-        -> Int
-    {
+    /// Calls `body` for each packet until stopped; `idle` runs whenever no packet was ready (at least every
+    /// 100 ms while the capture is quiet), for work that must not wait for the next packet.
+    public func run(
+        stop: CaptureStopToken, idle: () -> Void = {}, _ body: (CaptureRecord, borrowing Span<UInt8>) -> Void
+    ) throws(CaptureError) -> Int {
         stop.attach(handle.pointer)
         defer { stop.attach(nil) }
         var startTime = timespec()
@@ -146,6 +148,7 @@ public final class LiveCapture {
                 body(record, UnsafeBufferPointer(start: data, count: captured).span)
             case 0:
                 waitForPackets()  // nothing ready: sleep in poll(2) for at most 100 ms, then check the stop conditions
+                idle()
             case PCAP_ERROR_BREAK:
                 return number
             default:

@@ -24,6 +24,36 @@ public struct JSONReport: Sendable {
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 
+    /// The live stream's lines (`wedio sniff --format ndjson`): one JSON object per line, the timeline's
+    /// spellings plus `"type": "event"`; the last line is `{"type": "report", "report": {…}}`.
+    public static func eventLine(_ event: TimelineEvent, start: CaptureTime?) throws -> String {
+        struct Line: Encodable {
+            var type = "event"
+            var event: Event
+            func encode(to encoder: any Encoder) throws {
+                try event.encode(to: encoder)
+                var container = encoder.container(keyedBy: Key.self)
+                try container.encode(type, forKey: .type)
+            }
+            enum Key: String, CodingKey { case type }
+        }
+        return try compact(Line(event: Event(event, start: start))) + "\n"
+    }
+
+    public func reportLine(_ result: AnalysisResult) throws -> String {
+        struct Line: Encodable {
+            var type = "report"
+            var report: Report
+        }
+        return try Self.compact(Line(report: Report(result, toolVersion: toolVersion, includeMessages: includeMessages))) + "\n"
+    }
+
+    static func compact(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
     // MARK: Model (spellings fixed by issue 8)
 
     struct Report: Encodable {
@@ -185,7 +215,7 @@ public struct JSONReport: Sendable {
         }
     }
 
-    struct Event: Encodable {
+    struct Event: Encodable, Sendable {
         var time: String
         var offsetMs: Double
         var vantage, kind, summary: String

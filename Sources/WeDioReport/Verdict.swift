@@ -20,7 +20,10 @@ public enum Verdict {
             let pair = session.selectedPair ?? session.pairs.first { $0.state == .succeeded }
             let via = pair.map { path($0) } ?? "a candidate pair"
             let time = session.timeToConnectMilliseconds.map { " in \(Diagnosis.formatMilliseconds($0))" } ?? ""
-            let others = sessions.count > 1 ? " (\(connected.count) of \(sessions.count) ICE sessions connected)" : ""
+            // The same session seen at several vantage points counts once.
+            let distinct = Set(sessions.map { $0.ufrags.sorted() }).count
+            let distinctConnected = Set(connected.map { $0.ufrags.sorted() }).count
+            let others = distinct > 1 ? " (\(distinctConnected) of \(distinct) ICE sessions connected)" : ""
             let warning = worst.map { "; but: \($0.message)" } ?? ""
             return "Connected via \(via)\(time)\(others)\(warning)"
         }

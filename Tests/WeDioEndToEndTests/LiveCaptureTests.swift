@@ -59,6 +59,32 @@ struct LiveCaptureTests {
             guard output.status == 0 else { throw LabError.command("python3: " + output.stderr) }
         }
 
+        /// A STUN server in the capturing namespace answering Binding requests with XOR-MAPPED-ADDRESS for 10 s.
+        func startResponder() throws -> Process {
+            let script = """
+                import socket, struct, time
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                s.bind(('10.213.\(subnet).1', 3478))
+                s.settimeout(0.5)
+                end = time.time() + 10
+                while time.time() < end:
+                    try:
+                        data, addr = s.recvfrom(2048)
+                    except socket.timeout:
+                        continue
+                    if len(data) < 20:
+                        continue
+                    ip = struct.unpack('!I', socket.inet_aton(addr[0]))[0] ^ 0x2112A442
+                    attribute = struct.pack('!HHBBHI', 0x0020, 8, 0, 1, addr[1] ^ 0x2112, ip)
+                    s.sendto(struct.pack('!HHI', 0x0101, len(attribute), 0x2112A442) + data[8:20] + attribute, addr)
+                """
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: LiveCaptureTests.ip)
+            process.arguments = ["netns", "exec", capture, "timeout", "12", "python3", "-c", script]
+            try process.run()
+            return process
+        }
+
         func startSniff(_ extra: [String]) throws -> (Process, Pipe, Pipe) {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: LiveCaptureTests.ip)
@@ -121,5 +147,45 @@ struct LiveCaptureTests {
         let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(process.terminationStatus == 0)
         #expect(stdout.contains("STUN 2 ·"), "\(stdout)")
+    }
+
+    @Test("--format ndjson: each answered Binding is an event line while the capture runs; the full report ends the stream")
+    func ndjson() throws {
+        let lab = try Lab("c")
+        defer { lab.tearDown() }
+        let responder = try lab.startResponder()
+        defer { _ = Self.wait(responder, seconds: 0) }
+        let (process, out, err) = try lab.startSniff(["--duration", "5", "--filter", "udp", "--format", "ndjson"])
+        usleep(1_200_000)
+        try lab.sendBindingRequests(count: 3)
+        // Blocks until the first line arrives (or the capture ends, which fails the check below).
+        let early = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        let stillRunning = process.isRunning
+        try #require(Self.wait(process, seconds: 10))
+        let rest = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 0, "\(stderr)")
+        #expect(stillRunning, "the first event arrived only when the capture ended")
+        #expect(early.hasPrefix("{") && early.contains("\"kind\":\"stun-binding\""), "\(early)")
+        let lines = (early + rest).split(separator: "\n").map(String.init)
+        var events = 0
+        var report: [String: Any]?
+        for line in lines {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(line)")
+            switch object["type"] as? String {
+            case "event":
+                events += 1
+                #expect(object["kind"] as? String == "stun-binding")
+            case "report":
+                report = object["report"] as? [String: Any]
+            default:
+                Issue.record("unexpected line \(line)")
+            }
+        }
+        #expect(events == 3)
+        #expect(lines.last?.hasPrefix("{\"report\"") == true)
+        let stats = try #require(report?["stats"] as? [String: Any])
+        #expect(stats["stunMessages"] as? Int == 6)
+        #expect(report?["schemaVersion"] as? String == "0.2")
     }
 }

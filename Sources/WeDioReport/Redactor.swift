@@ -1,0 +1,205 @@
+import WeDioAnalysis
+import WeDioBasics
+import WeDioSTUN
+
+/// `--redact`: replaces every IP address of the result with a consistent pseudonym that keeps the family
+/// and whether it was private (10.255.x.y / fd00::…) or public (198.18.x.y, RFC 2544's benchmarking range /
+/// 2001:db8::…), and usernames, realms and ufrags with user-N, realm-N, ufrag-N. Ports, times and
+/// transaction ids are kept: the report still tells the story. Replacement is by whole tokens, once, so
+/// a pseudonym is never replaced again. Raw bytes of unknown attributes (`--messages`) are not rewritten.
+public struct Redactor: Sendable {
+    private var addresses: [String: String] = [:]
+    private var names: [String: String] = [:]
+
+    public init(_ result: AnalysisResult) {
+        var ips: [IPAddress] = []
+        var seen: Set<IPAddress> = []
+        func note(_ ip: IPAddress) { if seen.insert(ip).inserted { ips.append(ip) } }
+        func note(_ address: TransportAddress) { note(address.ip) }
+        for transaction in result.transactions.transactions {
+            note(transaction.client)
+            note(transaction.server)
+            if let flow = transaction.responseFlow { note(flow.source); note(flow.destination) }
+        }
+        for session in result.iceSessions {
+            session.candidates.forEach { note($0.address) }
+            session.pairs.forEach { note($0.local); note($0.remote) }
+        }
+        for allocation in result.turnAllocations {
+            note(allocation.client)
+            note(allocation.server)
+            allocation.relayedAddresses.forEach(note)
+            allocation.mappedAddress.map(note)
+            allocation.permissions.forEach { note($0.peer) }
+            allocation.channels.forEach { note($0.peer) }
+            allocation.relayed.keys.forEach(note)
+        }
+        for mapping in result.natMappings {
+            note(mapping.internalAddress)
+            note(mapping.externalAddress)
+            note(mapping.destination)
+        }
+        for exchange in result.discoveryExchanges {
+            [exchange.mapped, exchange.responseOrigin, exchange.otherAddress].compactMap { $0 }.forEach(note)
+        }
+        for record in result.messages {
+            note(record.flow.source)
+            note(record.flow.destination)
+            for attribute in record.message.attributes {
+                if case .address(let address) = attribute.value { note(address) }
+                if case .xorAddress(let address) = attribute.value { note(address) }
+            }
+        }
+        let originals = Set(ips.map(\.description))
+        var counters: [String: UInt32] = [:]
+        for ip in ips where !ip.isLoopback {
+            let pool = Self.pool(ip)
+            var candidate: String
+            repeat {
+                counters[pool, default: 0] += 1
+                candidate = Self.pseudonym(pool, counters[pool] ?? 1)
+            } while originals.contains(candidate)
+            addresses[ip.description] = candidate
+        }
+        var nameCounters: [String: Int] = [:]
+        func name(_ original: String?, _ kind: String) {
+            guard let original, !original.isEmpty, names[original] == nil else { return }
+            nameCounters[kind, default: 0] += 1
+            names[original] = "\(kind)-\(nameCounters[kind] ?? 1)"
+        }
+        for session in result.iceSessions {
+            session.ufrags.forEach { name($0, "ufrag") }
+            name(session.controlling, "ufrag")
+            name(session.controlled, "ufrag")
+        }
+        for allocation in result.turnAllocations {
+            name(allocation.username, "user")
+            name(allocation.realm, "realm")
+        }
+        for record in result.messages {
+            for attribute in record.message.attributes {
+                guard case .text(let text) = attribute.value else { continue }
+                if attribute.type == .username {
+                    // ICE "RFRAG:LFRAG" names two ufrags; anything else is a TURN username.
+                    let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+                    if parts.count == 2, record.message.method == .binding {
+                        parts.forEach { name(String($0), "ufrag") }
+                    } else {
+                        name(text, "user")
+                    }
+                } else if attribute.type == .realm {
+                    name(text, "realm")
+                }
+            }
+        }
+    }
+
+    static func pool(_ ip: IPAddress) -> String {
+        switch ip {
+        case .v4: ip.isPrivate ? "v4-private" : "v4-public"
+        case .v6: ip.isPrivate ? "v6-private" : "v6-public"
+        }
+    }
+
+    static func pseudonym(_ pool: String, _ index: UInt32) -> String {
+        switch pool {
+        case "v4-private": IPAddress.v4(0x0AFF_0000 | (index & 0xFFFF)).description
+        case "v4-public": IPAddress.v4(0xC612_0000 | (index & 0x1_FFFF)).description
+        case "v6-private": IPAddress.v6((UInt128(0xFD00) << 112) | UInt128(index)).description
+        default: IPAddress.v6((UInt128(0x2001_0DB8) << 96) | UInt128(index)).description
+        }
+    }
+
+    /// Redacts running text (the terminal and Markdown reports).
+    public func redact(text: String) -> String {
+        replaceTokens(in: text)
+    }
+
+    /// Redacts the string values of a JSON document; keys are left alone.
+    public func redact(json: String) -> String {
+        var output = ""
+        output.reserveCapacity(json.utf8.count)
+        var index = json.startIndex
+        while index < json.endIndex {
+            let character = json[index]
+            guard character == "\"" else {
+                output.append(character)
+                index = json.index(after: index)
+                continue
+            }
+            // A string literal: find its end (skipping escapes).
+            var end = json.index(after: index)
+            while end < json.endIndex, json[end] != "\"" {
+                if json[end] == "\\" { end = json.index(after: end) }
+                if end < json.endIndex { end = json.index(after: end) }
+            }
+            guard end < json.endIndex else {
+                output += json[index...]
+                break
+            }
+            let body = String(json[json.index(after: index)..<end])
+            var after = json.index(after: end)
+            while after < json.endIndex, json[after] == " " { after = json.index(after: after) }
+            let isKey = after < json.endIndex && json[after] == ":"
+            output += "\"" + (isKey ? body : replaceTokens(in: body)) + "\""
+            index = json.index(after: end)
+        }
+        return output
+    }
+
+    /// Replaces whole tokens: a run of characters that can make up an address or a name, split further at
+    /// the characters that separate them in our output (":" before a port, "[" "]" around IPv6).
+    private func replaceTokens(in text: String) -> String {
+        guard !addresses.isEmpty || !names.isEmpty else { return text }
+        var output = ""
+        output.reserveCapacity(text.utf8.count)
+        var token = ""
+        func flush() {
+            guard !token.isEmpty else { return }
+            output += rewrite(token)
+            token = ""
+        }
+        for character in text {
+            if character.isLetter || character.isNumber || "._-+/=:@".contains(character) {
+                token.append(character)
+            } else {
+                flush()
+                output.append(character)
+            }
+        }
+        flush()
+        return output
+    }
+
+    /// One token: a name, an address, an address with a port ("IP:port"), or a USERNAME "a:b".
+    private func rewrite(_ token: String) -> String {
+        if let name = names[token] { return name }
+        if let address = addresses[token] { return address }
+        var trimmed = token
+        var trailing = ""
+        while let last = trimmed.last, last == "." || last == ":" {
+            trailing = String(last) + trailing
+            trimmed.removeLast()
+        }
+        if trimmed != token, !trimmed.isEmpty { return rewrite(trimmed) + trailing }
+        // IPv4 with a port, or two names around a colon.
+        if let colon = token.lastIndex(of: ":"), token.filter({ $0 == ":" }).count == 1 {
+            let head = String(token[..<colon])
+            let tail = String(token[token.index(after: colon)...])
+            if let address = addresses[head] { return address + ":" + tail }
+            if names[head] != nil || names[tail] != nil {
+                return (names[head] ?? head) + ":" + (names[tail] ?? tail)
+            }
+        }
+        return token
+    }
+}
+
+extension IPAddress {
+    var isLoopback: Bool {
+        switch self {
+        case .v4(let value): value >> 24 == 127
+        case .v6(let value): value == 1
+        }
+    }
+}
