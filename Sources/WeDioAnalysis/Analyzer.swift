@@ -24,6 +24,7 @@ public struct Analyzer: Sendable {
     public private(set) var turn = TURNTracker()
     public private(set) var media = MediaTable()
     public private(set) var nat = NATTracker()
+    public private(set) var encryptedTURN = EncryptedTURNTable()
     /// The latest capture time seen, to close open transactions at the end.
     public private(set) var lastTime: CaptureTime?
     /// Messages per wire message type (method and class), direct and relayed. Integer keys: this is
@@ -75,6 +76,7 @@ public struct Analyzer: Sendable {
         case .dtls:
             statistics.dtlsRecords += Shapes.isDTLS(bytes) ?? 0
             media.record(.dtls, flow: payload.flow, bytes: bytes, time: payload.time)
+            encryptedTURN.record(flow: payload.flow, bytes: bytes.count, time: payload.time, dtls: true)
         case .rtp:
             statistics.rtpPackets += 1
             media.record(.rtp, flow: payload.flow, bytes: bytes, time: payload.time)
@@ -85,6 +87,7 @@ public struct Analyzer: Sendable {
             statistics.zrtpPackets += 1
         case .tls:
             statistics.tlsBytes += bytes.count
+            encryptedTURN.record(flow: payload.flow, bytes: bytes.count, time: payload.time, dtls: false)
         case .unknown:
             break
         }

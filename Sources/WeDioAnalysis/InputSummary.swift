@@ -68,6 +68,7 @@ public struct AnalysisResult: Sendable {
     public var mappingChanges: [MappingChange] = []
     public var discoveryExchanges: [DiscoveryExchange] = []
     public var unsolicitedRequests: [UnsolicitedRequest] = []
+    public var encryptedTURN: [EncryptedConnection] = []
     public var findings: [Finding] = []
     public var timeline = Timeline()
     /// The analysis' own counters of what its caps dropped (NAT observations).
@@ -98,6 +99,7 @@ public struct AnalysisResult: Sendable {
         var trackers: [(String, TransactionTracker)] = []
         var sessions: [ICESession] = []
         var allocations: [TURNAllocation] = []
+        var encryptedTURN: [EncryptedConnection] = []
         let several = vantages.count > 1
         for (name, analyzer) in vantages {
             statistics.add(analyzer.statistics)
@@ -109,16 +111,23 @@ public struct AnalysisResult: Sendable {
                 if several { session.id = "\(name)/\(session.id)" }
                 sessions.append(session)
             }
+            encryptedTURN += analyzer.encryptedTURN.connections.map { connection in
+                var connection = connection
+                connection.vantage = name
+                return connection
+            }
             for var allocation in analyzer.turn.allocations {
                 allocation.vantage = name
                 if several { allocation.id = "\(name)/\(allocation.id)" }
                 allocations.append(allocation)
             }
         }
+        ICERestarts.link(&sessions)
         self.init(
             inputs: inputs, statistics: statistics, methodCounts: methodCounts, messages: messages,
             transactions: TransactionTracker.merged(trackers), iceSessions: sessions)
         turnAllocations = allocations
+        self.encryptedTURN = encryptedTURN
 
         // NAT: per vantage point, then across vantage points.
         var views: [VantageView] = []

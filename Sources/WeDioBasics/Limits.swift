@@ -58,4 +58,8 @@ public enum Limits {
     public static let requestKeys = 16_384
     /// Timeline events kept in a report (the earliest); a call has dozens.
     public static let timelineEvents = 5_000
+    /// TLS/DTLS connections to TURN ports tracked (timing and bytes); beyond this, counted only.
+    public static let encryptedConnections = 4_096
+    /// RFC 6062 TCP connections kept per allocation (a peer can open many; the rest are counted as dropped).
+    public static let tcpConnectionsPerAllocation = 1_024
 }

@@ -64,6 +64,7 @@ public struct JSONReport: Sendable {
         var transactions: [Transaction]
         var iceSessions: [Session]
         var turnAllocations: [Allocation]
+        var encryptedTurn: [Encrypted]
         var vantages: [Vantage]
         var vantageLinks: [Link]
         var natMappings: [Mapping]
@@ -81,6 +82,7 @@ public struct JSONReport: Sendable {
             transactions = result.transactions.transactions.map(Transaction.init)
             iceSessions = result.iceSessions.map(Session.init)
             turnAllocations = result.turnAllocations.map(Allocation.init)
+            encryptedTurn = result.encryptedTURN.map(Encrypted.init)
             vantages = result.vantages.map {
                 Vantage(name: $0.name, inputs: $0.inputs, clockOffsetMs: $0.clockOffsetMilliseconds)
             }
@@ -93,6 +95,26 @@ public struct JSONReport: Sendable {
             timeline = result.timeline.events.map { Event($0, start: start) }
             timelineDropped = result.timeline.dropped
             messages = includeMessages ? result.messages.map(Message.init) : nil
+        }
+    }
+
+    struct Encrypted: Encodable {
+        var client, server, security, vantage, firstTime, lastTime: String
+        var durationMs: Double
+        var bytesToServer, bytesFromServer, segmentsToServer, segmentsFromServer: Int
+
+        init(_ c: EncryptedConnection) {
+            client = c.client.description
+            server = c.server.description
+            security = c.security
+            vantage = c.vantage
+            firstTime = TimeFormat.rfc3339(c.firstTime)
+            lastTime = TimeFormat.rfc3339(c.lastTime)
+            durationMs = c.durationMilliseconds
+            bytesToServer = c.bytesToServer
+            bytesFromServer = c.bytesFromServer
+            segmentsToServer = c.segmentsToServer
+            segmentsFromServer = c.segmentsFromServer
         }
     }
 
@@ -407,9 +429,11 @@ public struct JSONReport: Sendable {
         }
 
         var vantage: String
+        var restartOf: String?
 
         init(_ session: ICESession) {
             vantage = session.vantage
+            restartOf = session.restartOf
             id = session.id
             ufrags = session.ufrags
             controlling = session.controlling
@@ -499,6 +523,14 @@ public struct JSONReport: Sendable {
         var sendsWithoutPermission, unboundChannelData: Int
 
         var vantage: String
+        var tcpConnections: [TCPConnection]
+
+        struct TCPConnection: Encodable {
+            var connectionId: UInt32?
+            var peer, initiator, requestedTime: String
+            var establishedTime, boundTime, dataConnectionFrom, dataConnectionTo: String?
+            var errorCode, bindErrorCode: Int?
+        }
 
         init(_ a: TURNAllocation) {
             vantage = a.vantage
@@ -542,6 +574,14 @@ public struct JSONReport: Sendable {
                 bytesFromPeers: totals.bytesFromPeer, perPeer: perPeer)
             sendsWithoutPermission = a.sendsWithoutPermission
             unboundChannelData = a.unboundChannelData
+            tcpConnections = a.tcpConnections.map {
+                TCPConnection(
+                    connectionId: $0.connectionID, peer: $0.peer.description, initiator: $0.initiator.rawValue,
+                    requestedTime: TimeFormat.rfc3339($0.requested), establishedTime: $0.established.map(TimeFormat.rfc3339),
+                    boundTime: $0.bound.map(TimeFormat.rfc3339), dataConnectionFrom: $0.dataConnection?.source.description,
+                    dataConnectionTo: $0.dataConnection?.destination.description, errorCode: $0.errorCode,
+                    bindErrorCode: $0.bindErrorCode)
+            }
         }
     }
 

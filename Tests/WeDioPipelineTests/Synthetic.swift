@@ -32,6 +32,12 @@ struct SyntheticCapture {
             seconds: UInt32(1_700_000_000 + Int(whole)), fraction: UInt32(((seconds - whole) * 1_000_000).rounded()))
     }
 
+    /// Adds a frame built elsewhere (TCP segments) at `seconds`.
+    mutating func addFrame(_ frame: [UInt8], at seconds: Double) {
+        let whole = seconds.rounded(.down)
+        writer.add(frame, seconds: UInt32(1_700_000_000 + Int(whole)), fraction: UInt32(((seconds - whole) * 1_000_000).rounded()))
+    }
+
     static func text(_ type: AttributeType, _ value: String) -> STUNAttribute { STUNAttribute(type: type, value: .text(value)) }
     static func address(_ type: AttributeType, _ value: String) -> STUNAttribute {
         STUNAttribute(type: type, value: .xorAddress(TransportAddress(value) ?? TransportAddress(ip: .v4(0), port: 0)))

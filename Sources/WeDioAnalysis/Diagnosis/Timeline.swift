@@ -14,6 +14,7 @@ public enum TimelineKind: String, Sendable, Hashable, CaseIterable {
     case turnDeleted = "turn-deleted"
     case turnExpired = "turn-expired"
     case iceChecksStarted = "ice-checks-started"
+    case iceRestart = "ice-restart"
     case iceRoleConflict = "ice-role-conflict"
     case icePairSucceeded = "ice-pair-succeeded"
     case iceNominated = "ice-nominated"
@@ -133,6 +134,12 @@ public struct Timeline: Sendable, Hashable {
             add(
                 session.firstCheck, vantage, .iceChecksStarted,
                 "first connectivity check between ufrags \(session.ufrags.joined(separator: " and "))", [session.id])
+            if let previous = session.restartOf {
+                add(
+                    session.firstCheck, vantage, .iceRestart,
+                    "ICE restart: ufrags \(session.ufrags.joined(separator: " and ")) replace session \(previous)",
+                    [session.id, previous])
+            }
             if session.roleConflicts > 0 {
                 add(
                     session.firstCheck, vantage, .iceRoleConflict,

@@ -77,6 +77,8 @@ public struct ICESession: Sendable, Hashable {
     public var googPings = 0
     /// The vantage point it was seen at.
     public var vantage = ""
+    /// The session this one replaced by an ICE restart (new ufrags, same candidate pair addresses).
+    public var restartOf: String?
 
     /// libwebrtc's network description in its checks (api/transport/stun.h): id and cost (10 low-cost
     /// networks such as Ethernet/Wi-Fi, 50 unknown, 900 cellular, 999 max).

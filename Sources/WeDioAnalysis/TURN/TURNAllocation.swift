@@ -32,6 +32,27 @@ public struct TURNChannel: Sendable, Hashable {
     public var expires: CaptureTime { lastRefreshed.adding(milliseconds: 600_000) }
 }
 
+/// An RFC 6062 TCP connection to a peer: opened by the client (Connect) or by the peer (ConnectionAttempt),
+/// then joined to a new client TCP connection by ConnectionBind.
+public struct TURNTCPConnection: Sendable, Hashable {
+    public enum Initiator: String, Sendable, Hashable {
+        case client, peer
+    }
+
+    public var connectionID: UInt32?
+    public var peer: TransportAddress
+    public var initiator: Initiator
+    public var requested: CaptureTime
+    /// Connect answered with success (client-initiated), or the ConnectionAttempt (peer-initiated).
+    public var established: CaptureTime?
+    /// Connect refused: 446 Connection Already Exists, 447 Connection Timeout or Failure, …
+    public var errorCode: Int?
+    /// The client's data connection (client → server) and when ConnectionBind succeeded on it.
+    public var dataConnection: FiveTuple?
+    public var bound: CaptureTime?
+    public var bindErrorCode: Int?
+}
+
 /// Traffic relayed to and from one peer.
 public struct RelayedCounters: Sendable, Hashable {
     public var packetsToPeer = 0
@@ -76,6 +97,8 @@ public struct TURNAllocation: Sendable, Hashable {
     public var sendsWithoutPermission = 0
     /// ChannelData on a channel not bound at that moment.
     public var unboundChannelData = 0
+    /// RFC 6062 TCP connections to peers.
+    public var tcpConnections: [TURNTCPConnection] = []
     /// The vantage point it was seen at.
     public var vantage = ""
 

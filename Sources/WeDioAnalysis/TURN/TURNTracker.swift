@@ -13,6 +13,9 @@ public struct TURNTracker: Sendable {
         var peers: [TransportAddress]
         var channel: UInt16?
         var time: CaptureTime
+        /// ConnectionBind: the TCP connection it binds (index into the allocation's list) and the data flow.
+        var tcpConnection: Int?
+        var dataFlow: FiveTuple?
     }
 
     public private(set) var allocations: [TURNAllocation] = []
@@ -22,13 +25,19 @@ public struct TURNTracker: Sendable {
 
     public init() {}
 
-    static let turnMethods: Set<UInt16> = [0x003, 0x004, 0x006, 0x007, 0x008, 0x009]
+    static let turnMethods: Set<UInt16> = [0x003, 0x004, 0x006, 0x007, 0x008, 0x009, 0x00A, 0x00B, 0x00C]
+    /// RFC 6062 CONNECTION-ID → (allocation, TCP connection), for ConnectionBind on a new TCP connection.
+    private var connectionsByID: [UInt32: (allocation: Int, connection: Int)] = [:]
 
     /// The allocation a client→server flow belongs to.
     func index(clientFlow: FiveTuple) -> Int? { byClient[clientFlow] }
 
     public mutating func handle(_ message: STUNMessage, flow: FiveTuple, time: CaptureTime) {
         guard Self.turnMethods.contains(message.method.rawValue) else { return }
+        if message.method == .connectionBind || message.method == .connectionAttempt {
+            tcpRelay(message, flow: flow, time: time)
+            return
+        }
         switch message.messageClass {
         case .request:
             let index: Int
@@ -61,6 +70,13 @@ public struct TURNTracker: Sendable {
                 return address
             }
             if pending.count > Limits.transactions { pending.removeAll() }
+            if message.method == .connect, let peer = peers.first {
+                if allocations[index].tcpConnections.count < Limits.tcpConnectionsPerAllocation {
+                    allocations[index].tcpConnections.append(TURNTCPConnection(peer: peer, initiator: .client, requested: time))
+                } else {
+                    dropped += 1
+                }
+            }
             pending[message.transactionID] = Pending(
                 allocation: index, method: message.method,
                 hadCredentials: message.value(.messageIntegrity) != nil || message.value(.messageIntegritySHA256) != nil,
@@ -124,6 +140,62 @@ public struct TURNTracker: Sendable {
             } else {
                 allocations[index].channels.append(TURNChannel(number: number, peer: peer, bound: time, lastRefreshed: time))
             }
+        case .connect:
+            // The connection this Connect opened is the last one to its first peer still unanswered.
+            guard let peer = request.peers.first,
+                let position = allocations[index].tcpConnections.lastIndex(where: {
+                    $0.peer == peer && $0.initiator == .client && $0.established == nil && $0.errorCode == nil
+                })
+            else { return }
+            if success {
+                allocations[index].tcpConnections[position].established = time
+                if case .uint32(let id) = message.value(.connectionID) {
+                    allocations[index].tcpConnections[position].connectionID = id
+                    connectionsByID[id] = (allocation: index, connection: position)
+                }
+            } else if case .errorCode(let code, _) = message.value(.errorCode) {
+                allocations[index].tcpConnections[position].errorCode = code
+            }
+        case .connectionBind:
+            guard let position = request.tcpConnection, allocations[index].tcpConnections.indices.contains(position) else { return }
+            if success {
+                allocations[index].tcpConnections[position].dataConnection = request.dataFlow
+                allocations[index].tcpConnections[position].bound = time
+            } else if case .errorCode(let code, _) = message.value(.errorCode) {
+                allocations[index].tcpConnections[position].bindErrorCode = code
+            }
+        default:
+            break
+        }
+    }
+
+    /// RFC 6062: ConnectionAttempt (server → client on the control connection: a peer connected to the
+    /// relayed address) and ConnectionBind (client → server on a new TCP connection, naming CONNECTION-ID).
+    private mutating func tcpRelay(_ message: STUNMessage, flow: FiveTuple, time: CaptureTime) {
+        switch (message.method, message.messageClass) {
+        case (.connectionAttempt, .indication), (.connectionAttempt, .request):
+            // RFC 6062 §4.4 sends it as a request the client answers; some servers use an indication.
+            guard let index = byClient[flow.reversed], case .xorAddress(let peer) = message.value(.xorPeerAddress) else {
+                return
+            }
+            guard allocations[index].tcpConnections.count < Limits.tcpConnectionsPerAllocation else {
+                dropped += 1
+                return
+            }
+            var connection = TURNTCPConnection(peer: peer, initiator: .peer, requested: time, established: time)
+            if case .uint32(let id) = message.value(.connectionID) {
+                connection.connectionID = id
+                connectionsByID[id] = (allocation: index, connection: allocations[index].tcpConnections.count)
+            }
+            allocations[index].tcpConnections.append(connection)
+        case (.connectionBind, .request):
+            guard case .uint32(let id) = message.value(.connectionID), let target = connectionsByID[id] else { return }
+            pending[message.transactionID] = Pending(
+                allocation: target.allocation, method: .connectionBind, hadCredentials: message.value(.messageIntegrity) != nil,
+                lifetime: nil, peers: [], channel: nil, time: time, tcpConnection: target.connection, dataFlow: flow)
+        case (.connectionBind, .successResponse), (.connectionBind, .errorResponse):
+            guard let request = pending.removeValue(forKey: message.transactionID) else { return }
+            answer(request, message, time: time)
         default:
             break
         }

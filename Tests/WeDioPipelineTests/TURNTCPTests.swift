@@ -1,0 +1,122 @@
+import Testing
+import WeDio
+import WeDioAnalysis
+import WeDioBasics
+import WeDioSTUN
+import WeDioTestSupport
+
+/// RFC 6062 TCP relaying, TURN over TLS, and ICE restarts, on synthetic captures (the lab's coturn and aioice
+/// do not stage these). The TURN messages travel in UDP datagrams here: the tracker follows flows and
+/// transaction ids, whatever carried them (TCP framing has its own tests).
+@Suite("RFC 6062, encrypted TURN, ICE restart")
+struct TURNTCPTests {
+    static let control = "10.0.0.5:5000"
+    static let data = "10.0.0.5:5001"
+    static let server = "192.0.2.1:3478"
+    static let peer = "203.0.113.9:80"
+
+    static func allocated() -> SyntheticCapture {
+        var capture = SyntheticCapture()
+        let id = capture.newID()
+        capture.add(
+            .allocate, .request, id: id, from: control, to: server, at: 0,
+            [STUNAttribute(type: .requestedTransport, value: .requestedTransport(6))])
+        capture.add(
+            .allocate, .successResponse, id: id, from: server, to: control, at: 0.01,
+            [SyntheticCapture.address(.xorRelayedAddress, "192.0.2.1:50000"), STUNAttribute(type: .lifetime, value: .uint32(600))])
+        return capture
+    }
+
+    static func bind(_ capture: inout SyntheticCapture, connection: UInt32, at second: Double, error: Int? = nil) {
+        let id = capture.newID()
+        capture.add(
+            .connectionBind, .request, id: id, from: data, to: server, at: second,
+            [STUNAttribute(type: .connectionID, value: .uint32(connection))])
+        if let error {
+            capture.add(.connectionBind, .errorResponse, id: id, from: server, to: data, at: second + 0.01, [SyntheticCapture.error(error, "Bad Request")])
+        } else {
+            capture.add(.connectionBind, .successResponse, id: id, from: server, to: data, at: second + 0.01)
+        }
+    }
+
+    @Test("Client-initiated: Connect → CONNECTION-ID, ConnectionBind on a new connection joins it")
+    func clientConnect() throws {
+        var capture = Self.allocated()
+        let connect = capture.newID()
+        capture.add(.connect, .request, id: connect, from: Self.control, to: Self.server, at: 1, [SyntheticCapture.address(.xorPeerAddress, Self.peer)])
+        capture.add(
+            .connect, .successResponse, id: connect, from: Self.server, to: Self.control, at: 1.05,
+            [STUNAttribute(type: .connectionID, value: .uint32(0x1234))])
+        Self.bind(&capture, connection: 0x1234, at: 1.1)
+        let allocation = try #require(Pipeline().analyze(bytes: capture.bytes).turnAllocations.first)
+        #expect(allocation.requestedTransport == 6)
+        let connection = try #require(allocation.tcpConnections.first)
+        #expect(allocation.tcpConnections.count == 1)
+        #expect(connection.connectionID == 0x1234)
+        #expect(connection.peer.description == Self.peer)
+        #expect(connection.initiator == .client)
+        #expect(connection.established == CaptureTime(seconds: 1_700_000_001, nanoseconds: 50_000_000))
+        #expect(connection.dataConnection?.source.description == Self.data)
+        #expect(connection.bound == CaptureTime(seconds: 1_700_000_001, nanoseconds: 110_000_000))
+    }
+
+    @Test("Peer-initiated: ConnectionAttempt, then ConnectionBind; a refused Connect keeps its error")
+    func peerAttemptAndRefusal() throws {
+        var capture = Self.allocated()
+        capture.add(
+            .connectionAttempt, .indication, id: capture.newID(), from: Self.server, to: Self.control, at: 2,
+            [STUNAttribute(type: .connectionID, value: .uint32(7)), SyntheticCapture.address(.xorPeerAddress, "203.0.113.10:4444")])
+        Self.bind(&capture, connection: 7, at: 2.1)
+        let connect = capture.newID()
+        capture.add(.connect, .request, id: connect, from: Self.control, to: Self.server, at: 3, [SyntheticCapture.address(.xorPeerAddress, Self.peer)])
+        capture.add(
+            .connect, .errorResponse, id: connect, from: Self.server, to: Self.control, at: 3.5,
+            [SyntheticCapture.error(447, "Connection Timeout or Failure")])
+        let allocation = try #require(Pipeline().analyze(bytes: capture.bytes).turnAllocations.first)
+        #expect(allocation.tcpConnections.map(\.initiator) == [.peer, .client])
+        #expect(allocation.tcpConnections.first?.connectionID == 7)
+        #expect(allocation.tcpConnections.first?.bound != nil)
+        #expect(allocation.tcpConnections.last?.errorCode == 447)
+        #expect(allocation.tcpConnections.last?.established == nil)
+    }
+
+    @Test("TLS to port 5349 is an encrypted TURN connection with its timing and bytes per direction")
+    func encryptedTURN() throws {
+        var capture = SyntheticCapture()
+        let client = try #require(TransportAddress("10.0.0.5:40000"))
+        let server = try #require(TransportAddress("192.0.2.1:5349"))
+        let hello: [UInt8] = [0x16, 0x03, 0x01, 0x00, 0x04, 0x01, 0x00, 0x00, 0x00]
+        let answer: [UInt8] = [0x16, 0x03, 0x03, 0x00, 0x06, 0x02, 0x00, 0x00, 0x02, 0x03, 0x03]
+        capture.addFrame(PacketBuilder.tcpFrame(from: client, to: server, sequence: 1, payload: hello), at: 0)
+        capture.addFrame(PacketBuilder.tcpFrame(from: server, to: client, sequence: 1, payload: answer), at: 0.02)
+        capture.addFrame(PacketBuilder.tcpFrame(from: client, to: server, sequence: 10, payload: [0x17, 0x03, 0x03, 0x00, 0x02, 0xAA, 0xBB]), at: 2)
+        let result = Pipeline().analyze(bytes: capture.bytes)
+        let connection = try #require(result.encryptedTURN.first)
+        #expect(result.encryptedTURN.count == 1)
+        #expect(connection.client == client && connection.server == server)
+        #expect(connection.security == "tls")
+        #expect(connection.bytesToServer == hello.count + 7)
+        #expect(connection.bytesFromServer == answer.count)
+        #expect(connection.durationMilliseconds == 2_000)
+    }
+
+    @Test("An ICE restart (new ufrags on the same addresses) is a new session linked to the old")
+    func iceRestart() throws {
+        var capture = SyntheticCapture()
+        for (second, local, remote) in [(0.0, "AAAA", "BBBB"), (0.5, "AAAA", "BBBB"), (10.0, "CCCC", "DDDD"), (10.5, "CCCC", "DDDD")] {
+            let id = capture.newID()
+            capture.add(
+                .binding, .request, id: id, from: "10.0.0.5:5000", to: "10.0.0.9:9000", at: second,
+                SyntheticCapture.check(local: local, remote: remote, nominate: true))
+            capture.add(
+                .binding, .successResponse, id: id, from: "10.0.0.9:9000", to: "10.0.0.5:5000", at: second + 0.002,
+                [SyntheticCapture.address(.xorMappedAddress, "10.0.0.5:5000")])
+        }
+        let result = Pipeline().analyze(bytes: capture.bytes)
+        #expect(result.iceSessions.count == 2)
+        #expect(result.iceSessions.first?.restartOf == nil)
+        #expect(result.iceSessions.last?.restartOf == result.iceSessions.first?.id)
+        let event = try #require(result.timeline.events.first { $0.kind == .iceRestart })
+        #expect(event.time == CaptureTime(seconds: 1_700_000_010))
+    }
+}
