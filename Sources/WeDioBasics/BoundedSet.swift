@@ -16,6 +16,8 @@ public struct BoundedSet<Element: Hashable & Sendable>: Sendable {
     public func contains(_ element: Element) -> Bool { members.contains(element) }
 
     public mutating func insert(_ element: Element) {
+        // Reserve once, at the first insertion: growing by rehashing under a flood cost more than the hashing.
+        if members.isEmpty && order.isEmpty { members.reserveCapacity(min(capacity, 65_536)) }
         guard members.insert(element).inserted else { return }
         if order.count < capacity {
             order.append(element)

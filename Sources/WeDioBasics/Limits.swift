@@ -62,4 +62,12 @@ public enum Limits {
     public static let encryptedConnections = 4_096
     /// RFC 6062 TCP connections kept per allocation (a peer can open many; the rest are counted as dropped).
     public static let tcpConnectionsPerAllocation = 1_024
+    /// Candidate pairs (and candidates) reported per ICE session. A call has a few dozen; a flood of checks
+    /// from random ports would make one session with hundreds of thousands. The rest are counted.
+    public static let icePairsReported = 1_024
+    /// Findings of one code reported in full; beyond this one more finding counts the rest.
+    public static let findingsPerCode = 20
+    /// Connectivity checks kept per ICE session (pair of ufrags): an hour of consent checks on a few pairs
+    /// is a few thousand; a flood reusing one USERNAME is cut here and counted.
+    public static let iceChecksPerSession = 16_384
 }

@@ -143,8 +143,18 @@ public struct MarkdownReport: Sendable {
     }
 
     func turn(_ result: AnalysisResult) -> [String] {
-        guard !result.turnAllocations.isEmpty else { return [] }
-        var out = [
+        var encrypted: [String] = []
+        if !result.encryptedTURN.isEmpty {
+            encrypted = ["## Encrypted TURN (TLS/DTLS)", "", "| client | server | security | duration | bytes up | bytes down |", "| --- | --- | --- | ---: | ---: | ---: |"]
+            for connection in result.encryptedTURN.prefix(Self.rowsPerTable) {
+                encrypted.append(
+                    "| \(connection.client) | \(connection.server) | \(connection.security) | \(milliseconds(connection.durationMilliseconds)) | "
+                        + "\(connection.bytesToServer) | \(connection.bytesFromServer) |")
+            }
+            encrypted.append("")
+        }
+        guard !result.turnAllocations.isEmpty else { return encrypted }
+        var out = encrypted + [
             "## TURN allocations", "",
             "| client | server | transport | user | relayed | mapped | lifetime | Allocate errors | end | to peers | from peers |",
             "| --- | --- | --- | --- | --- | --- | ---: | --- | --- | ---: | ---: |",
@@ -158,13 +168,19 @@ public struct MarkdownReport: Sendable {
                     + "\(allocation.end.rawValue) | \(totals.packetsToPeer) pkts, \(totals.bytesToPeer) B | \(totals.packetsFromPeer) pkts, \(totals.bytesFromPeer) B |")
         }
         more(result.turnAllocations.count, &out)
-        for allocation in result.turnAllocations.prefix(8) where !allocation.permissions.isEmpty || !allocation.channels.isEmpty {
+        for allocation in result.turnAllocations.prefix(8)
+        where !allocation.permissions.isEmpty || !allocation.channels.isEmpty || !allocation.tcpConnections.isEmpty {
             out.append("")
             out.append(
                 "`\(allocation.id)`: permissions for "
                     + allocation.permissions.map { "\($0.peer) (\($0.installedBy))" }.joined(separator: ", ")
                     + (allocation.channels.isEmpty
                         ? "" : "; channels " + allocation.channels.map { "0x\(String($0.number, radix: 16)) → \($0.peer)" }.joined(separator: ", "))
+                    + (allocation.tcpConnections.isEmpty
+                        ? ""
+                        : "; RFC 6062 TCP connections to "
+                            + allocation.tcpConnections.prefix(8).map { "\($0.peer) (\($0.initiator.rawValue), \($0.bound != nil ? "bound" : $0.errorCode.map { "error \($0)" } ?? "not bound"))" }
+                            .joined(separator: ", "))
                     + ".")
         }
         out.append("")

@@ -59,6 +59,13 @@ public struct TextReport: Sendable {
         lines.append(contentsOf: renderTransactions(result.transactions))
         for session in result.iceSessions { lines.append(contentsOf: renderSession(session)) }
         for allocation in result.turnAllocations { lines.append(contentsOf: renderAllocation(allocation)) }
+        for connection in result.encryptedTURN.prefix(12) {
+            lines.append("")
+            lines.append(
+                bold("Encrypted TURN") + " \(connection.security.uppercased()) \(connection.client) → \(connection.server): "
+                    + "\(Diagnosis.formatMilliseconds(connection.durationMilliseconds)), \(connection.bytesToServer) bytes up, "
+                    + "\(connection.bytesFromServer) bytes down (content encrypted)")
+        }
         lines.append(contentsOf: renderNAT(result))
         var problems: [String] = []
         if stats.truncated > 0 { problems.append("\(stats.truncated) truncated") }
@@ -185,6 +192,15 @@ public struct TextReport: Sendable {
         }
         if allocation.sendsWithoutPermission > 0 { lines.append(yellow("  \(allocation.sendsWithoutPermission) sends to peers without permission")) }
         if allocation.unboundChannelData > 0 { lines.append(yellow("  \(allocation.unboundChannelData) ChannelData on unbound channels")) }
+        for connection in allocation.tcpConnections.prefix(8) {
+            let state =
+                connection.errorCode.map { "refused \($0)" }
+                ?? (connection.bound != nil ? "bound on \(connection.dataConnection?.source.description ?? "?")" : "not bound")
+            lines.append(
+                "  TCP connection (RFC 6062) to \(connection.peer), opened by the \(connection.initiator.rawValue)"
+                    + (connection.connectionID.map { ", id \($0)" } ?? "") + ": \(state)")
+        }
+        if allocation.tcpConnections.count > 8 { lines.append("  … \(allocation.tcpConnections.count - 8) more TCP connections") }
         return lines
     }
 

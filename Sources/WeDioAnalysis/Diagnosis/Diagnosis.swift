@@ -29,29 +29,72 @@ public enum Diagnosis {
             merged.append(finding)
         }
         // Worst first, then in time order.
-        return merged.sorted {
+        merged.sort {
             if $0.severity != $1.severity { return $0.severity > $1.severity }
             return ($0.time?.nanoseconds ?? .max, $0.code.rawValue) < ($1.time?.nanoseconds ?? .max, $1.code.rawValue)
         }
+        return capped(merged)
+    }
+
+    /// At most `Limits.findingsPerCode` findings of a code; the rest become one finding that counts them.
+    static func capped(_ findings: [Finding]) -> [Finding] {
+        var perCode: [FindingCode: Int] = [:]
+        var rest: [FindingCode: (count: Int, severity: Severity, first: Finding)] = [:]
+        var kept: [Finding] = []
+        for finding in findings {
+            let seen = perCode[finding.code, default: 0]
+            perCode[finding.code] = seen + 1
+            if seen < Limits.findingsPerCode {
+                kept.append(finding)
+            } else if let previous = rest[finding.code] {
+                rest[finding.code] = (previous.count + 1, max(previous.severity, finding.severity), previous.first)
+            } else {
+                rest[finding.code] = (1, finding.severity, finding)
+            }
+        }
+        for code in FindingCode.allCases {
+            guard let summary = rest[code] else { continue }
+            kept.append(
+                Finding(
+                    severity: summary.severity, code: code,
+                    message: "… and \(summary.count) more findings of this kind (the first: \(summary.first.message))",
+                    evidence: [], fix: summary.first.fix, time: summary.first.time))
+        }
+        return kept
     }
 
     // MARK: ICE
 
     static func iceFindings(_ result: AnalysisResult, clock: ReferenceClock, into findings: inout [Finding]) {
-        var checkIDs: [String: [String]]?
+        struct CheckKey: Hashable {
+            var vantage: String
+            var client: TransportAddress
+            var server: TransportAddress
+        }
+        // Transaction ids per pair, for the failed sessions only (a flood has hundreds of thousands).
+        var wanted: Set<CheckKey> = []
+        for session in result.iceSessions where session.outcome != .connected {
+            for pair in session.pairs.prefix(64) {
+                wanted.insert(CheckKey(vantage: session.vantage, client: pair.local, server: pair.remote))
+                wanted.insert(CheckKey(vantage: session.vantage, client: pair.remote, server: pair.local))
+            }
+        }
+        var checkIDs: [CheckKey: [TransactionID]] = [:]
+        if !wanted.isEmpty {
+            for transaction in result.transactions.transactions where transaction.method == .binding {
+                let key = CheckKey(vantage: transaction.vantage, client: transaction.client, server: transaction.server)
+                guard wanted.contains(key) else { continue }
+                if checkIDs[key, default: []].count < Finding.evidenceItemsKept { checkIDs[key, default: []].append(transaction.id) }
+            }
+        }
         func ids(_ session: ICESession) -> [String] {
-            if checkIDs == nil {
-                var index: [String: [String]] = [:]
-                for transaction in result.transactions.transactions where transaction.method == .binding {
-                    let key = "\(transaction.vantage)|\(transaction.client)|\(transaction.server)"
-                    if index[key, default: []].count < Finding.evidenceItemsKept { index[key, default: []].append(transaction.id.description) }
-                }
-                checkIDs = index
+            var found: [TransactionID] = []
+            for pair in session.pairs.prefix(64) {
+                found += checkIDs[CheckKey(vantage: session.vantage, client: pair.local, server: pair.remote)] ?? []
+                found += checkIDs[CheckKey(vantage: session.vantage, client: pair.remote, server: pair.local)] ?? []
+                if found.count >= Finding.evidenceItemsKept { break }
             }
-            return session.pairs.flatMap { pair in
-                (checkIDs?["\(session.vantage)|\(pair.local)|\(pair.remote)"] ?? [])
-                    + (checkIDs?["\(session.vantage)|\(pair.remote)|\(pair.local)"] ?? [])
-            }
+            return found.prefix(Finding.evidenceItemsKept).map(\.description)
         }
         var captureEnd: [String: CaptureTime] = [:]
         for input in result.inputs {
@@ -441,11 +484,13 @@ public enum Diagnosis {
     static func captureFindings(_ result: AnalysisResult, clock: ReferenceClock, into findings: inout [Finding]) {
         for vantage in result.vantages {
             let transactions = result.transactions.transactions.filter { $0.vantage == vantage.name && $0.outcome != .indication }
-            let answered = transactions.filter { $0.outcome == .success || $0.outcome == .error }.count
-            let clients = Set(transactions.map(\.client.ip))
-            let servers = Set(transactions.map(\.server.ip))
+            let answered = transactions.reduce(0) { $0 + ($1.outcome == .success || $1.outcome == .error ? 1 : 0) }
             // Requests only ever in one direction and none answered: the capture saw one way only.
-            let oneWay = transactions.count >= 5 && answered == 0 && clients.isDisjoint(with: servers)
+            var oneWay = false
+            if transactions.count >= 5 && answered == 0 {
+                let clients = Set(transactions.map(\.client.ip))
+                oneWay = transactions.allSatisfy { !clients.contains($0.server.ip) }
+            }
             let orphans = result.vantages.count == 1 ? result.transactions.orphanResponses : 0
             let mostlyOrphans = orphans >= 3 && orphans > answered
             guard oneWay || mostlyOrphans else { continue }

@@ -62,6 +62,9 @@ public struct ICESession: Sendable, Hashable {
     public var roleSwitches: [String] = []
     public var candidates: [ICECandidate] = []
     public var pairs: [ICECandidatePair] = []
+    /// Pairs and candidates beyond `Limits.icePairsReported`, counted only (a flood of checks).
+    public var pairsOmitted = 0
+    public var candidatesOmitted = 0
     public var selectedPair: ICECandidatePair?
     public var firstCheck: CaptureTime
     public var timeToConnectMilliseconds: Double?

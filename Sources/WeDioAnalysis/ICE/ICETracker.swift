@@ -41,6 +41,18 @@ public struct ICETracker: Sendable {
     private var googPings: [String: Int] = [:]
     private var relayedOrder: [String] = []
 
+    /// The two ufrags of a session, in a fixed order.
+    struct AgentPair: Hashable, Sendable {
+        var first: Substring
+        var second: Substring
+
+        init(_ a: Substring, _ b: Substring) {
+            (first, second) = a < b ? (a, b) : (b, a)
+        }
+    }
+
+    private var checksPerSession: [AgentPair: Int] = [:]
+
     public init() {}
 
     public mutating func handle(_ message: STUNMessage, flow: FiveTuple, time: CaptureTime, carrier: MessageCarrier) {
@@ -76,6 +88,15 @@ public struct ICETracker: Sendable {
                 return
             }
             guard checkIndex[message.transactionID] == nil else { return }  // a retransmission: the transaction tracker counts it
+            // One session (a pair of ufrags) keeps at most `Limits.iceChecksPerSession` checks: a flood reusing
+            // one USERNAME from random ports would otherwise make every later step work on all of them.
+            let agents = AgentPair(username[..<colon], username[username.index(after: colon)...])
+            let kept = checksPerSession[agents, default: 0]
+            guard kept < Limits.iceChecksPerSession else {
+                droppedChecks += 1
+                return
+            }
+            checksPerSession[agents] = kept + 1
             var controlling: UInt64?
             var controlled: UInt64?
             var networkInfo: ICESession.NetworkInfo?
@@ -288,6 +309,21 @@ public struct ICETracker: Sendable {
         session.selectedPair = session.pairs.filter(\.nominated).max { ($0.nominatedAt ?? first.time) < ($1.nominatedAt ?? first.time) }
         if let selected = session.selectedPair, let success = selected.firstSuccess {
             session.timeToConnectMilliseconds = success.milliseconds(since: first.time)
+        }
+        // A flood of checks from random ports makes one session with as many pairs: report the ones that
+        // matter (succeeded or nominated first, then in order of first check) and count the rest.
+        if session.pairs.count > Limits.icePairsReported {
+            let important = session.pairs.filter { $0.state == .succeeded || $0.nominated }.prefix(Limits.icePairsReported)
+            let others = session.pairs.filter { $0.state != .succeeded && !$0.nominated }
+                .prefix(Limits.icePairsReported - important.count)
+            session.pairsOmitted = session.pairs.count - important.count - others.count
+            session.pairs = Array(important) + Array(others)
+        }
+        if session.candidates.count > Limits.icePairsReported {
+            let used = Set(session.pairs.flatMap { [$0.local, $0.remote] })
+            let kept = session.candidates.filter { used.contains($0.address) }.prefix(Limits.icePairsReported)
+            session.candidatesOmitted = session.candidates.count - kept.count
+            session.candidates = Array(kept)
         }
         return session
     }

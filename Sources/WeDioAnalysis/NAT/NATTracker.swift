@@ -22,9 +22,10 @@ public struct NATTracker: Sendable {
         var remote: TransportAddress
     }
 
-    private struct IPContact: Hashable, Sendable {
-        var local: TransportAddress
-        var remote: IPAddress
+    /// "local sent to this IP" as a flow to port 0 of it (FlowCache keys are direction-independent; the
+    /// reverse, remote IP's port 0 → local, is never inserted).
+    static func ipContact(from local: TransportAddress, to remote: IPAddress, transport: Transport) -> FiveTuple {
+        FiveTuple(source: local, destination: TransportAddress(ip: remote, port: 0), transport: transport)
     }
 
     private var pending: [TransactionID: Pending] = [:]
@@ -38,19 +39,21 @@ public struct NATTracker: Sendable {
     /// The mapped address answered to each request, by transaction id: it tells which of two vantage
     /// points is outside a NAT.
     public private(set) var mappedByTransaction: [TransactionID: TransportAddress] = [:]
-    private var contacts = BoundedSet<Contact>(capacity: Limits.natContacts)
-    private var ipContacts = BoundedSet<IPContact>(capacity: Limits.natContacts)
+    /// Who talked to whom, in fixed memory (direct-mapped, replaced on collision): a forgotten contact can
+    /// only make a request look unsolicited, which the evidence text states as an inference.
+    private var contacts = FlowCache(capacity: Limits.natContacts)
+    private var ipContacts = FlowCache(capacity: Limits.natContacts)
     /// Observations the caps dropped.
     public private(set) var dropped = 0
 
     public init() {}
 
     public mutating func handle(_ message: STUNMessage, flow: FiveTuple, time: CaptureTime, ref: PacketRef) {
-        contacts.insert(Contact(local: flow.source, remote: flow.destination))
-        ipContacts.insert(IPContact(local: flow.source, remote: flow.destination.ip))
+        if message.messageClass == .request { noteInbound(flow: flow, time: time, ref: ref) }
+        contacts.insert(flow)
+        ipContacts.insert(Self.ipContact(from: flow.source, to: flow.destination.ip, transport: flow.transport))
         switch message.messageClass {
         case .request:
-            noteInbound(flow: flow, time: time, ref: ref)
             request(message, flow: flow, time: time, ref: ref)
         case .successResponse, .errorResponse:
             response(message, flow: flow, time: time, ref: ref)
@@ -60,7 +63,7 @@ public struct NATTracker: Sendable {
     }
 
     private mutating func noteInbound(flow: FiveTuple, time: CaptureTime, ref: PacketRef) {
-        guard !contacts.contains(Contact(local: flow.destination, remote: flow.source)) else { return }
+        guard !contacts.contains(flow) else { return }
         guard unsolicited.count < Limits.natEvents else {
             dropped += 1
             return
@@ -70,7 +73,8 @@ public struct NATTracker: Sendable {
         unsolicited.append(
             UnsolicitedRequest(
                 remote: flow.source, local: flow.destination,
-                remoteIPContacted: ipContacts.contains(IPContact(local: flow.destination, remote: flow.source.ip)),
+                remoteIPContacted: ipContacts.contains(
+                    Self.ipContact(from: flow.destination, to: flow.source.ip, transport: flow.transport)),
                 time: time, ref: ref))
     }
 
