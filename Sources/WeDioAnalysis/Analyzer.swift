@@ -103,10 +103,10 @@ public struct Analyzer: Sendable {
             decodeSTUN(payload, bytes: bytes, carrier: carrier, effectiveFlow: effectiveFlow, log: &log)
         } else if let records = Shapes.isDTLS(bytes) {
             statistics.dtlsRecords += records
-            if let effectiveFlow { media.record(.dtls, flow: effectiveFlow, bytes: bytes, time: payload.time) }
+            if let effectiveFlow { media.record(.dtls, flow: effectiveFlow, bytes: bytes, time: payload.time, throughTURN: true) }
         } else if let kind = Shapes.rtpOrRTCP(bytes) {
             if kind == .rtcp { statistics.rtcpPackets += 1 } else { statistics.rtpPackets += 1 }
-            if let effectiveFlow { media.record(kind, flow: effectiveFlow, bytes: bytes, time: payload.time) }
+            if let effectiveFlow { media.record(kind, flow: effectiveFlow, bytes: bytes, time: payload.time, throughTURN: true) }
         }
     }
 

@@ -123,6 +123,7 @@ public struct AnalysisResult: Sendable {
             }
         }
         ICERestarts.link(&sessions)
+        PeerSide.attach(to: &allocations, vantages: vantages)
         self.init(
             inputs: inputs, statistics: statistics, methodCounts: methodCounts, messages: messages,
             transactions: TransactionTracker.merged(trackers), iceSessions: sessions)

@@ -38,6 +38,8 @@ public struct MediaFlow: Sendable, Hashable {
     public var handshakeStart: CaptureTime?
     public var firstApplicationData: CaptureTime?
     public var dtlsAlerts = 0
+    /// Some of it was unwrapped from TURN messages (see `MediaTable.record`).
+    public var unwrappedFromTURN = false
     var lastSequence = Directional(first: -1, second: -1)
     var sequenceSSRC0: UInt32?
     var sequenceSSRC1: UInt32?
@@ -143,8 +145,13 @@ public struct MediaTable: Sendable {
     }
 
     /// Counts one media payload (kind already classified) on `flow`.
-    public mutating func record(_ kind: PayloadKind, flow: FiveTuple, bytes: borrowing Span<UInt8>, time: CaptureTime) {
+    /// `throughTURN`: the packet was unwrapped from TURN (ChannelData or a Data/Send indication), so the flow
+    /// is the relayed address ↔ peer path as the client side sees it, not traffic on that path itself.
+    public mutating func record(
+        _ kind: PayloadKind, flow: FiveTuple, bytes: borrowing Span<UInt8>, time: CaptureTime, throughTURN: Bool = false
+    ) {
         guard let index = slot(for: flow, create: true, time: time) else { return }
+        if throughTURN { flows[index].unwrappedFromTURN = true }
         let direction = flows[index].flow.source == flow.source ? 0 : 1
         flows[index].packets[direction] += 1
         flows[index].bytes[direction] += bytes.count

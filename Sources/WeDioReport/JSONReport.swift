@@ -524,6 +524,12 @@ public struct JSONReport: Sendable {
 
         var vantage: String
         var tcpConnections: [TCPConnection]
+        var peerSide: [PeerSideJSON]
+
+        struct PeerSideJSON: Encodable {
+            var vantage, relayed, peer, firstTime, lastTime: String
+            var stunTransactions, mediaPacketsToPeer, mediaBytesToPeer, mediaPacketsFromPeer, mediaBytesFromPeer: Int
+        }
 
         struct TCPConnection: Encodable {
             var connectionId: UInt32?
@@ -574,6 +580,14 @@ public struct JSONReport: Sendable {
                 bytesFromPeers: totals.bytesFromPeer, perPeer: perPeer)
             sendsWithoutPermission = a.sendsWithoutPermission
             unboundChannelData = a.unboundChannelData
+            peerSide = a.peerSide.map {
+                PeerSideJSON(
+                    vantage: $0.vantage, relayed: $0.relayed.description, peer: $0.peer.description,
+                    firstTime: TimeFormat.rfc3339($0.firstTime), lastTime: TimeFormat.rfc3339($0.lastTime),
+                    stunTransactions: $0.stunTransactions, mediaPacketsToPeer: $0.mediaPacketsToPeer,
+                    mediaBytesToPeer: $0.mediaBytesToPeer, mediaPacketsFromPeer: $0.mediaPacketsFromPeer,
+                    mediaBytesFromPeer: $0.mediaBytesFromPeer)
+            }
             tcpConnections = a.tcpConnections.map {
                 TCPConnection(
                     connectionId: $0.connectionID, peer: $0.peer.description, initiator: $0.initiator.rawValue,

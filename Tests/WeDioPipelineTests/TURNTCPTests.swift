@@ -120,3 +120,25 @@ struct TURNTCPTests {
         #expect(event.time == CaptureTime(seconds: 1_700_000_010))
     }
 }
+
+@Suite("TURN seen from the peer's side")
+struct PeerSideTests {
+    @Test("Relay scenario, A and B inside: each allocation's relayed address is found in the other capture")
+    func peerSide() throws {
+        let result = Pipeline().analyze([
+            InputSpec(path: Fixtures.path("ice/relay-turn/a-inside.pcap"), vantage: "a"),
+            InputSpec(path: Fixtures.path("ice/relay-turn/b-inside.pcap"), vantage: "b"),
+        ])
+        let a = try #require(result.turnAllocations.first { $0.id == "a/alloc-1" })
+        let fromB = try #require(a.peerSide.first)
+        #expect(a.peerSide.count == 1)
+        #expect(fromB.vantage == "b" && fromB.relayed.description == "192.0.2.10:49336")
+        #expect(fromB.peer.description == "10.2.0.2:38617")
+        // B's check to A's relayed address and A's check to B, relayed: both seen at B as plain STUN.
+        #expect(fromB.stunTransactions == 2)
+        let b = try #require(result.turnAllocations.first { $0.id == "b/alloc-1" })
+        #expect(b.peerSide.map(\.peer.description) == ["10.1.0.2:51936"])
+        #expect(b.peerSide.first?.stunTransactions == 1)
+        #expect(b.peerSide.first?.vantage == "a")
+    }
+}

@@ -53,6 +53,23 @@ public struct TURNTCPConnection: Sendable, Hashable {
     public var bindErrorCode: Int?
 }
 
+/// What a vantage point on the relay's other side (a capture on the TURN server, or at the peer) saw to and
+/// from the allocation's relayed address: the same traffic, unwrapped.
+public struct PeerSideTraffic: Sendable, Hashable {
+    public var vantage: String
+    public var relayed: TransportAddress
+    public var peer: TransportAddress
+    /// STUN transactions (ICE checks) between the relayed address and the peer.
+    public var stunTransactions = 0
+    /// DTLS, RTP and RTCP packets and bytes, from the relayed address to the peer and back.
+    public var mediaPacketsToPeer = 0
+    public var mediaBytesToPeer = 0
+    public var mediaPacketsFromPeer = 0
+    public var mediaBytesFromPeer = 0
+    public var firstTime: CaptureTime
+    public var lastTime: CaptureTime
+}
+
 /// Traffic relayed to and from one peer.
 public struct RelayedCounters: Sendable, Hashable {
     public var packetsToPeer = 0
@@ -99,6 +116,8 @@ public struct TURNAllocation: Sendable, Hashable {
     public var unboundChannelData = 0
     /// RFC 6062 TCP connections to peers.
     public var tcpConnections: [TURNTCPConnection] = []
+    /// The relayed address's traffic as seen beyond the relay (see `PeerSideTraffic`).
+    public var peerSide: [PeerSideTraffic] = []
     /// The vantage point it was seen at.
     public var vantage = ""
 
