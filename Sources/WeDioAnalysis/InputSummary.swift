@@ -73,6 +73,8 @@ public struct AnalysisResult: Sendable {
     public var timeline = Timeline()
     /// The analysis' own counters of what its caps dropped (NAT observations).
     public var natObservationsDropped = 0
+    /// ICE checks beyond the caps (per session, and in total), counted only.
+    public var iceChecksDropped = 0
 
     public init(
         inputs: [InputSummary], statistics: Statistics, methodCounts: [String: Int], messages: [MessageRecord],
@@ -135,6 +137,7 @@ public struct AnalysisResult: Sendable {
         for (name, analyzer) in vantages {
             let nat = analyzer.nat
             natObservationsDropped += nat.dropped
+            iceChecksDropped += analyzer.ice.droppedChecks
             natMappings += nat.mappings.map { mapping in
                 var mapping = mapping
                 mapping.vantage = name

@@ -79,6 +79,9 @@ public struct JSONReport: Sendable {
             tool = Tool(name: "wedio", version: toolVersion)
             inputs = result.inputs.map(Input.init)
             stats = Stats(result.statistics, transactions: result.transactions)
+            stats.capped["iceChecksDropped"] = result.iceChecksDropped
+            stats.capped["natObservationsDropped"] = result.natObservationsDropped
+            stats.capped["timelineEventsDropped"] = result.timeline.dropped
             transactions = result.transactions.transactions.map(Transaction.init)
             iceSessions = result.iceSessions.map(Session.init)
             turnAllocations = result.turnAllocations.map(Allocation.init)
@@ -385,6 +388,7 @@ public struct JSONReport: Sendable {
             var rttMs: RTT?
             var firstCheckTime: String
             var firstSuccessTime: String?
+            var media: MediaJSON?
         }
         struct RTT: Encodable {
             var min, median, max: Double
@@ -426,14 +430,38 @@ public struct JSONReport: Sendable {
             var firstRtpTime, dtlsHandshakeStartTime, dtlsFirstApplicationDataTime: String?
             var dtlsClient: String?
             var dtlsAlerts: Int
+
+            /// Direction 0 is the media flow's first direction; both are named from the pair's view.
+            init(_ flow: MediaFlow, local: TransportAddress) {
+                let forward = flow.flow.source == local
+                func split(_ values: Directional) -> [String: Int] {
+                    ["localToRemote": forward ? values.first : values.second, "remoteToLocal": forward ? values.second : values.first]
+                }
+                rtpPackets = split(flow.rtpPackets)
+                rtcpPackets = split(flow.rtcpPackets)
+                dtlsRecords = split(flow.dtlsRecords)
+                packets = split(flow.packets)
+                bytes = split(flow.bytes)
+                rtpLostEstimate = split(flow.rtpLost)
+                ssrcs = flow.ssrcs.map { "0x" + String($0, radix: 16) }
+                payloadTypes = flow.payloadTypeList
+                firstRtpTime = flow.firstRTPTime.map(TimeFormat.rfc3339)
+                dtlsHandshakeStartTime = flow.handshakeStart.map(TimeFormat.rfc3339)
+                dtlsFirstApplicationDataTime = flow.firstApplicationData.map(TimeFormat.rfc3339)
+                dtlsClient = flow.clientHelloDirection.map { ($0 == 0) == forward ? "local" : "remote" }
+                dtlsAlerts = flow.dtlsAlerts
+            }
         }
 
         var vantage: String
         var restartOf: String?
+        var pairsOmitted, candidatesOmitted: Int
 
         init(_ session: ICESession) {
             vantage = session.vantage
             restartOf = session.restartOf
+            pairsOmitted = session.pairsOmitted
+            candidatesOmitted = session.candidatesOmitted
             id = session.id
             ufrags = session.ufrags
             controlling = session.controlling
@@ -454,7 +482,8 @@ public struct JSONReport: Sendable {
                     priority: pair.priority, checks: pair.checks, responses: pair.responses, errors: pair.errors,
                     nominated: pair.nominated,
                     rttMs: rtts.isEmpty ? nil : RTT(min: rtts[0], median: rtts[rtts.count / 2], max: rtts[rtts.count - 1]),
-                    firstCheckTime: TimeFormat.rfc3339(pair.firstCheck), firstSuccessTime: pair.firstSuccess.map(TimeFormat.rfc3339))
+                    firstCheckTime: TimeFormat.rfc3339(pair.firstCheck), firstSuccessTime: pair.firstSuccess.map(TimeFormat.rfc3339),
+                    media: pair.media.map { MediaJSON($0, local: pair.local) })
             }
             selectedPair = session.selectedPair.map { Selected(local: $0.local.description, remote: $0.remote.description) }
             outcome = session.outcome.rawValue
@@ -469,20 +498,7 @@ public struct JSONReport: Sendable {
                     longestSilenceMs: $0.longestSilenceMilliseconds, lost: $0.lost)
             }
             if let flow = session.media, let selected = session.selectedPair {
-                // Direction 0 is the media flow's first direction; name both from the selected pair's view.
-                let forward = flow.flow.source == selected.local
-                func split(_ values: Directional) -> [String: Int] {
-                    ["localToRemote": forward ? values.first : values.second, "remoteToLocal": forward ? values.second : values.first]
-                }
-                let client = flow.clientHelloDirection.map { ($0 == 0) == forward ? "local" : "remote" }
-                media = MediaJSON(
-                    rtpPackets: split(flow.rtpPackets), rtcpPackets: split(flow.rtcpPackets), dtlsRecords: split(flow.dtlsRecords),
-                    packets: split(flow.packets), bytes: split(flow.bytes), rtpLostEstimate: split(flow.rtpLost),
-                    ssrcs: flow.ssrcs.map { "0x" + String($0, radix: 16) }, payloadTypes: flow.payloadTypeList,
-                    firstRtpTime: flow.firstRTPTime.map(TimeFormat.rfc3339),
-                    dtlsHandshakeStartTime: flow.handshakeStart.map(TimeFormat.rfc3339),
-                    dtlsFirstApplicationDataTime: flow.firstApplicationData.map(TimeFormat.rfc3339), dtlsClient: client,
-                    dtlsAlerts: flow.dtlsAlerts)
+                media = MediaJSON(flow, local: selected.local)
             }
         }
     }
@@ -525,6 +541,10 @@ public struct JSONReport: Sendable {
         var vantage: String
         var tcpConnections: [TCPConnection]
         var peerSide: [PeerSideJSON]
+        var requestedFamilies: [String]
+        var addressErrors: [String]
+        var evenPort: Bool?
+        var reservationToken, usedReservationToken: String?
 
         struct PeerSideJSON: Encodable {
             var vantage, relayed, peer, firstTime, lastTime: String
@@ -580,6 +600,11 @@ public struct JSONReport: Sendable {
                 bytesFromPeers: totals.bytesFromPeer, perPeer: perPeer)
             sendsWithoutPermission = a.sendsWithoutPermission
             unboundChannelData = a.unboundChannelData
+            requestedFamilies = a.requestedFamilies.map { $0 == 1 ? "IPv4" : $0 == 2 ? "IPv6" : String($0) }
+            addressErrors = a.addressErrors.map { "\($0.family == 1 ? "IPv4" : $0.family == 2 ? "IPv6" : String($0.family)): \($0.code)" }
+            evenPort = a.evenPort
+            reservationToken = a.reservationToken.map { "0x" + String($0, radix: 16) }
+            usedReservationToken = a.usedReservationToken.map { "0x" + String($0, radix: 16) }
             peerSide = a.peerSide.map {
                 PeerSideJSON(
                     vantage: $0.vantage, relayed: $0.relayed.description, peer: $0.peer.description,

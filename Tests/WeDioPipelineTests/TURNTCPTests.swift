@@ -142,3 +142,43 @@ struct PeerSideTests {
         #expect(b.peerSide.first?.vantage == "a")
     }
 }
+
+@Suite("TURN allocation attributes and media per pair")
+struct AllocationDetailTests {
+    @Test("EVEN-PORT with R, RESERVATION-TOKEN granted, a dual-family request with one family refused")
+    func evenPortAndFamilies() throws {
+        var capture = SyntheticCapture()
+        let id = capture.newID()
+        capture.add(
+            .allocate, .request, id: id, from: "10.0.0.5:5000", to: "192.0.2.1:3478", at: 0,
+            [
+                STUNAttribute(type: .requestedTransport, value: .requestedTransport(17)),
+                STUNAttribute(type: .evenPort, value: .evenPort(reserveNext: true)),
+                STUNAttribute(type: .additionalAddressFamily, value: .addressFamily(2)),
+            ])
+        capture.add(
+            .allocate, .successResponse, id: id, from: "192.0.2.1:3478", to: "10.0.0.5:5000", at: 0.01,
+            [
+                SyntheticCapture.address(.xorRelayedAddress, "192.0.2.1:50000"),
+                STUNAttribute(type: .reservationToken, value: .uint64(0x0102_0304_0506_0708)),
+                STUNAttribute(type: .addressErrorCode, value: .addressErrorCode(family: 2, code: 440, reason: "Address Family not Supported")),
+            ])
+        let allocation = try #require(Pipeline().analyze(bytes: capture.bytes).turnAllocations.first)
+        #expect(allocation.evenPort == true)
+        #expect(allocation.reservationToken == 0x0102_0304_0506_0708)
+        #expect(allocation.requestedFamilies == [2])
+        #expect(allocation.addressErrors.map(\.code) == [440])
+        #expect(allocation.relayedAddresses.map(\.description) == ["192.0.2.1:50000"])
+    }
+
+    @Test("aiortc call: media is counted on every pair that carried it; the failed pairs carried none")
+    func mediaPerPair() throws {
+        let result = Pipeline().analyze([InputSpec(path: Fixtures.path("ice/aiortc-call/a-inside.pcap"))])
+        let session = try #require(result.iceSessions.first)
+        let selected = try #require(session.selectedPair)
+        let onPair = try #require(session.pairs.first { $0.local == selected.local && $0.remote == selected.remote }?.media)
+        #expect(onPair.rtpPackets.total == session.media?.rtpPackets.total)
+        #expect(onPair.rtpPackets.total > 100)
+        for pair in session.pairs where pair.state == .failed { #expect(pair.media == nil) }
+    }
+}

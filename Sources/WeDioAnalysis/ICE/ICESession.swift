@@ -47,6 +47,8 @@ public struct ICECandidatePair: Sendable, Hashable {
     public var state: PairState = .inProgress
     /// RFC 8445 §6.1.2.3 from the PRIORITY values seen: 2^32·MIN(G,D) + 2·MAX(G,D) + (G>D ? 1 : 0).
     public var priority: UInt64?
+    /// DTLS, RTP and RTCP seen on this pair's addresses (any pair, not only the selected one).
+    public var media: MediaFlow?
 }
 
 /// One ICE session: the checks between two agents identified by their ufrags.

@@ -190,7 +190,12 @@ public struct ICETracker: Sendable {
             for check in grouped[key] ?? [] {
                 if let info = check.networkInfo { built.networkInfo[check.sender] = info }
             }
+            for index in built.pairs.indices {
+                let pair = built.pairs[index]
+                built.pairs[index].media = media.flow(between: pair.local, pair.remote, transport: pair.transport)
+            }
             if let selected = built.selectedPair {
+                built.selectedPair?.media = media.flow(between: selected.local, selected.remote, transport: selected.transport)
                 built.media = media.flow(between: selected.local, selected.remote, transport: selected.transport)
                 if let firstRTP = built.media?.firstRTPTime {
                     built.timeToFirstMediaMilliseconds = firstRTP.milliseconds(since: built.firstCheck)

@@ -94,6 +94,14 @@ public struct TURNAllocation: Sendable, Hashable {
     public var username: String?
     public var realm: String?
     public var requestedTransport: UInt8?
+    /// REQUESTED-ADDRESS-FAMILY and ADDITIONAL-ADDRESS-FAMILY asked for (1 IPv4, 2 IPv6; RFC 8656 §7.1).
+    public var requestedFamilies: [UInt8] = []
+    /// ADDRESS-ERROR-CODE: a family the server could not relay (dual allocation half refused).
+    public var addressErrors: [(family: UInt8, code: Int)] = []
+    /// EVEN-PORT asked (with the R bit: reserve the next port) and the RESERVATION-TOKEN granted, or used.
+    public var evenPort: Bool?
+    public var reservationToken: UInt64?
+    public var usedReservationToken: UInt64?
     public var relayedAddresses: [TransportAddress] = []
     public var mappedAddress: TransportAddress?
     public var lifetimeSeconds: UInt32?

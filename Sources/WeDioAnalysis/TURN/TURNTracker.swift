@@ -61,6 +61,16 @@ public struct TURNTracker: Sendable {
             if case .requestedTransport(let proto) = message.value(.requestedTransport) {
                 allocations[index].requestedTransport = proto
             }
+            if message.method == .allocate {
+                for attribute in message.attributes
+                where attribute.type == .requestedAddressFamily || attribute.type == .additionalAddressFamily {
+                    if case .addressFamily(let family) = attribute.value, !allocations[index].requestedFamilies.contains(family) {
+                        allocations[index].requestedFamilies.append(family)
+                    }
+                }
+                if case .evenPort(let reserve) = message.value(.evenPort) { allocations[index].evenPort = reserve }
+                if case .uint64(let token) = message.value(.reservationToken) { allocations[index].usedReservationToken = token }
+            }
             var lifetime: UInt32?
             if case .uint32(let value) = message.value(.lifetime) { lifetime = value }
             var channel: UInt16?
@@ -111,6 +121,10 @@ public struct TURNTracker: Sendable {
                     return address
                 }
                 if case .xorAddress(let mapped) = message.value(.xorMappedAddress) { allocations[index].mappedAddress = mapped }
+                if case .uint64(let token) = message.value(.reservationToken) { allocations[index].reservationToken = token }
+                if case .addressErrorCode(let family, let code, _) = message.value(.addressErrorCode) {
+                    allocations[index].addressErrors.append((family: family, code: code))
+                }
                 allocations[index].lifetimeSeconds = granted
                 allocations[index].expires = time.adding(milliseconds: Int64(granted ?? 600) * 1000)
             } else if case .errorCode(let code, _) = message.value(.errorCode) {
