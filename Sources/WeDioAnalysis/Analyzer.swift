@@ -9,6 +9,8 @@ public struct Analyzer: Sendable {
         /// Keep every decoded STUN message (for `--messages`); otherwise only counts are kept.
         public var keepMessages: Bool
         public var credentials: CredentialStore
+        /// Candidates from the offer/answer (`--sdp`), set beside the wire's.
+        public var signalledCandidates: [SignalledCandidate] = []
 
         public init(keepMessages: Bool = false, credentials: CredentialStore = CredentialStore()) {
             self.keepMessages = keepMessages

@@ -125,6 +125,7 @@ public struct AnalysisResult: Sendable {
             }
         }
         ICERestarts.link(&sessions)
+        SDPCandidates.annotate(&sessions, with: vantages.first?.analyzer.options.signalledCandidates ?? [])
         PeerSide.attach(to: &allocations, vantages: vantages)
         self.init(
             inputs: inputs, statistics: statistics, methodCounts: methodCounts, messages: messages,

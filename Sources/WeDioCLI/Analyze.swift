@@ -80,7 +80,9 @@ struct Analyze: ParsableCommand {
 
     func run() throws {
         let store = try credentials.store()
-        var pipeline = Pipeline(filter: filter, analyzerOptions: Analyzer.Options(keepMessages: messages, credentials: store))
+        var options = Analyzer.Options(keepMessages: messages, credentials: store)
+        options.signalledCandidates = try credentials.signalledCandidates()
+        var pipeline = Pipeline(filter: filter, analyzerOptions: options)
         pipeline.decodeOnly = decodeOnly
         let specs = inputs()
         let progress = ProgressLine(enabled: !noProgress && isatty(STDERR_FILENO) == 1, inputs: specs)

@@ -28,7 +28,11 @@ struct CredentialOptions: ParsableArguments {
         help: ArgumentHelp("TURN long-term credentials (repeatable).", valueName: "USER:PASSWORD"))
     var turnCredentials: [String] = []
 
-    @Option(name: .customLong("sdp"), help: ArgumentHelp("Read a=ice-ufrag / a=ice-pwd from an SDP file (repeatable).", valueName: "FILE"))
+    @Option(
+        name: .customLong("sdp"),
+        help: ArgumentHelp(
+            "Read a=ice-ufrag / a=ice-pwd (to verify checks) and a=candidate lines (shown beside the wire's candidates) from an SDP file (repeatable).",
+            valueName: "FILE"))
     var sdpFiles: [String] = []
 
     func validate() throws {
@@ -56,6 +60,16 @@ struct CredentialOptions: ParsableArguments {
             }
         }
         return store
+    }
+
+    /// The candidates the SDP files signalled.
+    func signalledCandidates() throws -> [SignalledCandidate] {
+        try sdpFiles.flatMap { path -> [SignalledCandidate] in
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw ValidationError("cannot read SDP file \(path)")
+            }
+            return SDPCandidates.parse(text)
+        }
     }
 
     private func split(_ value: String) -> (String, String) {

@@ -377,6 +377,8 @@ public struct JSONReport: Sendable {
             var agent, type, address, transport, evidence: String
             var priority: UInt32?
             var typePreference, localPreference, component: UInt32?
+            var sdpType: String?
+            var sdpPriority: UInt32?
         }
         struct Pair: Encodable {
             var local, remote, state, transport: String
@@ -472,7 +474,8 @@ public struct JSONReport: Sendable {
                 Candidate(
                     agent: $0.agent, type: $0.type.rawValue, address: $0.address.description, transport: $0.transport.rawValue,
                     evidence: $0.evidence, priority: $0.priority, typePreference: $0.typePreference,
-                    localPreference: $0.localPreference, component: $0.component)
+                    localPreference: $0.localPreference, component: $0.component, sdpType: $0.signalledType?.rawValue,
+                    sdpPriority: $0.signalledPriority)
             }
             pairs = session.pairs.map { pair in
                 let rtts = pair.rttMilliseconds.sorted()

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import WeDio
 import WeDioAnalysis
@@ -180,5 +181,50 @@ struct AllocationDetailTests {
         #expect(onPair.rtpPackets.total == session.media?.rtpPackets.total)
         #expect(onPair.rtpPackets.total > 100)
         for pair in session.pairs where pair.state == .failed { #expect(pair.media == nil) }
+    }
+}
+
+@Suite("Signalled candidates (--sdp)")
+struct SignalledCandidateTests {
+    @Test("a=candidate lines: fields, raddr/rport, the section's ufrag; mDNS names and unknown types skipped")
+    func parse() throws {
+        let sdp = """
+            v=0\r
+            a=ice-ufrag:sess\r
+            m=audio 9 UDP/TLS/RTP/SAVPF 111\r
+            a=ice-ufrag:abcd\r
+            a=candidate:1 1 udp 2130706431 10.0.0.5 5000 typ host\r
+            a=candidate:2 1 udp 1694498815 198.51.100.7 40000 typ srflx raddr 10.0.0.5 rport 5000\r
+            a=candidate:3 1 udp 2130706431 3f1c2b.local 5001 typ host\r
+            a=candidate:4 1 tcp 1518280447 10.0.0.5 9 typ host tcptype active\r
+            a=candidate:5 1 udp 1 10.0.0.5 1 typ weird\r
+            """
+        let candidates = SDPCandidates.parse(sdp)
+        #expect(candidates.map(\.foundation) == ["1", "2", "4"])
+        #expect(candidates.allSatisfy { $0.ufrag == "abcd" })
+        #expect(candidates[1].type == .srflx && candidates[1].priority == 1_694_498_815)
+        #expect(candidates[1].related?.description == "10.0.0.5:5000")
+        #expect(candidates[2].transport == .tcp)
+    }
+
+    @Test("aiortc call with both SDPs: every wire candidate has the signalled type it was inferred as, and the SDP priority")
+    func aiortcCall() throws {
+        struct Truth: Decodable {
+            struct Agent: Decodable { var sdp: String }
+            var agents: [Agent]
+        }
+        let truth = try JSONDecoder().decode(
+            Truth.self, from: Data(contentsOf: URL(fileURLWithPath: Fixtures.path("ice/aiortc-call/truth.json"))))
+        var options = Analyzer.Options()
+        options.signalledCandidates = truth.agents.flatMap { SDPCandidates.parse($0.sdp) }
+        let result = Pipeline(analyzerOptions: options).analyze([InputSpec(path: Fixtures.path("ice/aiortc-call/a-inside.pcap"))])
+        let candidates = try #require(result.iceSessions.first?.candidates)
+        #expect(candidates.count == 3)
+        for candidate in candidates {
+            #expect(candidate.signalledType == candidate.type, "\(candidate.address)")
+        }
+        // On the wire A's checks carry the peer-reflexive preference (RFC 8445 §7.1.1); the SDP has the host's.
+        let host = try #require(candidates.first { $0.address.description == "10.1.0.2:52966" })
+        #expect(host.priority == 1_862_270_975 && host.signalledPriority == 2_130_706_431)
     }
 }

@@ -17,6 +17,9 @@ public struct ICECandidate: Sendable, Hashable {
     /// peer-reflexive type preference, so the type is never read from it).
     public var priority: UInt32?
     public var evidence: String
+    /// What the SDP (`--sdp`) said about this address, when it was signalled.
+    public var signalledType: CandidateType?
+    public var signalledPriority: UInt32?
 
     /// RFC 8445 §5.1.2.1: type preference (8 bits), local preference (16), component (8).
     public var typePreference: UInt32? { priority.map { $0 >> 24 } }
