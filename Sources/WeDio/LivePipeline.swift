@@ -73,5 +73,5 @@ extension Pipeline {
 /// What the live stream holds back until the capture ends.
 public enum LiveEvents {
     /// Kinds that mean "nothing happened" (no answer, no success, no refresh): only the end decides them.
-    public static let decidedAtEnd: Set<TimelineKind> = [.stunTimeout, .iceFailed, .turnExpired, .consentLost]
+    public static let decidedAtEnd: Set<TimelineKind> = [.stunTimeout, .iceFailed, .turnExpired, .turnPermissionExpired, .turnChannelExpired, .consentLost]
 }

@@ -228,3 +228,46 @@ struct SignalledCandidateTests {
         #expect(host.priority == 1_862_270_975 && host.signalledPriority == 2_130_706_431)
     }
 }
+
+@Suite("Hairpinning and lapsed TURN state")
+struct HairpinAndExpiryTests {
+    @Test("A request from inside to the NAT's own external address, answered: hairpinning")
+    func hairpin() throws {
+        var capture = SyntheticCapture()
+        let first = capture.newID()
+        capture.add(.binding, .request, id: first, from: "10.0.0.5:5000", to: "192.0.2.1:3478", at: 0)
+        capture.add(
+            .binding, .successResponse, id: first, from: "192.0.2.1:3478", to: "10.0.0.5:5000", at: 0.01,
+            [SyntheticCapture.address(.xorMappedAddress, "198.51.100.7:40000")])
+        let second = capture.newID()
+        capture.add(.binding, .request, id: second, from: "10.0.0.6:6000", to: "198.51.100.7:40000", at: 1)
+        capture.add(
+            .binding, .successResponse, id: second, from: "198.51.100.7:40000", to: "10.0.0.6:6000", at: 1.01,
+            [SyntheticCapture.address(.xorMappedAddress, "198.51.100.7:41000")])
+        let result = Pipeline().analyze(bytes: capture.bytes)
+        let behaviour = try #require(result.natBehaviour.first)
+        #expect(behaviour.externalIP.description == "198.51.100.7")
+        #expect(behaviour.hairpinning == true)
+    }
+
+    @Test("A permission and a channel never refreshed lapse at 300 s and 600 s on the timeline")
+    func lapsed() throws {
+        var capture = SyntheticCapture()
+        let allocate = capture.newID()
+        capture.add(.allocate, .request, id: allocate, from: "10.0.0.5:5000", to: "192.0.2.1:3478", at: 0)
+        capture.add(
+            .allocate, .successResponse, id: allocate, from: "192.0.2.1:3478", to: "10.0.0.5:5000", at: 0,
+            [SyntheticCapture.address(.xorRelayedAddress, "192.0.2.1:50000"), STUNAttribute(type: .lifetime, value: .uint32(3600))])
+        let bind = capture.newID()
+        capture.add(
+            .channelBind, .request, id: bind, from: "10.0.0.5:5000", to: "192.0.2.1:3478", at: 1,
+            [STUNAttribute(type: .channelNumber, value: .channelNumber(0x4000)), SyntheticCapture.address(.xorPeerAddress, "203.0.113.9:9000")])
+        capture.add(.channelBind, .successResponse, id: bind, from: "192.0.2.1:3478", to: "10.0.0.5:5000", at: 1)
+        capture.add(.binding, .request, id: capture.newID(), from: "10.0.0.6:6000", to: "10.0.0.7:7000", at: 700)
+        let events = Pipeline().analyze(bytes: capture.bytes).timeline.events
+        let permission = try #require(events.first { $0.kind == .turnPermissionExpired })
+        #expect(permission.time == CaptureTime(seconds: 1_700_000_301))
+        let channel = try #require(events.first { $0.kind == .turnChannelExpired })
+        #expect(channel.time == CaptureTime(seconds: 1_700_000_601))
+    }
+}

@@ -13,6 +13,8 @@ public enum TimelineKind: String, Sendable, Hashable, CaseIterable {
     case turnRefresh = "turn-refresh"
     case turnDeleted = "turn-deleted"
     case turnExpired = "turn-expired"
+    case turnPermissionExpired = "turn-permission-expired"
+    case turnChannelExpired = "turn-channel-expired"
     case iceChecksStarted = "ice-checks-started"
     case iceRestart = "ice-restart"
     case iceRoleConflict = "ice-role-conflict"
@@ -123,6 +125,21 @@ public struct Timeline: Sendable, Hashable {
                         refresh.time, vantage, .turnRefresh,
                         "Refresh: asked \(refresh.asked.map { "\($0) s" } ?? "default"), granted "
                             + (refresh.granted.map { "\($0) s" } ?? "nothing"), [allocation.id])
+                }
+            }
+            // Permissions (300 s) and channels (600 s) not refreshed in time lapse while the allocation lives on.
+            let horizon = allocation.ended ?? result.inputs.filter { $0.vantage == vantage }.compactMap(\.lastTime).max()
+            if let horizon {
+                for permission in allocation.permissions where permission.expires < horizon {
+                    add(
+                        permission.expires, vantage, .turnPermissionExpired,
+                        "permission for \(permission.peer) expired (not refreshed within 300 s)", [allocation.id])
+                }
+                for channel in allocation.channels where channel.expires < horizon {
+                    add(
+                        channel.expires, vantage, .turnChannelExpired,
+                        "channel 0x\(String(channel.number, radix: 16)) to \(channel.peer) expired (not refreshed within 600 s)",
+                        [allocation.id])
                 }
             }
             if allocation.end == .expired, let expires = allocation.expires {
