@@ -95,6 +95,7 @@ public struct MarkdownReport: Sendable {
         out.append(
             "Seen at `\(session.vantage)`. Controlling `\(cell(session.controlling ?? "?"))`, controlled `\(cell(session.controlled ?? "?"))`"
                 + (session.roleConflicts > 0 ? "; \(session.roleConflicts) role conflicts (487), switched: \(session.roleSwitches.joined(separator: ", "))" : "")
+                + (session.restartOf.map { "; an ICE restart of `\($0)`" } ?? "")
                 + ".")
         if let selected = session.selectedPair {
             out.append("")
@@ -168,6 +169,15 @@ public struct MarkdownReport: Sendable {
                     + "\(allocation.end.rawValue) | \(totals.packetsToPeer) pkts, \(totals.bytesToPeer) B | \(totals.packetsFromPeer) pkts, \(totals.bytesFromPeer) B |")
         }
         more(result.turnAllocations.count, &out)
+        for allocation in result.turnAllocations.prefix(8) {
+            for side in allocation.peerSide.prefix(8) {
+                out.append("")
+                out.append(
+                    "`\(allocation.id)` seen beyond the relay at `\(side.vantage)`: \(side.relayed) ↔ \(side.peer), "
+                        + "\(side.stunTransactions) STUN transactions, \(side.mediaPacketsToPeer) media packets to the peer and "
+                        + "\(side.mediaPacketsFromPeer) back.")
+            }
+        }
         for allocation in result.turnAllocations.prefix(8)
         where !allocation.permissions.isEmpty || !allocation.channels.isEmpty || !allocation.tcpConnections.isEmpty {
             out.append("")

@@ -57,8 +57,12 @@ public struct TextReport: Sendable {
             }
         }
         lines.append(contentsOf: renderTransactions(result.transactions))
-        for session in result.iceSessions { lines.append(contentsOf: renderSession(session)) }
-        for allocation in result.turnAllocations { lines.append(contentsOf: renderAllocation(allocation)) }
+        for session in result.iceSessions.prefix(10) { lines.append(contentsOf: renderSession(session)) }
+        if result.iceSessions.count > 10 { lines.append("… \(result.iceSessions.count - 10) more ICE sessions (see --format json)") }
+        for allocation in result.turnAllocations.prefix(10) { lines.append(contentsOf: renderAllocation(allocation)) }
+        if result.turnAllocations.count > 10 {
+            lines.append("… \(result.turnAllocations.count - 10) more TURN allocations (see --format json)")
+        }
         for connection in result.encryptedTURN.prefix(12) {
             lines.append("")
             lines.append(
@@ -118,7 +122,10 @@ public struct TextReport: Sendable {
     }
 
     private func renderSession(_ session: ICESession) -> [String] {
-        var lines = ["", bold("ICE session \(session.id)") + "  ufrags \(session.ufrags.joined(separator: " / "))"]
+        var lines = [
+            "", bold("ICE session \(session.id)") + "  ufrags \(session.ufrags.joined(separator: " / "))"
+                + (session.restartOf.map { "  (ICE restart of \($0))" } ?? ""),
+        ]
         let verdict: String
         switch session.outcome {
         case .connected:
