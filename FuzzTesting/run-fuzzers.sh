@@ -14,7 +14,7 @@ trap 'rm -rf "$work"' EXIT
 
 # Seeds: the fixture captures, their UDP payloads (STUN and ChannelData) and runs of their packets.
 mkdir -p "$work/seeds/FuzzSTUN" "$work/seeds/FuzzChannelData" "$work/seeds/FuzzPackets" "$work/seeds/FuzzPcap"
-for capture in ../fixtures/link/ethernet-lo.pcap ../fixtures/fragments/*.pcap; do
+for capture in ../fixtures/link/ethernet-lo.pcap ../fixtures/fragments/*.pcap ../fixtures/ice/*/a-inside.pcap; do
     cp "$capture" "$work/seeds/FuzzPcap/"
 done
 python3 - "$work/seeds" ../fixtures/link/ethernet-lo.pcap <<'PY'

@@ -3,7 +3,7 @@ import WeDioBasics
 import WeDioSTUN
 
 /// `--redact`: replaces every IP address of the result with a consistent pseudonym that keeps the family
-/// and whether it was private (10.255.x.y / fd00::…) or public (198.18.x.y, RFC 2544's benchmarking range /
+/// and whether it was private (10.128.x.y / fd00::…) or public (198.18.x.y, RFC 2544's benchmarking range /
 /// 2001:db8::…), and usernames, realms and ufrags with user-N, realm-N, ufrag-N. Ports, times and
 /// transaction ids are kept: the report still tells the story. Replacement is by whole tokens, once, so
 /// a pseudonym is never replaced again. Raw bytes of unknown attributes (`--messages`) are not rewritten.
@@ -51,14 +51,18 @@ public struct Redactor: Sendable {
             }
         }
         let originals = Set(ips.map(\.description))
-        var counters: [String: UInt32] = [:]
+        var counters: [String: Int] = [:]
         for ip in ips where !ip.isLoopback {
             let pool = Self.pool(ip)
-            var candidate: String
-            repeat {
+            // Skip pseudonyms that are real addresses of this capture; a capture holding a whole pool's worth
+            // of them (hostile input) gets textual pseudonyms instead of an endless search.
+            var candidate = ""
+            for _ in 0..<64 {
                 counters[pool, default: 0] += 1
                 candidate = Self.pseudonym(pool, counters[pool] ?? 1)
-            } while originals.contains(candidate)
+                if !originals.contains(candidate) { break }
+            }
+            if originals.contains(candidate) { candidate = "\(pool)-\(counters[pool] ?? 0)" }
             addresses[ip.description] = candidate
         }
         var nameCounters: [String: Int] = [:]
@@ -101,10 +105,14 @@ public struct Redactor: Sendable {
         }
     }
 
-    static func pseudonym(_ pool: String, _ index: UInt32) -> String {
+    /// Private IPv4 from 10.128.0.0/9, public IPv4 from 198.18.0.0/15 (RFC 2544), IPv6 from fd00::/8 and
+    /// 2001:db8::/32; past a pool's size (8 M, 131 K) the text form "pool-N" is used.
+    static func pseudonym(_ pool: String, _ index: Int) -> String {
         switch pool {
-        case "v4-private": IPAddress.v4(0x0AFF_0000 | (index & 0xFFFF)).description
-        case "v4-public": IPAddress.v4(0xC612_0000 | (index & 0x1_FFFF)).description
+        case "v4-private":
+            index < 1 << 23 ? IPAddress.v4(0x0A80_0000 | UInt32(index)).description : "\(pool)-\(index)"
+        case "v4-public":
+            index < 1 << 17 ? IPAddress.v4(0xC612_0000 | UInt32(index)).description : "\(pool)-\(index)"
         case "v6-private": IPAddress.v6((UInt128(0xFD00) << 112) | UInt128(index)).description
         default: IPAddress.v6((UInt128(0x2001_0DB8) << 96) | UInt128(index)).description
         }

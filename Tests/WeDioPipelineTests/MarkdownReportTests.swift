@@ -79,7 +79,7 @@ struct MarkdownReportTests {
             for secret in secrets { #expect(!report.contains(secret), "\(secret) left") }
         }
         // The private client stays private-looking and keeps its port; the public server is public-looking.
-        #expect(json.contains("\"10.255.0.1:34218\""))
+        #expect(json.contains("\"10.128.0.1:34218\""))
         #expect(json.contains("198.18.0.1:3478"))
         #expect(markdown.contains("user 'user-1' in realm 'realm-1'"))
         #expect(try SchemaValidator.problem(

@@ -1,14 +1,27 @@
 import FuzzDriver
 import WeDio
 import WeDioAnalysis
+import WeDioReport
 
 /// The whole pipeline fed a capture file: libpcap parses the bytes through fmemopen, then everything
-/// downstream runs. Invariant: no trap; an unreadable input is reported, never fatal.
+/// downstream runs, then every report. Invariant: no trap; an unreadable input is reported, never fatal.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzPcap(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: start, count: count))
     let result = Pipeline(analyzerOptions: Analyzer.Options(keepMessages: true)).analyze(bytes: bytes, name: "fuzz")
     precondition(result.inputs.count == 1)
+    // Every report renders whatever the input: JSON encoding must not throw (no NaN or infinite numbers),
+    // and redaction must keep the JSON parseable by construction.
+    let json: String
+    do {
+        json = try JSONReport(toolVersion: "fuzz", includeMessages: true).render(result)
+    } catch {
+        preconditionFailure("JSON report failed: \(error)")
+    }
+    let redactor = Redactor(result)
+    _ = redactor.redact(json: json)
+    _ = redactor.redact(text: MarkdownReport(toolVersion: "fuzz").render(result))
+    _ = TextReport(color: false, toolVersion: "fuzz").render(result)
     return 0
 }
 
