@@ -11,44 +11,12 @@ import WeDioTestSupport
 /// pairs and NAT mappings to these assertions.
 @Suite("ICE lab scenarios")
 struct ICEFixtureTests {
-    struct Truth: Decodable {
-        struct Agent: Decodable {
-            var agent: String
-            var role: String
-            var finalRole: String
-            var ufrag: String
-            var password: String
-            var outcome: String
-            var turn: TURN?
-        }
-        struct TURN: Decodable {
-            var username: String?
-        }
-        struct Mapping: Decodable {
-            var `internal`: String
-            var destination: String
-            var external: String
-            var line: String
-        }
-        var scenario: String
-        var agents: [Agent]
-        var conntrack: [String: [Mapping]]
-        var natDiscovery: [String]?
-        var server: Server
-        struct Server: Decodable {
-            var turnUsers: [String: String]
-        }
-    }
-
     static let scenarios = [
         "host-pair", "srflx-eim", "prflx-symmetric", "relay-turn", "turn-wrong-password", "total-failure", "turn-tcp",
         "role-conflict", "ipv6-host", "aiortc-call",
     ]
 
-    static func truth(_ scenario: String) throws -> Truth {
-        let data = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("ice/\(scenario)/truth.json")))
-        return try JSONDecoder().decode(Truth.self, from: data)
-    }
+    static func truth(_ scenario: String) throws -> LabTruth { try LabTruth.load(scenario) }
 
     static func captures(_ scenario: String) -> [String] {
         let directory = Fixtures.path("ice/\(scenario)")
@@ -57,7 +25,7 @@ struct ICEFixtureTests {
     }
 
     /// Analyses with the agents' ICE passwords, and the TURN passwords when `turn` is set.
-    static func analyze(_ path: String, _ truth: Truth, turn: Bool = false) -> AnalysisResult {
+    static func analyze(_ path: String, _ truth: LabTruth, turn: Bool = false) -> AnalysisResult {
         var store = CredentialStore()
         for agent in truth.agents { store.addICE(ufrag: agent.ufrag, password: agent.password) }
         if turn {

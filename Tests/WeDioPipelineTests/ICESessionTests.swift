@@ -8,33 +8,9 @@ import WeDioTestSupport
 /// ICE sessions reconstructed from each lab capture, against what the agents reported (truth.json).
 @Suite("ICE sessions against the lab's truth")
 struct ICESessionTests {
-    struct Truth: Decodable {
-        struct Candidate: Decodable {
-            var type: String
-            var address: String
-            var port: Int
-            var priority: UInt32
-        }
-        struct Pair: Decodable {
-            var local: Candidate
-            var remote: Candidate
-        }
-        struct Agent: Decodable {
-            var agent: String
-            var ufrag: String
-            var finalRole: String
-            var outcome: String
-            var selectedPair: Pair?
-            var dtlsRole: String?
-        }
-        var agents: [Agent]
-    }
+    static func truth(_ scenario: String) throws -> LabTruth { try LabTruth.load(scenario) }
 
-    static func truth(_ scenario: String) throws -> Truth {
-        try JSONDecoder().decode(Truth.self, from: Data(contentsOf: URL(fileURLWithPath: Fixtures.path("ice/\(scenario)/truth.json"))))
-    }
-
-    static func address(_ candidate: Truth.Candidate) -> String {
+    static func address(_ candidate: LabTruth.Candidate) -> String {
         candidate.address.contains(":") ? "[\(candidate.address)]:\(candidate.port)" : "\(candidate.address):\(candidate.port)"
     }
 

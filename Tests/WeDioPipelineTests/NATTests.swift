@@ -13,7 +13,7 @@ struct NATTests {
     /// The conntrack entries of `router` as (internal, destination, external). An entry that an inbound
     /// packet created (a full-cone DNAT) has the outside peer as its original source: its internal address is
     /// then the reply's source, read from the raw line.
-    static func conntrack(_ truth: ICEFixtureTests.Truth, router: String) -> Set<[String]> {
+    static func conntrack(_ truth: LabTruth, router: String) -> Set<[String]> {
         var entries: Set<[String]> = []
         for entry in truth.conntrack[router] ?? [] {
             if entry.internal.hasPrefix("10.") {

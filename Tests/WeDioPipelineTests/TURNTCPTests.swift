@@ -209,14 +209,9 @@ struct SignalledCandidateTests {
 
     @Test("aiortc call with both SDPs: every wire candidate has the signalled type it was inferred as, and the SDP priority")
     func aiortcCall() throws {
-        struct Truth: Decodable {
-            struct Agent: Decodable { var sdp: String }
-            var agents: [Agent]
-        }
-        let truth = try JSONDecoder().decode(
-            Truth.self, from: Data(contentsOf: URL(fileURLWithPath: Fixtures.path("ice/aiortc-call/truth.json"))))
+        let truth = try LabTruth.load("aiortc-call")
         var options = Analyzer.Options()
-        options.signalledCandidates = truth.agents.flatMap { SDPCandidates.parse($0.sdp) }
+        options.signalledCandidates = truth.agents.flatMap { SDPCandidates.parse($0.sdp ?? "") }
         let result = Pipeline(analyzerOptions: options).analyze([InputSpec(path: Fixtures.path("ice/aiortc-call/a-inside.pcap"))])
         let candidates = try #require(result.iceSessions.first?.candidates)
         #expect(candidates.count == 3)
