@@ -15,10 +15,11 @@ struct Analyze: ParsableCommand {
             66 an input could not be read at all, 73 the output file could not be written.
 
             Examples:
-              wedio analyze fixtures/corpus-sample/stun-binding.pcap
+              wedio analyze fixtures/link/ethernet-lo.pcap
               wedio analyze --vantage client=client.pcap --vantage turn=server.pcapng
               wedio analyze call.pcap --ice-credentials abcd:secretpassword
-              wedio analyze --vantage inside=lan.pcap --vantage outside=wan.pcap --format markdown --redact
+              wedio analyze --vantage in=lan.pcap --vantage out=wan.pcap --format markdown
+              wedio analyze call.pcap --format json --redact > shareable.json
             """)
 
     @Argument(help: ArgumentHelp("Capture files.", valueName: "FILE"))
@@ -32,7 +33,9 @@ struct Analyze: ParsableCommand {
     @Option(name: .customLong("filter"), help: ArgumentHelp("BPF filter applied while reading.", valueName: "BPF"))
     var filter: String?
 
-    @Option(name: .customLong("format"), help: "Output format.")
+    @Option(
+        name: .customLong("format"),
+        help: "text: the terminal summary; json: the report of Schemas/wedio-report.schema.json; markdown: tables and a Mermaid sequence diagram.")
     var format: OutputFormat = .text
 
     @Option(name: .customLong("output"), help: ArgumentHelp("Write the report here instead of stdout.", valueName: "PATH"))

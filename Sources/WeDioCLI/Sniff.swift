@@ -65,7 +65,9 @@ struct Sniff: ParsableCommand {
 
     func run() throws {
         let store = try credentials.store()
-        let pipeline = Pipeline(filter: filter, analyzerOptions: Analyzer.Options(credentials: store))
+        var analyzerOptions = Analyzer.Options(credentials: store)
+        analyzerOptions.signalledCandidates = try credentials.signalledCandidates()
+        let pipeline = Pipeline(filter: filter, analyzerOptions: analyzerOptions)
         let stop = CaptureStopToken()
         let sources = [SIGINT, SIGTERM].map { number -> any DispatchSourceSignal in
             signal(number, SIG_IGN)
