@@ -205,6 +205,7 @@ public enum Diagnosis {
     // MARK: TURN
 
     static func turnFindings(_ result: AnalysisResult, clock: ReferenceClock, into findings: inout [Finding]) {
+        let allocates = AllocateTransactions(result)
         for allocation in result.turnAllocations {
             let start = findings.count
             defer {
@@ -216,7 +217,7 @@ public enum Diagnosis {
             let evidence = Evidence(
                 "\(allocation.client) → \(allocation.server) (\(allocation.transport.rawValue)), Allocate errors "
                     + allocation.allocateErrors.map(String.init).joined(separator: ", "),
-                vantage: allocation.vantage, transactions: allocateIDs(result, allocation), times: [time])
+                vantage: allocation.vantage, transactions: allocates[allocation].map(\.id.description), times: [time])
             let staleNonces = longestRun(of: 438, in: allocation.allocateErrors)
             if allocation.credentialsRefused > 0 && allocation.created == nil {
                 findings.append(
@@ -307,11 +308,27 @@ public enum Diagnosis {
         }
     }
 
-    static func allocateIDs(_ result: AnalysisResult, _ allocation: TURNAllocation) -> [String] {
-        result.transactions.transactions.filter {
-            $0.method == .allocate && $0.client == allocation.client && $0.server == allocation.server
-                && $0.vantage == allocation.vantage
-        }.map(\.id.description)
+    /// The Allocate transactions of each allocation (same vantage point, client and server), found in one
+    /// pass over the transactions: scanning them once per allocation was quadratic.
+    struct AllocateTransactions {
+        private struct Key: Hashable {
+            var vantage: String
+            var client: TransportAddress
+            var server: TransportAddress
+        }
+        private var byAllocation: [Key: [STUNTransaction]] = [:]
+
+        init(_ result: AnalysisResult) {
+            guard !result.turnAllocations.isEmpty else { return }
+            for transaction in result.transactions.transactions where transaction.method == .allocate {
+                byAllocation[Key(vantage: transaction.vantage, client: transaction.client, server: transaction.server), default: []]
+                    .append(transaction)
+            }
+        }
+
+        subscript(_ allocation: TURNAllocation) -> [STUNTransaction] {
+            byAllocation[Key(vantage: allocation.vantage, client: allocation.client, server: allocation.server)] ?? []
+        }
     }
 
     // MARK: NAT

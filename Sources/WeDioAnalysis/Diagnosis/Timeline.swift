@@ -88,17 +88,15 @@ public struct Timeline: Sendable, Hashable {
                     ["transaction \(exchange.id)", ref(exchange.ref)])
             }
         }
+        let allocates = Diagnosis.AllocateTransactions(result)
         for allocation in result.turnAllocations {
             let vantage = allocation.vantage
-            for transaction in result.transactions.transactions
-            where transaction.method == .allocate && transaction.client == allocation.client
-                && transaction.server == allocation.server && transaction.vantage == vantage && transaction.outcome == .error
-            {
+            for transaction in allocates[allocation] where transaction.outcome == .error {
                 let code = transaction.errorCode ?? 0
                 add(
                     transaction.responseTime ?? transaction.requestTime, vantage, .turnAllocateError,
-                    "Allocate \(allocation.client) → \(allocation.server): \(code) \(STUNErrorCodes.reason(for: code) ?? "")"
-                        .trimmingSpaces, ["transaction \(transaction.id)", allocation.id])
+                    "Allocate \(allocation.client) → \(allocation.server): \(code)"
+                        + (STUNErrorCodes.reason(for: code).map { " \($0)" } ?? ""), ["transaction \(transaction.id)", allocation.id])
             }
             if let created = allocation.created {
                 let relayed = allocation.relayedAddresses.map(\.description).joined(separator: ", ")
@@ -215,13 +213,5 @@ public struct Timeline: Sendable, Hashable {
             timeline.events.removeLast(timeline.events.count - Limits.timelineEvents)
         }
         return timeline
-    }
-}
-
-extension String {
-    var trimmingSpaces: String {
-        var text = self
-        while text.last == " " { text.removeLast() }
-        return text
     }
 }
