@@ -603,8 +603,8 @@ public struct JSONReport: Sendable {
                 bytesFromPeers: totals.bytesFromPeer, perPeer: perPeer)
             sendsWithoutPermission = a.sendsWithoutPermission
             unboundChannelData = a.unboundChannelData
-            requestedFamilies = a.requestedFamilies.map { $0 == 1 ? "IPv4" : $0 == 2 ? "IPv6" : String($0) }
-            addressErrors = a.addressErrors.map { "\($0.family == 1 ? "IPv4" : $0.family == 2 ? "IPv6" : String($0.family)): \($0.code)" }
+            requestedFamilies = a.requestedFamilies.map(AttributeText.family)
+            addressErrors = a.addressErrors.map { "\(AttributeText.family($0.family)): \($0.code)" }
             evenPort = a.evenPort
             reservationToken = a.reservationToken.map { "0x" + String($0, radix: 16) }
             usedReservationToken = a.usedReservationToken.map { "0x" + String($0, radix: 16) }
@@ -701,7 +701,7 @@ public enum AttributeText {
         case .changeRequest(let ip, let port): "changeIP=\(ip) changePort=\(port)"
         case .channelNumber(let channel): "0x" + String(channel, radix: 16)
         case .requestedTransport(let proto): proto == 17 ? "UDP" : proto == 6 ? "TCP" : String(proto)
-        case .addressFamily(let family): family == 1 ? "IPv4" : family == 2 ? "IPv6" : String(family)
+        case .addressFamily(let family): Self.family(family)
         case .evenPort(let reserve): "reserveNext=\(reserve)"
         case .responsePort(let port): String(port)
         case .passwordAlgorithm(let algorithm): algorithm.name
@@ -716,6 +716,11 @@ public enum AttributeText {
         case .msSequenceNumber(let connection, let sequence): "connection \(hex(connection)) sequence \(sequence)"
         case .msServiceQuality(let stream, let quality): "stream \(stream) quality \(quality)"
         }
+    }
+
+    /// An address family number as RFC 8656 §18.1 names it (1 IPv4, 2 IPv6).
+    static func family(_ number: UInt8) -> String {
+        number == 1 ? "IPv4" : number == 2 ? "IPv6" : String(number)
     }
 
     static func hex(_ bytes: [UInt8]) -> String {

@@ -569,6 +569,6 @@ struct ReferenceClock {
 
     func time(_ time: CaptureTime, _ vantage: String) -> CaptureTime {
         guard let offset = offsets[vantage], offset != 0 else { return time }
-        return CaptureTime(nanoseconds: time.nanoseconds - Int64((offset * 1e6).rounded()))
+        return time.subtracting(milliseconds: offset)
     }
 }

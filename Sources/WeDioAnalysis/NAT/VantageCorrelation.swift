@@ -252,7 +252,7 @@ public enum VantageCorrelation {
         var dropped: [DroppedRequest] = []
         for transaction in outside.transactions where transaction.outcome != .indication {
             guard let internalAddress = internalFor[transaction.server], !insideIDs.contains(transaction.id) else { continue }
-            let insideClock = CaptureTime(nanoseconds: transaction.requestTime.nanoseconds - Int64((offset * 1e6).rounded()))
+            let insideClock = transaction.requestTime.subtracting(milliseconds: offset)
             guard insideClock >= insideFirst, insideClock <= insideLast else { continue }
             // Had the inside address sent to this requester (or its IP) before, as seen outside?
             let earlier = mappings.filter { $0.internalAddress == internalAddress && $0.firstTime <= insideClock }

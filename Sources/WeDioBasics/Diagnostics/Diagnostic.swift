@@ -30,6 +30,11 @@ public struct CaptureTime: Hashable, Sendable, Comparable {
         CaptureTime(nanoseconds: nanoseconds &+ milliseconds &* 1_000_000)
     }
 
+    /// Moved back by a fractional number of milliseconds (a clock offset between captures), to the nanosecond.
+    public func subtracting(milliseconds: Double) -> CaptureTime {
+        CaptureTime(nanoseconds: nanoseconds &- Int64((milliseconds * 1e6).rounded()))
+    }
+
     /// Milliseconds from `earlier` to `self`, with microsecond resolution.
     public func milliseconds(since earlier: CaptureTime) -> Double {
         Double((nanoseconds &- earlier.nanoseconds) / 1000) / 1000
