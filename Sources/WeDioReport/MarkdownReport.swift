@@ -1,3 +1,4 @@
+import Foundation
 import WeDioAnalysis
 import WeDioBasics
 import WeDioSTUN
@@ -379,12 +380,5 @@ public struct MarkdownReport: Sendable {
     func format3(_ value: Double) -> String {
         let scaled = (value * 1000).rounded() / 1000
         return scaled == scaled.rounded() ? String(Int(scaled)) : String(scaled)
-    }
-}
-
-extension String {
-    func replacingOccurrences(of target: String, with replacement: String) -> String {
-        guard !target.isEmpty, contains(target) else { return self }
-        return split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
     }
 }
