@@ -21,7 +21,14 @@ public struct EncryptedConnection: Sendable, Hashable {
 /// Encrypted connections to TURN ports, per flow, bounded by `Limits.encryptedConnections`.
 public struct EncryptedTURNTable: Sendable {
     /// TURN over TLS/DTLS (5349, and 5350 for the alternate), and HTTPS's port that TURN servers also use.
-    public static let ports: Set<UInt16> = [443, 5349, 5350]
+    /// A switch, not a Set: this runs for every DTLS record of every call, and hashing cost more than the test.
+    @inline(__always)
+    public static func isTURNPort(_ port: UInt16) -> Bool {
+        switch port {
+        case 443, 5349, 5350: true
+        default: false
+        }
+    }
 
     private var index: [FiveTuple: Int] = [:]
     public private(set) var connections: [EncryptedConnection] = []
@@ -30,14 +37,10 @@ public struct EncryptedTURNTable: Sendable {
     public init() {}
 
     public mutating func record(flow: FiveTuple, bytes: Int, time: CaptureTime, dtls: Bool) {
-        let toServer: Bool
-        if Self.ports.contains(flow.destination.port) && (!Self.ports.contains(flow.source.port) || flow.destination.port <= flow.source.port) {
-            toServer = true
-        } else if Self.ports.contains(flow.source.port) {
-            toServer = false
-        } else {
-            return
-        }
+        let toServerPort = Self.isTURNPort(flow.destination.port)
+        let fromServerPort = Self.isTURNPort(flow.source.port)
+        guard toServerPort || fromServerPort else { return }
+        let toServer = toServerPort && (!fromServerPort || flow.destination.port <= flow.source.port)
         let key = toServer ? flow : flow.reversed
         let position: Int
         if let existing = index[key] {
