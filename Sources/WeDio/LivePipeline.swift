@@ -56,9 +56,7 @@ extension Pipeline {
                 if events != nil, ContinuousClock.now - lastEmission >= .milliseconds(250) { emit(final: false) }
             }
         } catch {
-            summary.status = .damaged
-            summary.failure = error.description
-            summary.failureCode = error.code.rawValue
+            summary.record(error, status: .damaged)
         }
         analyzer.absorb(decoder)
         log.merge(analysisLog)

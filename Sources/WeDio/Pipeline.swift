@@ -87,9 +87,7 @@ public struct Pipeline: Sendable {
             summary.linkType = capture.linkType.name
             read(capture, input: input, index: index, summary: &summary, analyzer: &analyzer, progress: progress)
         } catch {
-            summary.status = .unreadable
-            summary.failure = error.description
-            summary.failureCode = error.code.rawValue
+            summary.record(error, status: .unreadable)
         }
         return summary
     }
@@ -104,9 +102,7 @@ public struct Pipeline: Sendable {
             summary.linkType = capture.linkType.name
             read(capture, input: input, index: 0, summary: &summary, analyzer: &analyzer, progress: nil)
         } catch {
-            summary.status = .unreadable
-            summary.failure = error.description
-            summary.failureCode = error.code.rawValue
+            summary.record(error, status: .unreadable)
         }
         analyzer.finish()
         return AnalysisResult(inputs: [summary], analyzer: analyzer)
@@ -149,9 +145,7 @@ public struct Pipeline: Sendable {
             }
         } catch {
             // Nothing readable at all (e.g. a pcapng whose second interface libpcap refuses) is unreadable.
-            summary.status = packets == 0 ? .unreadable : .damaged
-            summary.failure = error.description
-            summary.failureCode = error.code.rawValue
+            summary.record(error, status: packets == 0 ? .unreadable : .damaged)
         }
         analyzer.absorb(decoder)
         log.merge(analysisLog)
@@ -163,5 +157,14 @@ public struct Pipeline: Sendable {
         summary.lastTime = last
         for (reason, count) in log.sortedCounts { summary.errors[reason.rawValue] = count }
         summary.errorSamples = log.samples
+    }
+}
+
+extension InputSummary {
+    /// Why reading an input stopped: the error names the file and the packet.
+    mutating func record(_ error: CaptureError, status: InputStatus) {
+        self.status = status
+        failure = error.description
+        failureCode = error.code.rawValue
     }
 }
