@@ -147,11 +147,7 @@ struct NATTests {
     @Test("A request from an IP the inside host never contacted got in: endpoint-independent filtering")
     func unsolicitedFromNewIP() throws {
         var capture = SyntheticCapture()
-        let id = capture.newID()
-        capture.add(.binding, .request, id: id, from: "10.0.0.5:5000", to: "192.0.2.1:3478", at: 0)
-        capture.add(
-            .binding, .successResponse, id: id, from: "192.0.2.1:3478", to: "10.0.0.5:5000", at: 0.01,
-            [SyntheticCapture.address(.xorMappedAddress, "198.51.100.7:40000")])
+        capture.answeredBinding(from: "10.0.0.5:5000", to: "192.0.2.1:3478", mapped: "198.51.100.7:40000", at: 0)
         let check = capture.newID()
         capture.add(
             .binding, .request, id: check, from: "203.0.113.9:7000", to: "10.0.0.5:5000", at: 1,
@@ -178,11 +174,7 @@ struct NATTests {
     func rebinding() throws {
         var capture = SyntheticCapture()
         for (second, port) in [(0.0, "40000"), (10.0, "40000"), (20.0, "41234")] {
-            let id = capture.newID()
-            capture.add(.binding, .request, id: id, from: "10.0.0.5:5000", to: "192.0.2.1:3478", at: second)
-            capture.add(
-                .binding, .successResponse, id: id, from: "192.0.2.1:3478", to: "10.0.0.5:5000", at: second + 0.01,
-                [SyntheticCapture.address(.xorMappedAddress, "198.51.100.7:\(port)")])
+            capture.answeredBinding(from: "10.0.0.5:5000", to: "192.0.2.1:3478", mapped: "198.51.100.7:\(port)", at: second)
         }
         let result = Pipeline().analyze(bytes: capture.bytes)
         let change = try #require(result.mappingChanges.first)

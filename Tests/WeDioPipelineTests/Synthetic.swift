@@ -32,6 +32,17 @@ struct SyntheticCapture {
             seconds: UInt32(1_700_000_000 + Int(whole)), fraction: UInt32(((seconds - whole) * 1_000_000).rounded()))
     }
 
+    /// A Binding request from `client` to `server` (with `attributes`), answered `after` seconds later with
+    /// `mapped` as XOR-MAPPED-ADDRESS.
+    mutating func answeredBinding(
+        from client: String, to server: String, mapped: String, at seconds: Double, after delay: Double = 0.01,
+        _ attributes: [STUNAttribute] = []
+    ) {
+        let id = newID()
+        add(.binding, .request, id: id, from: client, to: server, at: seconds, attributes)
+        add(.binding, .successResponse, id: id, from: server, to: client, at: seconds + delay, [Self.address(.xorMappedAddress, mapped)])
+    }
+
     /// Adds a frame built elsewhere (TCP segments) at `seconds`.
     mutating func addFrame(_ frame: [UInt8], at seconds: Double) {
         let whole = seconds.rounded(.down)

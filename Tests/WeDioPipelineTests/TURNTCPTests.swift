@@ -105,13 +105,9 @@ struct TURNTCPTests {
     func iceRestart() throws {
         var capture = SyntheticCapture()
         for (second, local, remote) in [(0.0, "AAAA", "BBBB"), (0.5, "AAAA", "BBBB"), (10.0, "CCCC", "DDDD"), (10.5, "CCCC", "DDDD")] {
-            let id = capture.newID()
-            capture.add(
-                .binding, .request, id: id, from: "10.0.0.5:5000", to: "10.0.0.9:9000", at: second,
+            capture.answeredBinding(
+                from: "10.0.0.5:5000", to: "10.0.0.9:9000", mapped: "10.0.0.5:5000", at: second, after: 0.002,
                 SyntheticCapture.check(local: local, remote: remote, nominate: true))
-            capture.add(
-                .binding, .successResponse, id: id, from: "10.0.0.9:9000", to: "10.0.0.5:5000", at: second + 0.002,
-                [SyntheticCapture.address(.xorMappedAddress, "10.0.0.5:5000")])
         }
         let result = Pipeline().analyze(bytes: capture.bytes)
         #expect(result.iceSessions.count == 2)
@@ -229,16 +225,8 @@ struct HairpinAndExpiryTests {
     @Test("A request from inside to the NAT's own external address, answered: hairpinning")
     func hairpin() throws {
         var capture = SyntheticCapture()
-        let first = capture.newID()
-        capture.add(.binding, .request, id: first, from: "10.0.0.5:5000", to: "192.0.2.1:3478", at: 0)
-        capture.add(
-            .binding, .successResponse, id: first, from: "192.0.2.1:3478", to: "10.0.0.5:5000", at: 0.01,
-            [SyntheticCapture.address(.xorMappedAddress, "198.51.100.7:40000")])
-        let second = capture.newID()
-        capture.add(.binding, .request, id: second, from: "10.0.0.6:6000", to: "198.51.100.7:40000", at: 1)
-        capture.add(
-            .binding, .successResponse, id: second, from: "198.51.100.7:40000", to: "10.0.0.6:6000", at: 1.01,
-            [SyntheticCapture.address(.xorMappedAddress, "198.51.100.7:41000")])
+        capture.answeredBinding(from: "10.0.0.5:5000", to: "192.0.2.1:3478", mapped: "198.51.100.7:40000", at: 0)
+        capture.answeredBinding(from: "10.0.0.6:6000", to: "198.51.100.7:40000", mapped: "198.51.100.7:41000", at: 1)
         let result = Pipeline().analyze(bytes: capture.bytes)
         let behaviour = try #require(result.natBehaviour.first)
         #expect(behaviour.externalIP.description == "198.51.100.7")
