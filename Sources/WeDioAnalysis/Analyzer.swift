@@ -31,13 +31,14 @@ public struct Analyzer: Sendable {
     public private(set) var lastTime: CaptureTime?
     /// Messages per wire message type (method and class), direct and relayed. Integer keys: this is
     /// updated for every message, and building a "Binding request" string each time cost more than decoding.
-    private var typeCounts: [UInt16: Int] = [:]
+    /// Indexed by the 14-bit type; allocated at the first STUN message.
+    private var typeCounts: [Int] = []
 
     /// Messages per "Method class" (e.g. "Binding request").
     public var methodCounts: [String: Int] {
         var named: [String: Int] = [:]
-        for (type, count) in typeCounts {
-            let (method, messageClass) = MessageType.split(type)
+        for (type, count) in typeCounts.enumerated() where count > 0 {
+            let (method, messageClass) = MessageType.split(UInt16(truncatingIfNeeded: type))
             named["\(method) \(messageClass)", default: 0] += count
         }
         return named
@@ -126,7 +127,8 @@ public struct Analyzer: Sendable {
             log.record(Diagnostic(ref: payload.ref, reason: .malformedSTUN, detail: error.description))
             return
         }
-        typeCounts[message.messageType, default: 0] += 1
+        if typeCounts.isEmpty { typeCounts = Array(repeating: 0, count: 1 << 14) }
+        typeCounts[Int(message.messageType & 0x3FFF)] += 1
         for problem in message.problems {
             statistics.malformed += 1
             log.record(Diagnostic(ref: payload.ref, reason: .malformedSTUN, detail: problem.description))
@@ -161,10 +163,11 @@ public struct Analyzer: Sendable {
                 log: &log)
         }
         let flow = effectiveFlow ?? payload.flow
-        transactions.handle(message, flow: flow, time: payload.time, ref: payload.ref, carrier: carrier, integrity: integrity)
+        let answered = transactions.handle(
+            message, flow: flow, time: payload.time, ref: payload.ref, carrier: carrier, integrity: integrity)
         ice.handle(message, flow: flow, time: payload.time, carrier: effectiveFlow == nil ? carrier : .direct)
         // Mappings are learned on the wire only: a check relayed through TURN maps the relayed address.
-        if carrier == .direct { nat.handle(message, flow: flow, time: payload.time, ref: payload.ref) }
+        if carrier == .direct { nat.handle(message, flow: flow, time: payload.time, ref: payload.ref, request: answered) }
         if options.keepMessages {
             messages.append(
                 MessageRecord(

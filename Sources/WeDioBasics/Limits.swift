@@ -33,9 +33,18 @@ public enum Limits {
     /// Slots of the direct-mapped cache of flows seen carrying STUN/TURN (ChannelData is only accepted on
     /// them, as Wireshark does). 1 MiB; a flood replaces old entries instead of growing it.
     public static let stunFlows = 131_072
-    /// STUN transactions kept for the report. A call has hundreds; a flood of random ids would otherwise
-    /// grow without end. Beyond the cap the oldest are dropped and counted.
-    public static let transactions = 200_000
+    /// STUN transactions kept in full for the report: the first half of this many and the latest half. A call
+    /// has hundreds, an hour of a busy TURN server tens of thousands; a flood of random ids would otherwise
+    /// grow without end. Those in between are dropped and tallied (outcome, method, error code).
+    public static let transactions = 16_384
+    /// Requests remembered by the ICE and TURN trackers while waiting for their answer (learning a
+    /// server-reflexive or relayed address); beyond this the table starts again.
+    public static let pendingRequests = 65_536
+    /// TURN allocations tracked per vantage point (a busy server's hour); beyond this, counted as dropped.
+    public static let turnAllocations = 100_000
+    /// Connectivity checks kept over all ICE sessions of a vantage point (each session is also capped by
+    /// `iceChecksPerSession`); beyond this, counted as dropped.
+    public static let iceChecks = 100_000
     /// Retransmission times kept per transaction (RFC 8489 allows Rc = 7 sends; more is already a finding).
     public static let retransmissionsKept = 16
 

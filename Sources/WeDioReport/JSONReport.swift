@@ -6,7 +6,7 @@ import WeDioSTUN
 /// The JSON report (Schemas/wedio-report.schema.json). Keys are sorted and every list is ordered by
 /// first appearance, so the same capture always gives the same bytes. Passwords never appear.
 public struct JSONReport: Sendable {
-    public static let schemaVersion = "0.2"
+    public static let schemaVersion = "0.3"
 
     public var toolVersion: String
     /// Adds every decoded STUN message with its attributes (`--messages`).
@@ -292,6 +292,7 @@ public struct JSONReport: Sendable {
         var dtlsRecords, rtpPackets, rtcpPackets, truncated, malformed: Int
         var udpPackets, tcpSegments, fingerprintFailures, integrityFailures: Int
         var orphanResponses, transactionsDropped: Int
+        var transactionOutcomes: [String: Int]
         var capped: [String: Int]
 
         init(_ s: Statistics, transactions: TransactionTracker) {
@@ -311,6 +312,7 @@ public struct JSONReport: Sendable {
             integrityFailures = s.integrityFailures
             orphanResponses = transactions.orphanResponses
             transactionsDropped = transactions.evicted
+            transactionOutcomes = Dictionary(uniqueKeysWithValues: transactions.outcomeCounts.map { ($0.key.rawValue, $0.value) })
             capped = [
                 "fragmentsEvicted": s.fragmentsEvicted, "fragmentsTimedOut": s.fragmentsTimedOut,
                 "fragmentOverlaps": s.fragmentOverlaps, "tcpGaps": s.tcpGaps, "tcpStreamsEvicted": s.tcpStreamsEvicted,
@@ -457,13 +459,15 @@ public struct JSONReport: Sendable {
 
         var vantage: String
         var restartOf: String?
-        var pairsOmitted, candidatesOmitted: Int
+        var pairsOmitted, candidatesOmitted, checksSeen, checksDropped: Int
 
         init(_ session: ICESession) {
             vantage = session.vantage
             restartOf = session.restartOf
             pairsOmitted = session.pairsOmitted
             candidatesOmitted = session.candidatesOmitted
+            checksSeen = session.checksSeen
+            checksDropped = session.checksDropped
             id = session.id
             ufrags = session.ufrags
             controlling = session.controlling

@@ -93,33 +93,38 @@ public struct TextReport: Sendable {
     }
 
     private func renderTransactions(_ tracker: TransactionTracker) -> [String] {
-        let counts = tracker.outcomeCounts
-        let total = counts.values.reduce(0, +)
-        guard total > 0 else { return [] }
+        let summary = tracker.summary()
+        let counts = summary.outcomes
+        guard summary.count > 0 else { return [] }
         var lines = ["", bold("Transactions")]
         let parts: [(TransactionOutcome, String)] = [(.success, "answered"), (.error, "error"), (.timeout, "timed out"), (.indication, "indications")]
         lines.append("  " + parts.compactMap { outcome, label in counts[outcome].map { "\($0) \(label)" } }.joined(separator: " · "))
-        let rtts = tracker.transactions.compactMap(\.rttMilliseconds).sorted()
+        let kept = tracker.transactions
+        let rtts = kept.compactMap(\.rttMilliseconds).sorted()
         if !rtts.isEmpty {
             let median = rtts[rtts.count / 2]
-            lines.append("  RTT median \(format(median)) ms, max \(format(rtts[rtts.count - 1])) ms")
+            let of = tracker.evicted > 0 ? " (of the \(kept.count) kept)" : ""
+            lines.append("  RTT median \(format(median)) ms, max \(format(rtts[rtts.count - 1])) ms\(of)")
         }
-        // Counted in place: filtering would copy every transaction (200 000 under a flood).
-        let retransmitted = tracker.transactions.reduce(0) { $0 + ($1.retransmissions > 0 ? 1 : 0) }
-        if retransmitted > 0 { lines.append("  \(retransmitted) requests retransmitted") }
+        if summary.retransmitted > 0 { lines.append("  \(summary.retransmitted) requests retransmitted") }
         if tracker.orphanResponses > 0 { lines.append("  \(tracker.orphanResponses) responses without a request in the capture") }
-        if tracker.evicted > 0 { lines.append("  \(tracker.evicted) oldest transactions dropped from the list (cap \(Limits.transactions))") }
-        var errors: [String: Int] = [:]
-        for transaction in tracker.transactions where transaction.outcome == .error {
-            errors["\(transaction.method) \(transaction.errorCode.map(String.init) ?? "?") \(transaction.errorCode.flatMap(STUNErrorCodes.reason(for:)) ?? "")", default: 0] += 1
+        if tracker.evicted > 0 {
+            lines.append(
+                "  \(tracker.evicted) transactions between the first \(TransactionTracker.headCapacity) and the latest "
+                    + "\(TransactionTracker.ringCapacity) only counted (cap \(Limits.transactions))")
         }
-        for (error, count) in errors.sorted(by: { $0.key < $1.key }) { lines.append("  \(count) × \(error)") }
-        let timeouts = tracker.transactions.lazy.filter { $0.outcome == .timeout }
-        let timeoutCount = tracker.transactions.reduce(0) { $0 + ($1.outcome == .timeout ? 1 : 0) }
-        for transaction in timeouts.prefix(5) {
+        let errors = summary.errors.map { tally, count in
+            ("\(tally.method) \(tally.code.map(String.init) ?? "?") \(tally.code.flatMap(STUNErrorCodes.reason(for:)) ?? "")", count)
+        }
+        for (error, count) in errors.sorted(by: { $0.0 < $1.0 }) { lines.append("  \(count) × \(error)") }
+        let timeoutCount = counts[.timeout, default: 0]
+        var shown = 0
+        for transaction in kept where transaction.outcome == .timeout {
             lines.append(yellow("  timeout: \(transaction.method) \(transaction.client) → \(transaction.server), \(transaction.retransmissions + 1) sends, id \(transaction.id)"))
+            shown += 1
+            if shown == 5 { break }
         }
-        if timeoutCount > 5 { lines.append(yellow("  … and \(timeoutCount - 5) more timeouts")) }
+        if timeoutCount > shown { lines.append(yellow("  … and \(timeoutCount - shown) more timeouts")) }
         return lines
     }
 

@@ -186,6 +186,6 @@ struct LiveCaptureTests {
         #expect(lines.last?.hasPrefix("{\"report\"") == true)
         let stats = try #require(report?["stats"] as? [String: Any])
         #expect(stats["stunMessages"] as? Int == 6)
-        #expect(report?["schemaVersion"] as? String == "0.2")
+        #expect(report?["schemaVersion"] as? String == "0.3")
     }
 }

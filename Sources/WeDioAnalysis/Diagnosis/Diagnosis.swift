@@ -108,7 +108,7 @@ public enum Diagnosis {
             }
             let name = sessionName(session)
             let time = clock.time(session.firstCheck, session.vantage)
-            let checks = session.pairs.reduce(0) { $0 + $1.checks }
+            let checks = session.checksSeen
             // Still checking when the capture ended counts as failed only if the capture went on long enough for
             // ICE to give up (RFC 8445's checks of a pair end after about 40 s; agents give up well before).
             let gaveUp =
@@ -116,7 +116,7 @@ public enum Diagnosis {
                 || (session.outcome == .incomplete
                     && (captureEnd[session.vantage].map { $0.milliseconds(since: session.firstCheck) > 10_000 } ?? false))
             if gaveUp, checks > 0 {
-                let answered = session.pairs.reduce(0) { $0 + $1.responses } + session.pairs.reduce(0) { $0 + $1.errors.count }
+                let answered = session.pairs.reduce(0) { $0 + $1.responses + $1.errors.count } + session.answersOnOmittedPairs
                 let pairList = session.pairs.prefix(6).map { "\($0.local) ↔ \($0.remote): \($0.checks) checks, \($0.responses) answers" }
                 let evidence = [
                     Evidence(pairList.joined(separator: "; "), vantage: session.vantage, transactions: ids(session), times: [time])
@@ -127,7 +127,7 @@ public enum Diagnosis {
                             severity: .error, code: .iceFailedNoResponse,
                             message:
                                 "ICE \(name) did not connect: none of the \(checks) connectivity checks on "
-                                + "\(session.pairs.count) candidate pairs was answered.",
+                                + "\(session.pairs.count + session.pairsOmitted) candidate pairs was answered.",
                             evidence: evidence,
                             fix:
                                 "The two sides' packets never reach each other. When both are behind NATs or firewalls, give "
@@ -500,16 +500,12 @@ public enum Diagnosis {
 
     static func captureFindings(_ result: AnalysisResult, clock: ReferenceClock, into findings: inout [Finding]) {
         for vantage in result.vantages {
-            // Counted in place (a flood has 200 000 transactions; copying them cost more than the rest).
             let own = result.transactions.transactions.lazy.filter { $0.vantage == vantage.name && $0.outcome != .indication }
-            var requests = 0
-            var answered = 0
-            for transaction in own {
-                requests += 1
-                if transaction.outcome == .success || transaction.outcome == .error { answered += 1 }
-            }
+            let summary = result.transactions.summary(vantage: vantage.name)
+            let requests = summary.requests
+            let answered = summary.answered
             // Requests only ever in one direction and none answered: the capture saw one way only (judged on
-            // the first 10 000, enough to see a return direction if there is one).
+            // the first 10 000 kept, enough to see a return direction if there is one).
             var oneWay = false
             if requests >= 5 && answered == 0 {
                 let sample = own.prefix(10_000)

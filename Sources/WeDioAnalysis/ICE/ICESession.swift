@@ -70,6 +70,12 @@ public struct ICESession: Sendable, Hashable {
     /// Pairs and candidates beyond `Limits.icePairsReported`, counted only (a flood of checks).
     public var pairsOmitted = 0
     public var candidatesOmitted = 0
+    /// Checks seen but not kept (the session's or the tracker's cap): counted only, on no pair.
+    public var checksDropped = 0
+    /// Every check of the session: on reported pairs, on omitted pairs, and dropped.
+    public var checksSeen = 0
+    /// Checks answered (success or error) on the pairs left out of `pairs`.
+    public var answersOnOmittedPairs = 0
     public var selectedPair: ICECandidatePair?
     public var firstCheck: CaptureTime
     public var timeToConnectMilliseconds: Double?

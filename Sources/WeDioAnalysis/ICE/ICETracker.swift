@@ -51,7 +51,12 @@ public struct ICETracker: Sendable {
         }
     }
 
-    private var checksPerSession: [AgentPair: Int] = [:]
+    struct SessionCount: Sendable {
+        var kept = 0
+        var dropped = 0
+    }
+
+    private var checksPerSession: [AgentPair: SessionCount] = [:]
 
     public init() {}
 
@@ -59,15 +64,15 @@ public struct ICETracker: Sendable {
         switch (message.method, message.messageClass) {
         case (.googPing, .request):
             // GOOG-PING (libwebrtc) replaces a repeated check on an established pair: USERNAME, no PRIORITY.
-            if case .text(let username) = message.value(.username), let colon = username.firstIndex(of: ":") {
+            if case .text(let username) = message.value(.username), let colon = username.utf8.firstIndex(of: UInt8(ascii: ":")) {
                 let key = [String(username[username.index(after: colon)...]), String(username[..<colon])].sorted().joined(separator: ":")
                 if googPings[key] != nil || googPings.count < 4_096 { googPings[key, default: 0] += 1 }
             }
         case (.binding, .request):
-            guard case .text(let username) = message.value(.username), let colon = username.firstIndex(of: ":"),
+            guard case .text(let username) = message.value(.username), let colon = username.utf8.firstIndex(of: UInt8(ascii: ":")),
                 case .uint32(let priority) = message.value(.priority)
             else {
-                if serverBindings.count >= Limits.transactions { serverBindings.removeAll(keepingCapacity: true) }
+                if serverBindings.count >= Limits.pendingRequests { serverBindings.removeAll(keepingCapacity: true) }
                 serverBindings.insert(message.transactionID)
                 return
             }
@@ -77,26 +82,24 @@ public struct ICETracker: Sendable {
                 let sender = String(username[username.index(after: colon)...])
                 let key = [sender, String(username[..<colon])].sorted().joined(separator: ":")
                 if relayedChecks[key] == nil {
-                    guard relayedOrder.count < Limits.transactions else { return }  // bounded like the checks
+                    guard relayedOrder.count < Limits.iceChecks else { return }  // bounded like the checks
                     relayedOrder.append(key)
                 }
                 relayedChecks[key, default: 0] += 1
                 return
             }
-            guard checks.count < Limits.transactions else {
+            // One session (a pair of ufrags) keeps at most `Limits.iceChecksPerSession` checks: a flood reusing
+            // one USERNAME from random ports would otherwise make every later step work on all of them. Past
+            // the cap a check is counted without the id lookup (a retransmission of a kept one counts again).
+            let agents = AgentPair(username[..<colon], username[username.index(after: colon)...])
+            let kept = checksPerSession[agents]
+            guard (kept?.kept ?? 0) < Limits.iceChecksPerSession, checks.count < Limits.iceChecks else {
                 droppedChecks += 1
+                if kept != nil || checksPerSession.count < Limits.iceChecks { checksPerSession[agents, default: SessionCount()].dropped += 1 }
                 return
             }
             guard checkIndex[message.transactionID] == nil else { return }  // a retransmission: the transaction tracker counts it
-            // One session (a pair of ufrags) keeps at most `Limits.iceChecksPerSession` checks: a flood reusing
-            // one USERNAME from random ports would otherwise make every later step work on all of them.
-            let agents = AgentPair(username[..<colon], username[username.index(after: colon)...])
-            let kept = checksPerSession[agents, default: 0]
-            guard kept < Limits.iceChecksPerSession else {
-                droppedChecks += 1
-                return
-            }
-            checksPerSession[agents] = kept + 1
+            checksPerSession[agents, default: SessionCount()].kept += 1
             var controlling: UInt64?
             var controlled: UInt64?
             var networkInfo: ICESession.NetworkInfo?
@@ -187,6 +190,9 @@ public struct ICETracker: Sendable {
             var built = session(id: "ice-\(index + 1)", grouped[key] ?? [], ufrags: key.split(separator: ":").map(String.init))
             built.relayedChecks = relayedChecks[key] ?? 0
             built.googPings = googPings[key] ?? 0
+            let ufrags = key.split(separator: ":", maxSplits: 1)
+            if ufrags.count == 2 { built.checksDropped = checksPerSession[AgentPair(ufrags[0], ufrags[1])]?.dropped ?? 0 }
+            built.checksSeen += built.checksDropped
             for check in grouped[key] ?? [] {
                 if let info = check.networkInfo { built.networkInfo[check.sender] = info }
             }
@@ -211,6 +217,7 @@ public struct ICETracker: Sendable {
             return ICESession(id: id, ufrags: ufrags, firstCheck: CaptureTime(nanoseconds: 0))
         }
         var session = ICESession(id: id, ufrags: [], firstCheck: first.time)
+        session.checksSeen = checks.count
         // Roles: the attribute each agent's latest check carried; a change is a role switch.
         var roles: [String: Bool] = [:]
         for check in checks {
@@ -322,6 +329,8 @@ public struct ICETracker: Sendable {
             let others = session.pairs.filter { $0.state != .succeeded && !$0.nominated }
                 .prefix(Limits.icePairsReported - important.count)
             session.pairsOmitted = session.pairs.count - important.count - others.count
+            session.answersOnOmittedPairs = session.pairs.filter { $0.state != .succeeded && !$0.nominated }
+                .dropFirst(others.count).reduce(0) { $0 + $1.responses + $1.errors.count }
             session.pairs = Array(important) + Array(others)
         }
         if session.candidates.count > Limits.icePairsReported {

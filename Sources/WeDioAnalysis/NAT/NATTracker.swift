@@ -5,12 +5,6 @@ import WeDioSTUN
 /// Binding or Allocate against the address the request left from, RFC 5780 / RFC 3489 discovery
 /// exchanges, and requests that arrived unsolicited. Every table is capped (`Limits.nat*`).
 public struct NATTracker: Sendable {
-    private struct Pending: Sendable {
-        var flow: FiveTuple
-        var source: MappingSource
-        var exchange: Int?
-    }
-
     private struct MappingKey: Hashable, Sendable {
         var internalAddress: TransportAddress
         var destination: TransportAddress
@@ -28,8 +22,8 @@ public struct NATTracker: Sendable {
         FiveTuple(source: local, destination: TransportAddress(ip: remote, port: 0), transport: transport)
     }
 
-    private var pending: [TransactionID: Pending] = [:]
-    private var pendingOrder: [TransactionID] = []
+    /// Discovery exchanges by transaction id (at most `Limits.natEvents`).
+    private var exchangeByID: [TransactionID: Int] = [:]
     private var mappingIndex: [MappingKey: Int] = [:]
     public private(set) var mappings: [NATMapping] = []
     public private(set) var changes: [MappingChange] = []
@@ -48,15 +42,18 @@ public struct NATTracker: Sendable {
 
     public init() {}
 
-    public mutating func handle(_ message: STUNMessage, flow: FiveTuple, time: CaptureTime, ref: PacketRef) {
+    /// `request`: for a response, the transaction it answers as the transaction tracker matched it.
+    public mutating func handle(
+        _ message: STUNMessage, flow: FiveTuple, time: CaptureTime, ref: PacketRef, request: STUNTransaction? = nil
+    ) {
         if message.messageClass == .request { noteInbound(flow: flow, time: time, ref: ref) }
         contacts.insert(flow)
         ipContacts.insert(Self.ipContact(from: flow.source, to: flow.destination.ip, transport: flow.transport))
         switch message.messageClass {
         case .request:
-            request(message, flow: flow, time: time, ref: ref)
+            self.request(message, flow: flow, time: time, ref: ref)
         case .successResponse, .errorResponse:
-            response(message, flow: flow, time: time, ref: ref)
+            response(message, flow: flow, time: time, ref: ref, request: request)
         case .indication:
             break
         }
@@ -79,51 +76,40 @@ public struct NATTracker: Sendable {
     }
 
     private mutating func request(_ message: STUNMessage, flow: FiveTuple, time: CaptureTime, ref: PacketRef) {
-        guard message.method == .binding || message.method == .allocate else { return }
-        guard pending[message.transactionID] == nil else { return }
-        let source: MappingSource
-        if message.method == .allocate {
-            source = .turnAllocation
-        } else if message.attribute(.priority) != nil || message.attribute(.iceControlling) != nil
-            || message.attribute(.iceControlled) != nil || message.attribute(.useCandidate) != nil
-        {
-            source = .iceCheck
-        } else if message.attribute(.username) != nil && !message.isClassic {
-            // A Binding with USERNAME and no ICE attribute: an ICE-lite or legacy check, not a STUN server.
-            source = .iceCheck
-        } else {
-            source = .stunServer
+        // RFC 5780 / 3489 discovery: each Binding to a STUN server is an exchange (the answer's mapped,
+        // origin and other addresses are filled in when it comes).
+        guard message.method == .binding, RequestPurpose(message) == .stunServer else { return }
+        guard exchanges.count < Limits.natEvents else {
+            dropped += 1
+            return
         }
-        var exchange: Int?
-        if source == .stunServer {
-            if exchanges.count < Limits.natEvents {
-                var record = DiscoveryExchange(
-                    id: message.transactionID, client: flow.source, server: flow.destination, transport: flow.transport,
-                    time: time, ref: ref)
-                if case .changeRequest(let changeIP, let changePort) = message.value(.changeRequest) {
-                    record.changeIP = changeIP
-                    record.changePort = changePort
-                }
-                exchange = exchanges.count
-                exchanges.append(record)
-            } else {
-                dropped += 1
-            }
+        guard exchangeByID[message.transactionID] == nil else { return }  // a retransmission
+        var record = DiscoveryExchange(
+            id: message.transactionID, client: flow.source, server: flow.destination, transport: flow.transport,
+            time: time, ref: ref)
+        if case .changeRequest(let changeIP, let changePort) = message.value(.changeRequest) {
+            record.changeIP = changeIP
+            record.changePort = changePort
         }
-        pending[message.transactionID] = Pending(flow: flow, source: source, exchange: exchange)
-        pendingOrder.append(message.transactionID)
-        if pendingOrder.count > Limits.natPendingRequests {
-            let forget = pendingOrder.prefix(pendingOrder.count / 2)
-            for id in forget { pending[id] = nil }
-            pendingOrder.removeFirst(forget.count)
-        }
+        exchangeByID[message.transactionID] = exchanges.count
+        exchanges.append(record)
     }
 
-    private mutating func response(_ message: STUNMessage, flow: FiveTuple, time: CaptureTime, ref: PacketRef) {
-        guard let request = pending[message.transactionID], !(request.exchange.map { exchanges[$0].answered } ?? false)
-        else { return }
+    /// `request` is the transaction the response answers (the transaction tracker matched it), nil for
+    /// an orphan or a repeated answer.
+    private mutating func response(
+        _ message: STUNMessage, flow: FiveTuple, time: CaptureTime, ref: PacketRef, request: STUNTransaction?
+    ) {
+        guard let request, request.carrier == .direct else { return }
+        let source: MappingSource
+        switch request.purpose {
+        case .iceCheck: source = .iceCheck
+        case .stunServer: source = .stunServer
+        case .turnAllocation: source = .turnAllocation
+        case .other: return
+        }
         let mapped = Self.mappedAddress(message)
-        if let index = request.exchange {
+        if source == .stunServer, let index = exchangeByID[message.transactionID], !exchanges[index].answered {
             exchanges[index].answered = true
             if case .errorCode(let code, _) = message.value(.errorCode) { exchanges[index].errorCode = code }
             exchanges[index].mapped = mapped
@@ -134,8 +120,8 @@ public struct NATTracker: Sendable {
         if mappedByTransaction.count < Limits.natPendingRequests { mappedByTransaction[message.transactionID] = mapped }
         record(
             NATMapping(
-                internalAddress: request.flow.source, externalAddress: mapped, destination: request.flow.destination,
-                transport: request.flow.transport, source: request.source, firstTime: time, lastTime: time, firstRef: ref))
+                internalAddress: request.client, externalAddress: mapped, destination: request.server,
+                transport: request.transport, source: source, firstTime: time, lastTime: time, firstRef: ref))
     }
 
     private mutating func record(_ mapping: NATMapping) {

@@ -45,7 +45,7 @@ public struct TURNTracker: Sendable {
                 index = known
             } else {
                 guard message.method == .allocate else { return }  // requests for an allocation we never saw created
-                guard allocations.count < Limits.transactions else {
+                guard allocations.count < Limits.turnAllocations else {
                     dropped += 1
                     return
                 }
@@ -79,7 +79,7 @@ public struct TURNTracker: Sendable {
                 guard attribute.type == .xorPeerAddress, case .xorAddress(let address) = attribute.value else { return nil }
                 return address
             }
-            if pending.count > Limits.transactions { pending.removeAll() }
+            if pending.count > Limits.pendingRequests { pending.removeAll() }
             if message.method == .connect, let peer = peers.first {
                 if allocations[index].tcpConnections.count < Limits.tcpConnectionsPerAllocation {
                     allocations[index].tcpConnections.append(TURNTCPConnection(peer: peer, initiator: .client, requested: time))

@@ -11,6 +11,37 @@ public enum TransactionOutcome: String, Sendable, Hashable {
     case indication
 }
 
+/// What a request was for, read from its method and attributes: it says which kind of NAT mapping its
+/// answer reveals.
+public enum RequestPurpose: String, Sendable, Hashable {
+    /// A Binding with ICE attributes (PRIORITY, ICE-CONTROLLING/-CONTROLLED, USE-CANDIDATE) or a USERNAME
+    /// (an ICE-lite or legacy check): RFC 8445 §7.1.
+    case iceCheck = "ice-check"
+    /// A Binding to a STUN server (no USERNAME): RFC 8489 §5, or RFC 3489.
+    case stunServer = "stun-server"
+    case turnAllocation = "turn-allocation"
+    /// Any other method.
+    case other
+
+    public init(_ message: STUNMessage) {
+        switch message.method {
+        case .allocate:
+            self = .turnAllocation
+        case .binding:
+            let ice = message.attributes.contains { attribute in
+                switch attribute.type {
+                case .priority, .iceControlling, .iceControlled, .useCandidate: true
+                case .username: !message.isClassic
+                default: false
+                }
+            }
+            self = ice ? .iceCheck : .stunServer
+        default:
+            self = .other
+        }
+    }
+}
+
 /// One STUN transaction: a request (with its retransmissions) and the response that matched it by
 /// transaction id, wherever that response travelled (a NAT or relay may change the 5-tuple).
 public struct STUNTransaction: Sendable, Hashable {
@@ -21,6 +52,7 @@ public struct STUNTransaction: Sendable, Hashable {
     public var server: TransportAddress
     public var transport: Transport
     public var carrier: MessageCarrier
+    public var purpose: RequestPurpose = .other
     public var requestRef: PacketRef
     public var requestTime: CaptureTime
     /// Times of the retransmissions (the first request excluded), at most `Limits.retransmissionsKept`.

@@ -3,129 +3,213 @@ import WeDioDecode
 import WeDioSTUN
 
 /// Matches requests and responses by transaction id (RFC 8489 §6.3.1), counts retransmissions, and
-/// decides timeouts in capture time. Memory is bounded: at most `Limits.transactions` are kept; beyond
-/// that the oldest finished ones are dropped from the list and counted.
+/// decides timeouts in capture time. Memory is bounded: the first `Limits.transactions / 2` transactions
+/// (the call's set-up) and the latest `Limits.transactions / 2` are kept in full; those in between are
+/// dropped as newer ones arrive and only tallied (`dropped`), so totals stay right under a flood.
 public struct TransactionTracker: Sendable {
     public static let timeoutNanoseconds: Int64 = 39_500_000_000
+    /// Transactions kept from the start of the capture; the rest of `Limits.transactions` is a ring of the latest.
+    public static let headCapacity = Limits.transactions / 2
+    public static let ringCapacity = Limits.transactions - headCapacity
 
+    /// Transaction id → slot in `storage`; an entry leaves when its slot is reused.
     private var byID: [TransactionID: Int] = [:]
-    public private(set) var transactions: [STUNTransaction] = []
+    /// The head (slots below `headCapacity`, never reused) then the ring of the latest.
+    private var storage: [STUNTransaction] = []
+    /// The ring slot (counted from `headCapacity`) that is overwritten next once the ring is full.
+    private var ringNext = 0
     public private(set) var orphanResponses = 0
-    public private(set) var evicted = 0
-    /// Transactions dropped by the cap, by outcome, so totals stay right.
-    public private(set) var evictedOutcomes: [TransactionOutcome: Int] = [:]
+    /// Tallies of the transactions dropped from the list (this vantage point's own).
+    public private(set) var dropped = TransactionSummary()
+    /// The same per vantage point, once several are merged.
+    public private(set) var droppedByVantage: [String: TransactionSummary] = [:]
 
     public init() {}
 
+    /// The kept transactions in the order their first request was seen.
+    public var transactions: [STUNTransaction] {
+        guard ringNext > 0 else { return storage }
+        let head = Self.headCapacity
+        return Array(storage[..<head]) + storage[(head + ringNext)...] + storage[head..<(head + ringNext)]
+    }
+
+    /// Transactions dropped from the list by the cap.
+    public var evicted: Int { dropped.count }
+
+    /// Tallies over every transaction seen (kept and dropped), for one vantage point or all.
+    public func summary(vantage: String? = nil) -> TransactionSummary {
+        var summary = TransactionSummary()
+        if let vantage {
+            if let tally = droppedByVantage[vantage] { summary.merge(tally) } else if droppedByVantage.isEmpty { summary.merge(dropped) }
+        } else {
+            summary.merge(dropped)
+        }
+        for transaction in storage where vantage == nil || transaction.vantage == vantage { summary.add(transaction) }
+        return summary
+    }
+
+    /// Counts by outcome, the dropped included.
+    public var outcomeCounts: [TransactionOutcome: Int] { summary().outcomes }
+
     /// Several vantage points' transactions in one list, each tagged with its vantage point.
     public static func merged(_ trackers: [(String, TransactionTracker)]) -> TransactionTracker {
-        if trackers.count == 1, let only = trackers.first {
-            var tracker = only.1
-            for index in tracker.transactions.indices { tracker.transactions[index].vantage = only.0 }
-            return tracker
-        }
         var merged = TransactionTracker()
         for (name, tracker) in trackers {
-            merged.transactions += tracker.transactions.map { transaction in
+            merged.storage += tracker.transactions.map { transaction in
                 var transaction = transaction
                 transaction.vantage = name
                 return transaction
             }
             merged.orphanResponses += tracker.orphanResponses
-            merged.evicted += tracker.evicted
-            merged.evictedOutcomes.merge(tracker.evictedOutcomes, uniquingKeysWith: +)
+            merged.dropped.merge(tracker.dropped)
+            merged.droppedByVantage[name, default: TransactionSummary()].merge(tracker.dropped)
         }
+        // Merged lists are read, never appended to: no index and no ring.
         return merged
     }
 
+    /// Returns the request's transaction when `message` is the first response to it (nil otherwise).
+    @discardableResult
     public mutating func handle(
         _ message: STUNMessage, flow: FiveTuple, time: CaptureTime, ref: PacketRef, carrier: MessageCarrier,
         integrity: IntegrityResult
-    ) {
+    ) -> STUNTransaction? {
         switch message.messageClass {
         case .request:
-            if let index = byID[message.transactionID] {
-                guard transactions[index].responseTime == nil || transactions[index].responseTime.map({ time <= $0 }) == true
-                else {
-                    // A request after the answer: a retransmission that crossed the response.
-                    transactions[index].retransmissions += 1
-                    return
+            // One hash for a new id: claim the next slot, and undo if the id was already there.
+            let slot = nextSlot
+            if let index = byID.updateValue(slot, forKey: message.transactionID) {
+                byID[message.transactionID] = index
+                storage[index].retransmissions += 1
+                // A request after the answer is a retransmission that crossed the response: no time kept.
+                guard storage[index].responseTime.map({ time <= $0 }) ?? true else { return nil }
+                if storage[index].retransmissionTimes.count < Limits.retransmissionsKept {
+                    storage[index].retransmissionTimes.append(time)
                 }
-                transactions[index].retransmissions += 1
-                if transactions[index].retransmissionTimes.count < Limits.retransmissionsKept {
-                    transactions[index].retransmissionTimes.append(time)
-                }
-                return
+                return nil
             }
-            append(
-                STUNTransaction(
-                    id: message.transactionID, method: message.method, client: flow.source, server: flow.destination,
-                    transport: flow.transport, carrier: carrier, requestRef: ref, requestTime: time,
-                    requestIntegrity: integrity))
+            var transaction = STUNTransaction(
+                id: message.transactionID, method: message.method, client: flow.source, server: flow.destination,
+                transport: flow.transport, carrier: carrier, requestRef: ref, requestTime: time, requestIntegrity: integrity)
+            transaction.purpose = RequestPurpose(message)
+            place(transaction, at: slot)
+            return nil
         case .indication:
-            append(
+            let slot = nextSlot
+            byID[message.transactionID] = slot
+            place(
                 STUNTransaction(
                     id: message.transactionID, method: message.method, client: flow.source, server: flow.destination,
                     transport: flow.transport, carrier: carrier, requestRef: ref, requestTime: time, outcome: .indication,
-                    requestIntegrity: integrity))
+                    requestIntegrity: integrity), at: slot)
+            return nil
         case .successResponse, .errorResponse:
             guard let index = byID[message.transactionID] else {
                 orphanResponses += 1
-                return
+                return nil
             }
-            if transactions[index].responseTime != nil {
-                transactions[index].duplicateResponses += 1
-                return
+            if storage[index].responseTime != nil {
+                storage[index].duplicateResponses += 1
+                return nil
             }
-            transactions[index].responseRef = ref
-            transactions[index].responseTime = time
-            transactions[index].responseIntegrity = integrity
+            storage[index].responseRef = ref
+            storage[index].responseTime = time
+            storage[index].responseIntegrity = integrity
             let expected = FiveTuple(
-                source: transactions[index].server, destination: transactions[index].client,
-                transport: transactions[index].transport)
-            if flow != expected { transactions[index].responseFlow = flow }
+                source: storage[index].server, destination: storage[index].client,
+                transport: storage[index].transport)
+            if flow != expected { storage[index].responseFlow = flow }
             if message.messageClass == .successResponse {
-                transactions[index].outcome = .success
+                storage[index].outcome = .success
             } else {
-                transactions[index].outcome = .error
+                storage[index].outcome = .error
                 if case .errorCode(let code, let reason) = message.value(.errorCode) {
-                    transactions[index].errorCode = code
-                    transactions[index].errorReason = reason
+                    storage[index].errorCode = code
+                    storage[index].errorReason = reason
                 }
             }
+            return storage[index]
         }
     }
 
-    private mutating func append(_ transaction: STUNTransaction) {
-        if transactions.count >= Limits.transactions { evictOldest() }
-        byID[transaction.id] = transactions.count
-        transactions.append(transaction)
+    /// Where the next new transaction goes: the end of the list, or once it is full the oldest ring slot.
+    private var nextSlot: Int {
+        storage.count < Limits.transactions ? storage.count : Self.headCapacity + ringNext
     }
 
-    /// Drops the oldest eighth of the list (finished or not) and re-indexes; counted in `evicted`.
-    private mutating func evictOldest() {
-        let dropped = max(1, transactions.count / 8)
-        for transaction in transactions.prefix(dropped) {
-            evictedOutcomes[transaction.outcome ?? .timeout, default: 0] += 1
+    /// Stores a transaction at `nextSlot` (its id already indexed there); the ring's oldest gives way,
+    /// tallied in `dropped` (one index removal, no shifting).
+    private mutating func place(_ transaction: STUNTransaction, at slot: Int) {
+        if slot == storage.count {
+            storage.append(transaction)
+            return
         }
-        evicted += dropped
-        transactions.removeFirst(dropped)
-        byID.removeAll(keepingCapacity: true)
-        for (index, transaction) in transactions.enumerated() { byID[transaction.id] = index }
+        ringNext = (ringNext + 1) % Self.ringCapacity
+        let old = storage[slot]
+        if old.id != transaction.id, byID[old.id] == slot { byID[old.id] = nil }
+        dropped.add(old)
+        storage[slot] = transaction
     }
 
     /// Closes open requests at the end of the capture: each becomes a timeout (nothing answered it while
     /// the capture ran, or it waited past 39.5 s).
     public mutating func finish(at end: CaptureTime) {
-        for index in transactions.indices where transactions[index].outcome == nil {
-            transactions[index].outcome = .timeout
+        for index in storage.indices where storage[index].outcome == nil {
+            storage[index].outcome = .timeout
         }
     }
+}
 
-    /// Counts by outcome, the evicted included.
-    public var outcomeCounts: [TransactionOutcome: Int] {
-        var counts = evictedOutcomes
-        for transaction in transactions { counts[transaction.outcome ?? .timeout, default: 0] += 1 }
-        return counts
+/// Tallies over transactions, kept or dropped: what the report says about all of them. Plain counters:
+/// a flood adds one per packet.
+public struct TransactionSummary: Sendable, Equatable {
+    public var count = 0
+    public var success = 0
+    public var error = 0
+    /// Requests never answered (still open at the end counts here too).
+    public var timeout = 0
+    public var indication = 0
+    /// Requests sent more than once.
+    public var retransmitted = 0
+    /// Error responses by method and code.
+    public var errors: [ErrorTally: Int] = [:]
+
+    public struct ErrorTally: Sendable, Hashable {
+        public var method: STUNMethod
+        public var code: Int?
+    }
+
+    public init() {}
+
+    public var requests: Int { count - indication }
+    public var answered: Int { success + error }
+
+    /// By outcome, the outcomes never seen left out.
+    public var outcomes: [TransactionOutcome: Int] {
+        let all: [(TransactionOutcome, Int)] = [(.success, success), (.error, error), (.timeout, timeout), (.indication, indication)]
+        return Dictionary(uniqueKeysWithValues: all.filter { $0.1 > 0 })
+    }
+
+    public mutating func add(_ transaction: STUNTransaction) {
+        count += 1
+        switch transaction.outcome {
+        case .success: success += 1
+        case .error:
+            error += 1
+            errors[ErrorTally(method: transaction.method, code: transaction.errorCode), default: 0] += 1
+        case .indication: indication += 1
+        case .timeout, nil: timeout += 1
+        }
+        if transaction.retransmissions > 0 { retransmitted += 1 }
+    }
+
+    public mutating func merge(_ other: TransactionSummary) {
+        count += other.count
+        success += other.success
+        error += other.error
+        timeout += other.timeout
+        indication += other.indication
+        retransmitted += other.retransmitted
+        errors.merge(other.errors, uniquingKeysWith: +)
     }
 }

@@ -30,6 +30,13 @@ public struct TransactionID: Hashable, Sendable, Comparable, CustomStringConvert
 
     public var description: String { hex }
 
+    /// Two words into the (seeded) hasher: cheaper than the synthesized UInt128-and-Bool, and a classic
+    /// id and a modern one with the same low bits differ in equality anyway.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(UInt64(truncatingIfNeeded: value))
+        hasher.combine(UInt64(truncatingIfNeeded: value >> 64))
+    }
+
     public static func < (lhs: TransactionID, rhs: TransactionID) -> Bool {
         (lhs.isClassic ? 1 : 0, lhs.value) < (rhs.isClassic ? 1 : 0, rhs.value)
     }
