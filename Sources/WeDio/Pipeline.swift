@@ -3,6 +3,7 @@ import WeDioBasics
 import WeDioCapture
 import WeDioDecode
 import Dispatch
+import Glibc
 import Synchronization
 
 /// One input to analyse: a file and the vantage name it was captured at.
@@ -37,6 +38,15 @@ public struct Pipeline: Sendable {
     public var analyzerOptions: Analyzer.Options
     /// Decode and classify only (no STUN decoding or analysis): the pipeline's own cost, for benchmarks.
     public var decodeOnly = false
+    /// Whether an input is read and decoded on one thread and analysed on another.
+    public var analysisThread = AnalysisThread.automatic
+
+    public enum AnalysisThread: Sendable {
+        /// When a core is spare: each vantage point already takes one.
+        case automatic
+        case always
+        case never
+    }
 
     public init(filter: String? = nil, analyzerOptions: Analyzer.Options = Analyzer.Options()) {
         self.filter = filter
@@ -55,12 +65,19 @@ public struct Pipeline: Sendable {
             groups[input.vantage, default: []].append(index)
         }
         let (names, members) = (vantageNames, groups)
+        let splitThreads: Bool
+        switch analysisThread {
+        case .always: splitThreads = true
+        case .never: splitThreads = false
+        case .automatic: splitThreads = names.count * 2 <= sysconf(Int32(_SC_NPROCESSORS_ONLN))
+        }
         let outcomes = Mutex<[Int: (analyzer: Analyzer, summaries: [InputSummary])]>([:])
         DispatchQueue.concurrentPerform(iterations: names.count) { group in
             var analyzer = Analyzer(options: analyzerOptions)
             var summaries: [InputSummary] = []
             for index in members[names[group]] ?? [] {
-                summaries.append(read(inputs[index], index: index, analyzer: &analyzer, progress: progress))
+                summaries.append(
+                    read(inputs[index], index: index, analyzer: &analyzer, splitThreads: splitThreads, progress: progress))
             }
             analyzer.finish()
             let outcome = (analyzer: analyzer, summaries: summaries)
@@ -79,13 +96,16 @@ public struct Pipeline: Sendable {
     }
 
     private func read(
-        _ input: InputSpec, index: Int, analyzer: inout Analyzer, progress: (@Sendable (ReadProgress) -> Void)?
+        _ input: InputSpec, index: Int, analyzer: inout Analyzer, splitThreads: Bool,
+        progress: (@Sendable (ReadProgress) -> Void)?
     ) -> InputSummary {
         var summary = InputSummary(index: index, path: input.path, vantage: input.vantage)
         do throws(CaptureError) {
             let capture = try OfflineCapture(path: input.path, filter: filter)
             summary.linkType = capture.linkType.name
-            read(capture, input: input, index: index, summary: &summary, analyzer: &analyzer, progress: progress)
+            read(
+                capture, input: input, index: index, summary: &summary, analyzer: &analyzer, splitThreads: splitThreads,
+                progress: progress)
         } catch {
             summary.record(error, status: .unreadable)
         }
@@ -100,7 +120,9 @@ public struct Pipeline: Sendable {
         do throws(CaptureError) {
             let capture = try OfflineCapture(bytes: bytes, name: name)
             summary.linkType = capture.linkType.name
-            read(capture, input: input, index: 0, summary: &summary, analyzer: &analyzer, progress: nil)
+            read(
+                capture, input: input, index: 0, summary: &summary, analyzer: &analyzer,
+                splitThreads: analysisThread == .always, progress: nil)
         } catch {
             summary.record(error, status: .unreadable)
         }
@@ -110,7 +132,7 @@ public struct Pipeline: Sendable {
 
     private func read(
         _ capture: OfflineCapture, input: InputSpec, index: Int, summary: inout InputSummary, analyzer: inout Analyzer,
-        progress: (@Sendable (ReadProgress) -> Void)?
+        splitThreads: Bool, progress: (@Sendable (ReadProgress) -> Void)?
     ) {
         var decoder = PacketDecoder()
         var log = DiagnosticLog()
@@ -122,6 +144,20 @@ public struct Pipeline: Sendable {
         var first: CaptureTime?
         var last: CaptureTime?
         var kinds = 0
+        // With a spare core the analyzer runs on its own thread, fed in batches (PayloadHandoff.swift); it
+        // sees the same payloads in the same order, so the result is the same as on one thread.
+        let queue = BatchQueue(depth: 4)
+        var box: AnalyzerBox?
+        var batch: PayloadBatch?
+        var batching = false
+        if splitThreads && !decodeOnly {
+            let started = AnalyzerBox(analyzer)
+            analyzer = Analyzer(options: analyzer.options)  // the box holds the only copy: no copy-on-write
+            started.start(queue)
+            box = started
+            batch = queue.emptyBatch()
+            batching = true
+        }
         do throws(CaptureError) {
             try capture.forEach { record, bytes in
                 packets += 1
@@ -135,6 +171,12 @@ public struct Pipeline: Sendable {
                 ) { payload, payloadBytes in
                     if decodeOnly {
                         kinds &+= payload.kind == .unknown ? 0 : 1
+                    } else if batching {
+                        batch?.append(payload, bytes: payloadBytes)
+                        if batch?.isFull == true, let full = batch.take() {
+                            queue.send(full)
+                            batch = queue.emptyBatch()
+                        }
                     } else {
                         analyzer.handle(payload, bytes: payloadBytes, log: &analysisLog)
                     }
@@ -146,6 +188,13 @@ public struct Pipeline: Sendable {
         } catch {
             // Nothing readable at all (e.g. a pcapng whose second interface libpcap refuses) is unreadable.
             summary.record(error, status: packets == 0 ? .unreadable : .damaged)
+        }
+        if let box, var current = batch.take() {
+            current.isLast = true
+            queue.send(current)
+            box.done.wait()
+            analyzer = box.analyzer
+            analysisLog = box.log
         }
         analyzer.absorb(decoder)
         log.merge(analysisLog)

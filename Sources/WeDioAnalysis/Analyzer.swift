@@ -51,8 +51,25 @@ public struct Analyzer: Sendable {
         self.options = options
     }
 
+    /// How many of a payload's bytes `handle` reads, by kind: the rest only counts by length. A reader
+    /// thread handing payloads to an analysing thread copies only these (see `handle(_:bytes:length:log:)`).
+    public static func bytesNeeded(_ kind: PayloadKind, count: Int) -> Int {
+        switch kind {
+        case .rtp: min(count, 12)  // payload type, sequence number, SSRC
+        case .rtcp, .tls, .zrtp, .unknown: 0
+        case .stun, .classicSTUN, .channelData, .dtls: count
+        }
+    }
+
     /// Handles one classified payload; `log` receives per-packet problems.
     public mutating func handle(_ payload: ClassifiedPayload, bytes: borrowing Span<UInt8>, log: inout DiagnosticLog) {
+        handle(payload, bytes: bytes, length: bytes.count, log: &log)
+    }
+
+    /// Handles a payload of which only the first `bytesNeeded(kind, count: length)` bytes are given.
+    public mutating func handle(
+        _ payload: ClassifiedPayload, bytes: borrowing Span<UInt8>, length: Int, log: inout DiagnosticLog
+    ) {
         if lastTime.map({ payload.time > $0 }) ?? true { lastTime = payload.time }
         switch payload.kind {
         case .stun, .classicSTUN:
@@ -79,18 +96,18 @@ public struct Analyzer: Sendable {
         case .dtls:
             statistics.dtlsRecords += Shapes.isDTLS(bytes) ?? 0
             media.record(.dtls, flow: payload.flow, bytes: bytes, time: payload.time)
-            encryptedTURN.record(flow: payload.flow, bytes: bytes.count, time: payload.time, dtls: true)
+            encryptedTURN.record(flow: payload.flow, bytes: length, time: payload.time, dtls: true)
         case .rtp:
             statistics.rtpPackets += 1
-            media.record(.rtp, flow: payload.flow, bytes: bytes, time: payload.time)
+            media.record(.rtp, flow: payload.flow, bytes: bytes, length: length, time: payload.time)
         case .rtcp:
             statistics.rtcpPackets += 1
-            media.record(.rtcp, flow: payload.flow, bytes: bytes, time: payload.time)
+            media.record(.rtcp, flow: payload.flow, bytes: bytes, length: length, time: payload.time)
         case .zrtp:
             statistics.zrtpPackets += 1
         case .tls:
-            statistics.tlsBytes += bytes.count
-            encryptedTURN.record(flow: payload.flow, bytes: bytes.count, time: payload.time, dtls: false)
+            statistics.tlsBytes += length
+            encryptedTURN.record(flow: payload.flow, bytes: length, time: payload.time, dtls: false)
         case .unknown:
             break
         }

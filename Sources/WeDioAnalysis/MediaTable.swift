@@ -144,17 +144,19 @@ public struct MediaTable: Sendable {
         return nil
     }
 
-    /// Counts one media payload (kind already classified) on `flow`.
+    /// Counts one media payload (kind already classified) on `flow`. `length`: the payload's size when
+    /// `bytes` holds only its start (an RTP header handed between threads); `bytes.count` otherwise.
     /// `throughTURN`: the packet was unwrapped from TURN (ChannelData or a Data/Send indication), so the flow
     /// is the relayed address ↔ peer path as the client side sees it, not traffic on that path itself.
     public mutating func record(
-        _ kind: PayloadKind, flow: FiveTuple, bytes: borrowing Span<UInt8>, time: CaptureTime, throughTURN: Bool = false
+        _ kind: PayloadKind, flow: FiveTuple, bytes: borrowing Span<UInt8>, length: Int? = nil, time: CaptureTime,
+        throughTURN: Bool = false
     ) {
         guard let index = slot(for: flow, create: true, time: time) else { return }
         if throughTURN { flows[index].unwrappedFromTURN = true }
         let direction = flows[index].flow.source == flow.source ? 0 : 1
         flows[index].packets[direction] += 1
-        flows[index].bytes[direction] += bytes.count
+        flows[index].bytes[direction] += length ?? bytes.count
         flows[index].lastTime = time
         switch kind {
         case .rtp:

@@ -55,6 +55,11 @@ struct Analyze: ParsableCommand {
     @Flag(name: .customLong("decode-only"), help: ArgumentHelp("Decode and classify only, no analysis (benchmarks).", visibility: .hidden))
     var decodeOnly = false
 
+    @Flag(
+        name: .customLong("one-thread"),
+        help: ArgumentHelp("Read and analyse an input on one thread even with a core spare (benchmarks).", visibility: .hidden))
+    var oneThread = false
+
     @OptionGroup var credentials: CredentialOptions
 
     func validate() throws {
@@ -87,6 +92,7 @@ struct Analyze: ParsableCommand {
         options.signalledCandidates = try credentials.signalledCandidates()
         var pipeline = Pipeline(filter: filter, analyzerOptions: options)
         pipeline.decodeOnly = decodeOnly
+        if oneThread { pipeline.analysisThread = .never }
         let specs = inputs()
         let progress = ProgressLine(enabled: !noProgress && isatty(STDERR_FILENO) == 1, inputs: specs)
         let result = pipeline.analyze(specs) { progress.update($0) }

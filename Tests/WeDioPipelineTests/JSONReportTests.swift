@@ -42,6 +42,31 @@ struct JSONReportTests {
         }
     }
 
+    @Test("Analysing on a second thread (payloads handed over in batches) gives the same report, byte for byte, as one thread")
+    func threadsAgree() throws {
+        var paths = FixtureCatalog.captures.map { Fixtures.path($0) }
+        if Fixtures.corpusIsPresent { paths += Fixtures.corpusFiles.map(Fixtures.corpus) }
+        #expect(paths.count > 20)
+        for path in paths {
+            var reports: [String] = []
+            for mode in [Pipeline.AnalysisThread.never, .always] {
+                var pipeline = Pipeline(analyzerOptions: Analyzer.Options(keepMessages: true))
+                pipeline.analysisThread = mode
+                reports.append(try JSONReport(toolVersion: "test", includeMessages: true).render(pipeline.analyze([InputSpec(path: path)])))
+            }
+            #expect(reports[0] == reports[1], "\(path)")
+        }
+        // Enough payloads to fill many batches: the synthetic flood.
+        let flood = SyntheticCapture.flood(requests: 20_000)
+        var reports: [String] = []
+        for mode in [Pipeline.AnalysisThread.never, .always] {
+            var pipeline = Pipeline()
+            pipeline.analysisThread = mode
+            reports.append(try JSONReport(toolVersion: "test", includeMessages: false).render(pipeline.analyze(bytes: flood.bytes)))
+        }
+        #expect(reports[0] == reports[1])
+    }
+
     @Test("The schema rejects a report that breaks it (the validator really runs)", .enabled(if: SchemaValidator.isAvailable))
     func schemaRejects() throws {
         let broken = #"{"schemaVersion": "0.1", "tool": {"name": "wedio", "version": "x"}, "inputs": [], "stats": {}, "transactions": []}"#

@@ -49,6 +49,31 @@ struct SyntheticCapture {
         writer.add(frame, seconds: UInt32(1_700_000_000 + Int(whole)), fraction: UInt32(((seconds - whole) * 1_000_000).rounded()))
     }
 
+    /// `requests` ICE checks with one USERNAME from ever-new ports, every third answered, with RTP on the
+    /// answered flows: a flood that crosses every cap of the trackers.
+    static func flood(requests: Int) -> SyntheticCapture {
+        var capture = SyntheticCapture()
+        for index in 0..<requests {
+            let client = "10.9.\(index / 250 % 250).\(index % 250 + 1):\(1_024 + index % 60_000)"
+            let time = Double(index) * 0.0002
+            if index % 3 == 0 {
+                capture.answeredBinding(
+                    from: client, to: "192.0.2.1:3478", mapped: "203.0.113.5:\(1_024 + index % 60_000)", at: time,
+                    after: 0.00005, check(local: "abcd", remote: "efgh"))
+                capture.addFrame(
+                    PacketBuilder.udpFrame(
+                        from: TransportAddress(client) ?? TransportAddress(ip: .v4(0), port: 0),
+                        to: TransportAddress(ip: .v4(0xC000_0201), port: 3478),
+                        payload: [0x80, 0x60, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 7] + [UInt8](repeating: 0, count: 100)),
+                    at: time + 0.0001)
+            } else {
+                capture.add(.binding, .request, id: capture.newID(), from: client, to: "192.0.2.1:3478", at: time,
+                    check(local: "abcd", remote: "efgh"))
+            }
+        }
+        return capture
+    }
+
     static func text(_ type: AttributeType, _ value: String) -> STUNAttribute { STUNAttribute(type: type, value: .text(value)) }
     static func address(_ type: AttributeType, _ value: String) -> STUNAttribute {
         STUNAttribute(type: type, value: .xorAddress(TransportAddress(value) ?? TransportAddress(ip: .v4(0), port: 0)))

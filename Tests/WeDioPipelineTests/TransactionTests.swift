@@ -114,8 +114,18 @@ struct TransactionTests {
             tracker.handle(Self.message(UInt128(id), .request), flow: Self.outbound, time: Self.at(Int64(id)), ref: ref, carrier: .direct, integrity: .absent)
         }
         tracker.finish(at: Self.at(Int64(total)))
-        #expect(tracker.transactions.count <= Limits.transactions)
+        #expect(tracker.transactions.count == Limits.transactions)
         #expect(tracker.evicted + tracker.transactions.count == total)
         #expect(tracker.outcomeCounts[.timeout] == total)
+        // The first half of the cap is the capture's start, the rest the latest, in order.
+        let kept = tracker.transactions.map { Int($0.id.value) }
+        #expect(Array(kept.prefix(TransactionTracker.headCapacity)) == Array(0..<TransactionTracker.headCapacity))
+        #expect(Array(kept.suffix(TransactionTracker.ringCapacity)) == Array((total - TransactionTracker.ringCapacity)..<total))
+        // A response to a kept request still finds it; one to a dropped request is an orphan.
+        tracker.handle(Self.message(UInt128(total - 1), .successResponse), flow: Self.outbound.reversed, time: Self.at(Int64(total + 1)), ref: ref, carrier: .direct, integrity: .absent)
+        tracker.handle(Self.message(UInt128(TransactionTracker.headCapacity + 5), .successResponse), flow: Self.outbound.reversed, time: Self.at(Int64(total + 2)), ref: ref, carrier: .direct, integrity: .absent)
+        #expect(tracker.transactions.last?.outcome == .success)
+        #expect(tracker.orphanResponses == 1)
+        #expect(tracker.summary().success == 1)
     }
 }

@@ -5,6 +5,11 @@ media   PACKETS: WebRTC-like traffic: many flows, each an ICE check exchange (Bi
         USERNAME, PRIORITY, ICE-CONTROLLING, MESSAGE-INTEGRITY, FINGERPRINT), a DTLS handshake, then RTP audio
         and video with RTCP, consent checks every 5 s, and TURN ChannelData on a quarter of the flows.
 flood   PACKETS: Binding requests with random transaction ids from random ports (a STUN flood).
+mix     PACKETS: thousands of short calls, about a hundred at a time, as seen on a LAN: each gathers a
+        server-reflexive address from a STUN server, a quarter allocate on a TURN server (401 then success,
+        CreatePermission, ChannelBind), runs ICE (a host pair that is never answered, a pair that succeeds and is
+        nominated), a DTLS handshake, then RTP audio both ways every 20 ms, video, RTCP and consent checks every
+        5 s, the relayed quarter in ChannelData. About 1 GB for 2 000 000 packets.
 Addresses are from 10.0.0.0/8 and 192.0.2.0/24; nothing is sent anywhere."""
 import os
 import random
@@ -35,19 +40,122 @@ def binding_response(transaction, address):
     xaddress = bytes(a ^ b for a, b in zip(address, b"\x21\x12\xa4\x42"))
     return stun(0x0101, transaction, [(0x0020, struct.pack("!BBH", 0, 1, xport) + xaddress), (0x0008, os.urandom(20))])
 
+def xor_address(ip, port, transaction=b""):
+    return struct.pack("!BBH", 0, 1, port ^ 0x2112) + bytes(a ^ b for a, b in zip(ip, b"\x21\x12\xa4\x42"))
+
+def ice_check(transaction, ufrags, controlling, nominate):
+    attributes = [(0x0006, ufrags), (0x0024, struct.pack("!I", 0x6E7F1EFF if controlling else 0x6E7F1EFE)),
+                  (0x802A if controlling else 0x8029, os.urandom(8))]
+    if nominate:
+        attributes.append((0x0025, b""))
+    return stun(0x0001, transaction, attributes + [(0x0008, os.urandom(20))])
+
+def write_mix(write, packets):
+    """Calls start every few ticks so that about 100 run at once; each lasts 150-450 ticks of 20 ms."""
+    stun_server, turn_server = bytes([192, 0, 2, 20]), bytes([192, 0, 2, 10])
+    audio, video = os.urandom(160), os.urandom(1000)
+    active, written, tick, call = [], 0, 0, 0
+    frames = []  # (frame) for the current tick, timed evenly across it
+    def udp(src, sport, dst, dport, payload):
+        frames.append(checksum_free_udp(src, dst, sport, dport, payload))
+    def start(call):
+        a = bytes([10, 1, call // 250 % 250, call % 250 + 1]); pa = 40000 + call % 20000
+        a_public = bytes([198, 51, 100, call % 250 + 1]); pa_public = 50000 + call % 10000
+        b = bytes([203, 0, 113, call % 250 + 1]); pb = 30000 + call % 30000
+        b_private = bytes([10, 2, call // 250 % 250, call % 250 + 1])
+        ufrags = f"u{call}b:u{call}a".encode()
+        relayed = call % 4 == 0
+        t = os.urandom(12)
+        udp(a, pa, stun_server, 3478, stun(0x0001, t, []))
+        udp(stun_server, 3478, a, pa, stun(0x0101, t, [(0x0020, xor_address(a_public, pa_public))]))
+        session = {"a": a, "pa": pa, "b": b, "pb": pb, "relayed": relayed, "left": random.randrange(150, 450),
+                   "sequence": random.randrange(65536), "ufrags": ufrags, "age": 0, "channel": 0x4000 + call % 0x3FFF}
+        if relayed:
+            t = os.urandom(12)
+            udp(a, pa, turn_server, 3478, stun(0x0003, t, [(0x0019, b"\x11\x00\x00\x00")]))
+            udp(turn_server, 3478, a, pa, stun(0x0113, t, [(0x0009, b"\x00\x00\x04\x01Unauthorized"),
+                                                          (0x0014, b"lab"), (0x0015, os.urandom(16))]))
+            t = os.urandom(12)
+            udp(a, pa, turn_server, 3478, stun(0x0003, t, [(0x0019, b"\x11\x00\x00\x00"), (0x0006, f"user{call}".encode()),
+                                                          (0x0014, b"lab"), (0x0015, os.urandom(16)), (0x0008, os.urandom(20))]))
+            udp(turn_server, 3478, a, pa, stun(0x0103, t, [(0x0016, xor_address(turn_server, 49152 + call % 16000)),
+                                                          (0x0020, xor_address(a_public, pa_public)),
+                                                          (0x000D, struct.pack("!I", 600)), (0x0008, os.urandom(20))]))
+            t = os.urandom(12)
+            udp(a, pa, turn_server, 3478, stun(0x0008, t, [(0x0012, xor_address(b, pb)), (0x0008, os.urandom(20))]))
+            udp(turn_server, 3478, a, pa, stun(0x0108, t, [(0x0008, os.urandom(20))]))
+            t = os.urandom(12)
+            udp(a, pa, turn_server, 3478, stun(0x0009, t, [(0x000C, struct.pack("!HH", session["channel"], 0)),
+                                                          (0x0012, xor_address(b, pb)), (0x0008, os.urandom(20))]))
+            udp(turn_server, 3478, a, pa, stun(0x0109, t, [(0x0008, os.urandom(20))]))
+        # ICE: the host pair is never answered (two sends), the public pair succeeds both ways and is nominated.
+        t = os.urandom(12)
+        udp(a, pa, b_private, pb, ice_check(t, ufrags, True, False))
+        udp(a, pa, b_private, pb, ice_check(t, ufrags, True, False))
+        t = os.urandom(12)
+        udp(b, pb, a, pa, ice_check(t, ufrags[ufrags.index(b":") + 1:] + b":" + ufrags[:ufrags.index(b":")], False, False))
+        udp(a, pa, b, pb, stun(0x0101, t, [(0x0020, xor_address(b, pb)), (0x0008, os.urandom(20))]))
+        t = os.urandom(12)
+        udp(a, pa, b, pb, ice_check(t, ufrags, True, True))
+        udp(b, pb, a, pa, stun(0x0101, t, [(0x0020, xor_address(a_public, pa_public)), (0x0008, os.urandom(20))]))
+        # DTLS handshake: ClientHello, the server's flight, the client's finish.
+        udp(a, pa, b, pb, b"\x16\xfe\xfd" + bytes(8) + struct.pack("!H", 120) + b"\x01" + os.urandom(119))
+        udp(b, pb, a, pa, b"\x16\xfe\xfd" + bytes(8) + struct.pack("!H", 900) + b"\x02" + os.urandom(899))
+        udp(a, pa, b, pb, b"\x16\xfe\xfd" + bytes(8) + struct.pack("!H", 300) + b"\x10" + os.urandom(299))
+        return session
+    def media(session):
+        session["sequence"] = (session["sequence"] + 1) & 0xFFFF
+        session["age"] += 1
+        a, pa, b, pb, sequence = session["a"], session["pa"], session["b"], session["pb"], session["sequence"]
+        rtp_a = struct.pack("!BBHII", 0x80, 111, sequence, sequence * 960 & 0xFFFFFFFF, pa) + audio
+        rtp_b = struct.pack("!BBHII", 0x80, 111, sequence, sequence * 960 & 0xFFFFFFFF, pb) + audio
+        rtp_v = struct.pack("!BBHII", 0x80, 96, sequence, sequence * 3000 & 0xFFFFFFFF, pa + 1) + video
+        if session["relayed"]:
+            channel = session["channel"]
+            for payload in (rtp_a, rtp_v):
+                udp(a, pa, bytes([192, 0, 2, 10]), 3478, struct.pack("!HH", channel, len(payload)) + payload)
+            udp(bytes([192, 0, 2, 10]), 3478, a, pa, struct.pack("!HH", channel, len(rtp_b)) + rtp_b)
+        else:
+            udp(a, pa, b, pb, rtp_a)
+            udp(b, pb, a, pa, rtp_b)
+            udp(a, pa, b, pb, rtp_v)
+        if session["age"] % 50 == 0:
+            udp(b, pb, a, pa, struct.pack("!BBHI", 0x80, 200, 6, pb) + bytes(20))
+        if session["age"] % 250 == 0 and not session["relayed"]:
+            t = os.urandom(12)
+            udp(a, pa, b, pb, ice_check(t, session["ufrags"], True, False))
+            udp(b, pb, a, pa, stun(0x0101, t, [(0x0020, xor_address(a, pa)), (0x0008, os.urandom(20))]))
+    while written < packets:
+        if len(active) < 100 or tick % 3 == 0:
+            active.append(start(call))
+            call += 1
+        for session in active:
+            media(session)
+            session["left"] -= 1
+        active = [session for session in active if session["left"] > 0]
+        for frame in frames[: packets - written]:
+            write(frame, 20_000 // max(1, len(frames)))
+        written += min(len(frames), packets - written)
+        frames.clear()
+        tick += 1
+    print(f"{call} calls", file=sys.stderr)
+
 with open(path, "wb") as out:
     out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
     second, micro = 1_700_000_000, 0
-    def write(frame):
+    def write(frame, step=200):
         global second, micro
-        micro += 200
+        micro += step
         if micro >= 1_000_000:
             second, micro = second + 1, micro - 1_000_000
         out.write(struct.pack("<IIII", second, micro, len(frame), len(frame)))
         out.write(frame)
 
     written = 0
-    if kind == "flood":
+    if kind == "mix":
+        write_mix(write, packets)
+        written = packets
+    elif kind == "flood":
         server = bytes([192, 0, 2, 1])
         while written < packets:
             client = bytes([10, random.randrange(256), random.randrange(256), random.randrange(1, 255)])

@@ -1,0 +1,134 @@
+import Dispatch
+import Synchronization
+import WeDioAnalysis
+import WeDioBasics
+import WeDioDecode
+
+/// Classified payloads on their way from the reading thread (libpcap, link/IP/UDP/TCP decoding,
+/// demultiplexing) to the analysing thread (STUN decoding, trackers, media counters). Only the bytes
+/// the analyzer reads are copied (`Analyzer.bytesNeeded`): a whole STUN or DTLS message, an RTP header,
+/// nothing of RTCP or TLS. Buffers are reused from batch to batch, so memory stays flat.
+/// A value type: the reader and the analyser each hold theirs in a local variable (no dynamic exclusivity
+/// checks per access, which a class's properties would cost on every payload).
+struct PayloadBatch: Sendable {
+    static let payloadsPerBatch = 2_048
+    static let bytesPerBatch = 512 * 1_024
+
+    var payloads: [ClassifiedPayload] = []
+    var lengths: [Int] = []
+    var ends: [Int] = []
+    var bytes: [UInt8] = []
+    /// The reader has nothing more after this batch.
+    var isLast = false
+
+    init() {
+        payloads.reserveCapacity(Self.payloadsPerBatch)
+        lengths.reserveCapacity(Self.payloadsPerBatch)
+        ends.reserveCapacity(Self.payloadsPerBatch)
+        bytes.reserveCapacity(Self.bytesPerBatch + 65_536)
+    }
+
+    var isFull: Bool { payloads.count >= Self.payloadsPerBatch || bytes.count >= Self.bytesPerBatch }
+
+    mutating func append(_ payload: ClassifiedPayload, bytes source: borrowing Span<UInt8>) {
+        let kept = Analyzer.bytesNeeded(payload.kind, count: source.count)
+        source.withUnsafeBufferPointer { buffer in
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer.prefix(kept)))
+        }
+        payloads.append(payload)
+        lengths.append(source.count)
+        ends.append(bytes.count)
+    }
+
+    mutating func reset() {
+        payloads.removeAll(keepingCapacity: true)
+        lengths.removeAll(keepingCapacity: true)
+        ends.removeAll(keepingCapacity: true)
+        bytes.removeAll(keepingCapacity: true)
+        isLast = false
+    }
+
+    /// Gives each payload, in order, to the analyzer.
+    func deliver(to analyzer: inout Analyzer, log: inout DiagnosticLog) {
+        bytes.withUnsafeBufferPointer { buffer in
+            var start = 0
+            for index in payloads.indices {
+                let end = ends[index]
+                let slice = UnsafeBufferPointer(rebasing: buffer[start..<end])
+                analyzer.handle(payloads[index], bytes: slice.span, length: lengths[index], log: &log)
+                start = end
+            }
+        }
+    }
+}
+
+/// A bounded queue of batches between one reader and one analyser: `depth` batches circulate, so the
+/// reader waits when the analyser falls behind (memory stays bounded) and vice versa.
+final class BatchQueue: Sendable {
+    private let ready = Mutex<[PayloadBatch]>([])
+    private let spare: Mutex<[PayloadBatch]>
+    private let readyCount = DispatchSemaphore(value: 0)
+    private let spareCount: DispatchSemaphore
+
+    init(depth: Int) {
+        spare = Mutex((0..<depth).map { _ in PayloadBatch() })
+        spareCount = DispatchSemaphore(value: depth)
+    }
+
+    /// An empty batch for the reader to fill (waits while all are in use).
+    func emptyBatch() -> PayloadBatch {
+        spareCount.wait()
+        return spare.withLock { $0.removeLast() }
+    }
+
+    func send(_ batch: consuming PayloadBatch) {
+        let sent = batch
+        ready.withLock { $0.append(sent) }
+        readyCount.signal()
+    }
+
+    /// The next filled batch for the analyser (waits for one).
+    func receive() -> PayloadBatch {
+        readyCount.wait()
+        return ready.withLock { $0.removeFirst() }
+    }
+
+    func recycle(_ batch: consuming PayloadBatch) {
+        var emptied = batch
+        emptied.reset()
+        let spared = emptied
+        spare.withLock { $0.append(spared) }
+        spareCount.signal()
+    }
+}
+
+/// The analyser thread's result, handed back to the reader when the input ends.
+final class AnalyzerBox: @unchecked Sendable {
+    // Written by the analysing thread just before it leaves `done`; read by the reader after waiting on it.
+    var analyzer: Analyzer
+    var log = DiagnosticLog()
+    let done = DispatchGroup()
+
+    init(_ analyzer: Analyzer) { self.analyzer = analyzer }
+
+    /// Starts analysing batches from `queue` on another thread until the last one.
+    func start(_ queue: BatchQueue) {
+        done.enter()
+        var analyzer = self.analyzer
+        self.analyzer = Analyzer(options: analyzer.options)  // the thread holds the only copy: no copy-on-write
+        DispatchQueue.global(qos: .userInitiated).async { [analyzer] in
+            var analyzer = analyzer
+            var log = DiagnosticLog()
+            while true {
+                let batch = queue.receive()
+                batch.deliver(to: &analyzer, log: &log)
+                let last = batch.isLast
+                queue.recycle(batch)
+                if last { break }
+            }
+            self.analyzer = analyzer
+            self.log = log
+            self.done.leave()
+        }
+    }
+}
