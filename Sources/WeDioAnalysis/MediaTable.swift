@@ -187,8 +187,21 @@ public struct MediaTable: Sendable {
         }
     }
 
-    /// The media flow between two transport addresses, if any.
+    /// The media flow between two transport addresses, if any: one probe of the table (a report asks
+    /// this for every candidate pair of thousands of sessions).
     public func flow(between a: TransportAddress, _ b: TransportAddress, transport: Transport) -> MediaFlow? {
-        flows.first { ($0.flow.source == a && $0.flow.destination == b) || ($0.flow.source == b && $0.flow.destination == a) }
+        guard !keys.isEmpty else { return nil }
+        let flow = FiveTuple(source: a, destination: b, transport: transport)
+        let key = FlowCache.key(flow)
+        var position = Int(truncatingIfNeeded: key) & mask
+        for _ in 0..<64 {
+            if keys[position] == 0 { return nil }
+            if keys[position] == key {
+                let index = Int(indexes[position])
+                if flows.indices.contains(index), sameFlow(flows[index].flow, flow) { return flows[index] }
+            }
+            position = (position + 1) & mask
+        }
+        return nil
     }
 }

@@ -100,28 +100,30 @@ struct Analyze: ParsableCommand {
         for input in result.inputs where input.status != .complete {
             printError("wedio: \(input.failure ?? input.path)")
         }
-        var text: String
+        var bytes: [UInt8]
         switch format {
         case .text:
-            text = TextReport(color: output == nil && useColor(), toolVersion: wedioVersion).render(result)
+            bytes = Array(TextReport(color: output == nil && useColor(), toolVersion: wedioVersion).render(result).utf8)
         case .json:
-            text = try JSONReport(toolVersion: wedioVersion, includeMessages: messages).render(result)
+            // Bytes straight from the encoder: a big capture's report is tens of megabytes, not copied into a String.
+            bytes = try JSONReport(toolVersion: wedioVersion, includeMessages: messages).renderBytes(result)
         case .markdown:
-            text = MarkdownReport(toolVersion: wedioVersion).render(result)
+            bytes = Array(MarkdownReport(toolVersion: wedioVersion).render(result).utf8)
         }
         if redact {
             let redactor = Redactor(result)
-            text = format == .json ? redactor.redact(json: text) : redactor.redact(text: text)
+            let text = String(decoding: bytes, as: UTF8.self)
+            bytes = Array((format == .json ? redactor.redact(json: text) : redactor.redact(text: text)).utf8)
         }
         if let output {
             do {
-                try text.write(toFile: output, atomically: true, encoding: .utf8)
+                try Data(bytes).write(to: URL(fileURLWithPath: output), options: .atomic)
             } catch {
                 printError("wedio: cannot write \(output): \(error.localizedDescription)")
                 throw ExitCode(ExitStatus.cannotCreate)
             }
         } else {
-            FileHandle.standardOutput.write(Data(text.utf8))
+            writeAll(bytes, to: STDOUT_FILENO)
         }
         if result.hasUnreadableInput { throw ExitCode(ExitStatus.unreadableInput) }
         if result.hasDamagedInput { throw ExitCode(ExitStatus.damagedInput) }
@@ -165,5 +167,21 @@ final class ProgressLine: Sendable {
 
     func finish() {
         if state.withLock({ $0.drew }) { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    }
+}
+
+/// Writes every byte to a file descriptor (write(2) may take less than asked); stops on an error such as
+/// a closed pipe.
+func writeAll(_ bytes: [UInt8], to descriptor: Int32) {
+    bytes.withUnsafeBytes { buffer in
+        var offset = 0
+        while offset < buffer.count, let base = buffer.baseAddress {
+            let written = write(descriptor, base + offset, buffer.count - offset)
+            if written <= 0 {
+                if written < 0 && errno == EINTR { continue }
+                return
+            }
+            offset += written
+        }
     }
 }

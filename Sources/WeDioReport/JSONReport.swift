@@ -18,9 +18,33 @@ public struct JSONReport: Sendable {
     }
 
     public func render(_ result: AnalysisResult) throws -> String {
+        String(decoding: try renderBytes(result), as: UTF8.self)
+    }
+
+    /// The report as UTF-8 bytes, ending with a newline.
+    public func renderBytes(_ result: AnalysisResult) throws -> [UInt8] {
+        var bytes = try ReportJSONEncoder(pretty: true).encode(Report(result, toolVersion: toolVersion, includeMessages: includeMessages))
+        bytes.append(UInt8(ascii: "\n"))
+        return bytes
+    }
+
+    /// The same report through Foundation's JSONEncoder: the reference the fast encoder is tested against.
+    public func renderWithFoundation(_ result: AnalysisResult, pretty: Bool = true) throws -> String {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
         let data = try encoder.encode(Report(result, toolVersion: toolVersion, includeMessages: includeMessages))
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+
+    /// The NDJSON report line through Foundation's JSONEncoder (tests).
+    public func reportLineWithFoundation(_ result: AnalysisResult) throws -> String {
+        struct Line: Encodable {
+            var type = "report"
+            var report: Report
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = try encoder.encode(Line(report: Report(result, toolVersion: toolVersion, includeMessages: includeMessages)))
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 
@@ -49,9 +73,7 @@ public struct JSONReport: Sendable {
     }
 
     static func compact(_ value: some Encodable) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
+        String(decoding: try ReportJSONEncoder(pretty: false).encode(value), as: UTF8.self)
     }
 
     // MARK: Model (spellings fixed by issue 8)

@@ -67,6 +67,49 @@ struct JSONReportTests {
         #expect(reports[0] == reports[1])
     }
 
+    @Test("The report's own JSON encoder writes the bytes Foundation's JSONEncoder writes, pretty and compact, on every fixture")
+    func encoderMatchesFoundation() throws {
+        var paths = FixtureCatalog.captures.map { Fixtures.path($0) }
+        if Fixtures.corpusIsPresent { paths += Fixtures.corpusFiles.map(Fixtures.corpus) }
+        for path in paths {
+            let result = Pipeline(analyzerOptions: Analyzer.Options(keepMessages: true)).analyze([InputSpec(path: path)])
+            let report = JSONReport(toolVersion: "test", includeMessages: true)
+            #expect(try report.render(result) == report.renderWithFoundation(result), "\(path)")
+            #expect(try report.reportLine(result) == report.reportLineWithFoundation(result), "\(path)")
+        }
+    }
+
+    @Test("Escapes, numbers, empty and nested containers, optionals and unsorted keys come out as Foundation writes them")
+    func encoderEdgeCases() throws {
+        struct Inner: Encodable {
+            var zeta = 1
+            var alpha: [String: Int] = [:]
+            var list: [Int] = []
+        }
+        struct Sample: Encodable {
+            var text = "quote \" backslash \\ slash / tab \t newline \n bell \u{07} delete \u{7F} arrow ↔ 🙂"
+            var numbers: [Double] = [0, -0.0, 1, 0.1, 2.5, 1e-7, 123_456_789.125, 1e21, 4.35e-5, -17.75]
+            var integers: [Int] = [0, -1, Int.max, Int.min]
+            var unsigned: [UInt64] = [0, UInt64.max]
+            var flags = [true, false]
+            var missing: String?
+            var present: Int? = 3
+            var nothing: [Inner] = []
+            var empty = Inner()
+            var nested = [[1, 2], [], [3]]
+            var dictionary = ["b": 2, "a": 1, "B": 3, "é": 4, "a b": 5]
+            var inner = Inner(zeta: 2, alpha: ["x": 1], list: [1])
+        }
+        for pretty in [true, false] {
+            let foundation = JSONEncoder()
+            foundation.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+            let expected = String(decoding: try foundation.encode(Sample()), as: UTF8.self)
+            let actual = String(decoding: try ReportJSONEncoder(pretty: pretty).encode(Sample()), as: UTF8.self)
+            #expect(actual == expected)
+        }
+        #expect(throws: ReportJSONEncoder.Failure.self) { try ReportJSONEncoder(pretty: true).encode([Double.nan]) }
+    }
+
     @Test("The schema rejects a report that breaks it (the validator really runs)", .enabled(if: SchemaValidator.isAvailable))
     func schemaRejects() throws {
         let broken = #"{"schemaVersion": "0.1", "tool": {"name": "wedio", "version": "x"}, "inputs": [], "stats": {}, "transactions": []}"#

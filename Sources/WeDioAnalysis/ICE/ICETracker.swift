@@ -26,10 +26,10 @@ public struct ICETracker: Sendable {
 
     private var checks: [Check] = []
     private var checkIndex: [TransactionID: Int] = [:]
-    /// Server-reflexive addresses learned from STUN servers (Binding without USERNAME), in order.
-    private var reflexive: [TransportAddress] = []
+    /// Server-reflexive addresses learned from STUN servers (Binding without USERNAME); bounded like NAT mappings.
+    private var reflexive: Set<TransportAddress> = []
     /// Relayed addresses from Allocate successes, and the TURN servers' IPs.
-    private var relayed: [TransportAddress] = []
+    private var relayed: Set<TransportAddress> = []
     private var turnServers: Set<IPAddress> = []
     /// Binding requests to STUN servers (no USERNAME) awaiting their answer; a set bounded like the checks.
     private var serverBindings: Set<TransactionID> = []
@@ -124,9 +124,9 @@ public struct ICETracker: Sendable {
                 checks[index].success = message.messageClass == .successResponse
                 if case .errorCode(let code, _) = message.value(.errorCode) { checks[index].errorCode = code }
             } else if serverBindings.remove(message.transactionID) != nil, message.messageClass == .successResponse,
-                case .xorAddress(let mapped) = message.value(.xorMappedAddress), !reflexive.contains(mapped)
+                case .xorAddress(let mapped) = message.value(.xorMappedAddress), reflexive.count < Limits.natMappings
             {
-                reflexive.append(mapped)
+                reflexive.insert(mapped)
             }
         case (.allocate, .request):
             // Even a refused Allocate says this address is a TURN server: its other ports are relays.
@@ -134,7 +134,7 @@ public struct ICETracker: Sendable {
         case (.allocate, .successResponse):
             turnServers.insert(flow.source.ip)
             for attribute in message.attributes where attribute.type == .xorRelayedAddress {
-                if case .xorAddress(let address) = attribute.value, !relayed.contains(address) { relayed.append(address) }
+                if case .xorAddress(let address) = attribute.value, relayed.count < Limits.turnAllocations { relayed.insert(address) }
             }
         default:
             break

@@ -70,23 +70,38 @@ public enum NATBehaviourAnalysis {
             if groups[key] == nil { order.append(key) }
             groups[key, default: []].append(mapping)
         }
-        return order.map { key in
+        // Each internal address → the NATs it was seen behind, so exchanges, unsolicited requests and
+        // hairpin candidates are each looked at once (thousands of NATs in a big capture).
+        var natsOf: [TransportAddress: [Int]] = [:]
+        for (index, key) in order.enumerated() {
+            for internalAddress in Set((groups[key] ?? []).map(\.internalAddress)) { natsOf[internalAddress, default: []].append(index) }
+        }
+        var exchangesOf = [[DiscoveryExchange]](repeating: [], count: order.count)
+        for exchange in exchanges {
+            for index in natsOf[exchange.client] ?? [] { exchangesOf[index].append(exchange) }
+        }
+        var unsolicitedOf = [[UnsolicitedRequest]](repeating: [], count: order.count)
+        for request in unsolicited {
+            for index in natsOf[request.local] ?? [] { unsolicitedOf[index].append(request) }
+        }
+        var mappedHairpin = [Bool](repeating: false, count: order.count)
+        for mapping in mappings {
+            for index in natsOf[mapping.internalAddress] ?? [] where mapping.destination.ip == order[index].ip {
+                mappedHairpin[index] = true
+            }
+        }
+        return order.enumerated().map { index, key in
             let group = groups[key] ?? []
             var behaviour = NATBehaviour(
                 vantage: vantage, externalIP: key.ip, transport: key.transport,
                 internalAddresses: Array(Set(group.map(\.internalAddress))).sorted(), mappings: group.count)
             classifyMapping(group, into: &behaviour)
             classifyPorts(group, into: &behaviour)
-            let internals = Set(behaviour.internalAddresses)
-            classifyFiltering(
-                exchanges: exchanges.filter { internals.contains($0.client) },
-                unsolicited: unsolicited.filter { internals.contains($0.local) }, into: &behaviour)
+            classifyFiltering(exchanges: exchangesOf[index], unsolicited: unsolicitedOf[index], into: &behaviour)
             // Hairpinning: an inside host sending to the NAT's own external address (RFC 4787 §6).
-            let hairpin = exchanges.filter { internals.contains($0.client) && $0.server.ip == key.ip }
+            let hairpin = exchangesOf[index].filter { $0.server.ip == key.ip }
             if !hairpin.isEmpty { behaviour.hairpinning = hairpin.contains { $0.answered } }
-            for mapping in mappings where internals.contains(mapping.internalAddress) && mapping.destination.ip == key.ip {
-                behaviour.hairpinning = true
-            }
+            if mappedHairpin[index] { behaviour.hairpinning = true }
             return behaviour
         }
     }

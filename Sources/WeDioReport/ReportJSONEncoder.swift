@@ -1,0 +1,349 @@
+/// Writes an Encodable value as JSON with sorted keys and unescaped slashes, pretty-printed or compact:
+/// the same bytes as Foundation's JSONEncoder with `[.sortedKeys, .withoutEscapingSlashes]` (plus
+/// `.prettyPrinted`), which the tests check on every fixture. Foundation's encoder boxes every value and
+/// runs at about 40 MB/s, too slow for the report of a capture with thousands of sessions; this one
+/// writes every value straight into one buffer, and reorders an object's fields only when its keys did
+/// not arrive sorted (the report's types declare their properties in key order, so that is rare).
+public struct ReportJSONEncoder: Sendable {
+    public var pretty: Bool
+
+    public init(pretty: Bool) {
+        self.pretty = pretty
+    }
+
+    public enum Failure: Error, CustomStringConvertible {
+        case notFinite(Double)
+        case nothingEncoded
+
+        public var description: String {
+            switch self {
+            case .notFinite(let value): "\(value) cannot be written as a JSON number"
+            case .nothingEncoded: "a value encoded nothing"
+            }
+        }
+    }
+
+    public func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+        let output = JSONOutput()
+        try JSONRendering(pretty: pretty).render(value, depth: 0, into: output)
+        return output.bytes
+    }
+}
+
+/// The one buffer every value of a document is written into.
+final class JSONOutput {
+    var bytes: [UInt8] = []
+
+    init() { bytes.reserveCapacity(1 << 16) }
+}
+
+/// The rendering rules (indentation, escaping, numbers).
+struct JSONRendering {
+    let pretty: Bool
+
+    func render<T: Encodable>(_ value: T, depth: Int, into output: JSONOutput) throws {
+        switch value {
+        case let string as String: appendQuoted(string, to: &output.bytes)
+        case let number as Int: output.bytes.append(contentsOf: String(number).utf8)
+        case let number as Double: try appendDouble(number, to: &output.bytes)
+        case let flag as Bool: output.bytes.append(contentsOf: (flag ? "true" : "false").utf8)
+        default:
+            let encoder = RenderingEncoder(rendering: self, depth: depth, output: output)
+            try value.encode(to: encoder)
+            try encoder.finish()
+        }
+    }
+
+    func appendDouble(_ value: Double, to out: inout [UInt8]) throws {
+        guard value.isFinite else { throw ReportJSONEncoder.Failure.notFinite(value) }
+        var text = value.description
+        if text.hasSuffix(".0") { text.removeLast(2) }
+        out.append(contentsOf: text.utf8)
+    }
+
+    func appendQuoted(_ string: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        var utf8 = string.utf8
+        let clean = utf8.withContiguousStorageIfAvailable { buffer in
+            !buffer.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+        }
+        if clean == true {
+            out.append(contentsOf: utf8)
+        } else {
+            for byte in utf8 {
+                switch byte {
+                case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+                case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+                case 0x08: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
+                case 0x0C: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
+                case 0x0A: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+                case 0x0D: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+                case 0x09: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+                case 0..<0x20:
+                    let hex = Array("0123456789abcdef".utf8)
+                    out.append(contentsOf: "\\u00".utf8)
+                    out.append(hex[Int(byte >> 4)])
+                    out.append(hex[Int(byte & 0xF)])
+                default: out.append(byte)
+                }
+            }
+        }
+        utf8 = "".utf8
+        out.append(UInt8(ascii: "\""))
+    }
+
+    func newline(_ out: inout [UInt8], depth: Int) {
+        guard pretty else { return }
+        out.append(UInt8(ascii: "\n"))
+        out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: 2 * depth))
+    }
+}
+
+/// Encodes one value (object, array or single value) at one depth, writing into the shared output.
+final class RenderingEncoder: Encoder {
+    enum Kind { case nothing, object, array, single }
+
+    let rendering: JSONRendering
+    let depth: Int
+    let output: JSONOutput
+    var kind = Kind.nothing
+    var codingPath: [any CodingKey] = []
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+    /// Object: where "{" is, each field's `"key" : value` span, and whether the keys came sorted so far.
+    private var start = 0
+    private var fields: [(key: String, start: Int, end: Int)] = []
+    private var sorted = true
+    /// Array: items written so far.
+    private(set) var items = 0
+
+    init(rendering: JSONRendering, depth: Int, output: JSONOutput) {
+        self.rendering = rendering
+        self.depth = depth
+        self.output = output
+    }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
+        if kind != .object {
+            kind = .object
+            start = output.bytes.count
+            output.bytes.append(UInt8(ascii: "{"))
+        }
+        return KeyedEncodingContainer(ObjectContainer<Key>(encoder: self))
+    }
+
+    func unkeyedContainer() -> any UnkeyedEncodingContainer {
+        if kind != .array {
+            kind = .array
+            output.bytes.append(UInt8(ascii: "["))
+        }
+        return ArrayContainer(encoder: self)
+    }
+
+    func singleValueContainer() -> any SingleValueEncodingContainer {
+        SingleContainer(encoder: self)
+    }
+
+    /// Starts a field: separator, indentation, the quoted key. The value follows.
+    func beginField(_ key: String) {
+        if let last = fields.last {
+            fields[fields.count - 1].end = output.bytes.count
+            if sorted && !last.key.utf8.lexicographicallyPrecedes(key.utf8) { sorted = false }
+            output.bytes.append(UInt8(ascii: ","))
+        }
+        rendering.newline(&output.bytes, depth: depth + 1)
+        fields.append((key, output.bytes.count, 0))
+        rendering.appendQuoted(key, to: &output.bytes)
+        if rendering.pretty {
+            output.bytes.append(contentsOf: [UInt8(ascii: " "), UInt8(ascii: ":"), UInt8(ascii: " ")])
+        } else {
+            output.bytes.append(UInt8(ascii: ":"))
+        }
+    }
+
+    /// Starts an array item: separator and indentation. The value follows.
+    func beginItem() {
+        if items > 0 { output.bytes.append(UInt8(ascii: ",")) }
+        items += 1
+        rendering.newline(&output.bytes, depth: depth + 1)
+    }
+
+    func markSingle() { kind = .single }
+
+    /// Closes the object or array. An object whose keys came out of order is rewritten in key order (a key
+    /// written twice keeps its last value, as in a dictionary).
+    func finish() throws {
+        switch kind {
+        case .nothing:
+            throw ReportJSONEncoder.Failure.nothingEncoded
+        case .single:
+            return
+        case .array:
+            if items == 0 && rendering.pretty { output.bytes.append(UInt8(ascii: "\n")) }
+        case .object:
+            if fields.isEmpty {
+                if rendering.pretty { output.bytes.append(UInt8(ascii: "\n")) }
+            } else {
+                fields[fields.count - 1].end = output.bytes.count
+                if !sorted { reorder() }
+            }
+        }
+        rendering.newline(&output.bytes, depth: depth)
+        output.bytes.append(kind == .array ? UInt8(ascii: "]") : UInt8(ascii: "}"))
+    }
+
+    private func reorder() {
+        let order = fields.indices.sorted { left, right in
+            let (a, b) = (fields[left].key, fields[right].key)
+            return a == b ? left < right : a.utf8.lexicographicallyPrecedes(b.utf8)
+        }
+        var rebuilt: [UInt8] = [UInt8(ascii: "{")]
+        var written = 0
+        for (position, index) in order.enumerated() {
+            if position + 1 < order.count && fields[order[position + 1]].key == fields[index].key { continue }
+            if written > 0 { rebuilt.append(UInt8(ascii: ",")) }
+            written += 1
+            rendering.newline(&rebuilt, depth: depth + 1)
+            rebuilt.append(contentsOf: output.bytes[fields[index].start..<fields[index].end])
+        }
+        output.bytes.replaceSubrange(start..., with: rebuilt)
+    }
+}
+
+struct ObjectContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
+    let encoder: RenderingEncoder
+    var codingPath: [any CodingKey] { encoder.codingPath }
+
+    private func put(text: String, _ key: Key) {
+        encoder.beginField(key.stringValue)
+        encoder.output.bytes.append(contentsOf: text.utf8)
+    }
+
+    mutating func encodeNil(forKey key: Key) throws { put(text: "null", key) }
+    mutating func encode(_ value: Bool, forKey key: Key) throws { put(text: value ? "true" : "false", key) }
+    mutating func encode(_ value: String, forKey key: Key) throws {
+        encoder.beginField(key.stringValue)
+        encoder.rendering.appendQuoted(value, to: &encoder.output.bytes)
+    }
+    mutating func encode(_ value: Double, forKey key: Key) throws {
+        encoder.beginField(key.stringValue)
+        try encoder.rendering.appendDouble(value, to: &encoder.output.bytes)
+    }
+    mutating func encode(_ value: Float, forKey key: Key) throws { try encode(Double(value), forKey: key) }
+    mutating func encode(_ value: Int, forKey key: Key) throws { put(text: String(value), key) }
+    mutating func encode(_ value: Int8, forKey key: Key) throws { put(text: String(value), key) }
+    mutating func encode(_ value: Int16, forKey key: Key) throws { put(text: String(value), key) }
+    mutating func encode(_ value: Int32, forKey key: Key) throws { put(text: String(value), key) }
+    mutating func encode(_ value: Int64, forKey key: Key) throws { put(text: String(value), key) }
+    mutating func encode(_ value: UInt, forKey key: Key) throws { put(text: String(value), key) }
+    mutating func encode(_ value: UInt8, forKey key: Key) throws { put(text: String(value), key) }
+    mutating func encode(_ value: UInt16, forKey key: Key) throws { put(text: String(value), key) }
+    mutating func encode(_ value: UInt32, forKey key: Key) throws { put(text: String(value), key) }
+    mutating func encode(_ value: UInt64, forKey key: Key) throws { put(text: String(value), key) }
+    mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
+        encoder.beginField(key.stringValue)
+        try encoder.rendering.render(value, depth: encoder.depth + 1, into: encoder.output)
+    }
+
+    // Not used by the report's types: an empty object or array stands in rather than a trap.
+    mutating func nestedContainer<NestedKey: CodingKey>(
+        keyedBy keyType: NestedKey.Type, forKey key: Key
+    ) -> KeyedEncodingContainer<NestedKey> {
+        put(text: "{}", key)
+        return KeyedEncodingContainer(
+            ObjectContainer<NestedKey>(encoder: RenderingEncoder(rendering: encoder.rendering, depth: encoder.depth + 1, output: JSONOutput())))
+    }
+
+    mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
+        put(text: "[]", key)
+        return ArrayContainer(encoder: RenderingEncoder(rendering: encoder.rendering, depth: encoder.depth + 1, output: JSONOutput()))
+    }
+
+    mutating func superEncoder() -> any Encoder { encoder }
+    mutating func superEncoder(forKey key: Key) -> any Encoder { encoder }
+}
+
+struct ArrayContainer: UnkeyedEncodingContainer {
+    let encoder: RenderingEncoder
+    var codingPath: [any CodingKey] { encoder.codingPath }
+    var count: Int { encoder.items }
+
+    private func add(text: String) {
+        encoder.beginItem()
+        encoder.output.bytes.append(contentsOf: text.utf8)
+    }
+
+    mutating func encodeNil() throws { add(text: "null") }
+    mutating func encode(_ value: Bool) throws { add(text: value ? "true" : "false") }
+    mutating func encode(_ value: String) throws {
+        encoder.beginItem()
+        encoder.rendering.appendQuoted(value, to: &encoder.output.bytes)
+    }
+    mutating func encode(_ value: Double) throws {
+        encoder.beginItem()
+        try encoder.rendering.appendDouble(value, to: &encoder.output.bytes)
+    }
+    mutating func encode(_ value: Float) throws { try encode(Double(value)) }
+    mutating func encode(_ value: Int) throws { add(text: String(value)) }
+    mutating func encode(_ value: Int8) throws { add(text: String(value)) }
+    mutating func encode(_ value: Int16) throws { add(text: String(value)) }
+    mutating func encode(_ value: Int32) throws { add(text: String(value)) }
+    mutating func encode(_ value: Int64) throws { add(text: String(value)) }
+    mutating func encode(_ value: UInt) throws { add(text: String(value)) }
+    mutating func encode(_ value: UInt8) throws { add(text: String(value)) }
+    mutating func encode(_ value: UInt16) throws { add(text: String(value)) }
+    mutating func encode(_ value: UInt32) throws { add(text: String(value)) }
+    mutating func encode(_ value: UInt64) throws { add(text: String(value)) }
+    mutating func encode<T: Encodable>(_ value: T) throws {
+        encoder.beginItem()
+        try encoder.rendering.render(value, depth: encoder.depth + 1, into: encoder.output)
+    }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
+        add(text: "{}")
+        return KeyedEncodingContainer(
+            ObjectContainer<NestedKey>(encoder: RenderingEncoder(rendering: encoder.rendering, depth: encoder.depth + 1, output: JSONOutput())))
+    }
+
+    mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
+        add(text: "[]")
+        return ArrayContainer(encoder: RenderingEncoder(rendering: encoder.rendering, depth: encoder.depth + 1, output: JSONOutput()))
+    }
+
+    mutating func superEncoder() -> any Encoder { encoder }
+}
+
+struct SingleContainer: SingleValueEncodingContainer {
+    let encoder: RenderingEncoder
+    var codingPath: [any CodingKey] { encoder.codingPath }
+
+    private func set(text: String) {
+        encoder.markSingle()
+        encoder.output.bytes.append(contentsOf: text.utf8)
+    }
+
+    mutating func encodeNil() throws { set(text: "null") }
+    mutating func encode(_ value: Bool) throws { set(text: value ? "true" : "false") }
+    mutating func encode(_ value: String) throws {
+        encoder.markSingle()
+        encoder.rendering.appendQuoted(value, to: &encoder.output.bytes)
+    }
+    mutating func encode(_ value: Double) throws {
+        encoder.markSingle()
+        try encoder.rendering.appendDouble(value, to: &encoder.output.bytes)
+    }
+    mutating func encode(_ value: Float) throws { try encode(Double(value)) }
+    mutating func encode(_ value: Int) throws { set(text: String(value)) }
+    mutating func encode(_ value: Int8) throws { set(text: String(value)) }
+    mutating func encode(_ value: Int16) throws { set(text: String(value)) }
+    mutating func encode(_ value: Int32) throws { set(text: String(value)) }
+    mutating func encode(_ value: Int64) throws { set(text: String(value)) }
+    mutating func encode(_ value: UInt) throws { set(text: String(value)) }
+    mutating func encode(_ value: UInt8) throws { set(text: String(value)) }
+    mutating func encode(_ value: UInt16) throws { set(text: String(value)) }
+    mutating func encode(_ value: UInt32) throws { set(text: String(value)) }
+    mutating func encode(_ value: UInt64) throws { set(text: String(value)) }
+    mutating func encode<T: Encodable>(_ value: T) throws {
+        encoder.markSingle()
+        try encoder.rendering.render(value, depth: encoder.depth, into: encoder.output)
+    }
+}
