@@ -78,24 +78,26 @@ public struct JSONReport: Sendable {
 
     // MARK: Model (spellings fixed by issue 8)
 
+    /// Properties in key order: the encoder then writes the report straight through, never reordering it.
+    /// The long lists are converted element by element as they are written (`Mapped`), not built first.
     struct Report: Encodable {
-        var schemaVersion = JSONReport.schemaVersion
-        var tool: Tool
-        var inputs: [Input]
-        var stats: Stats
-        var transactions: [Transaction]
-        var iceSessions: [Session]
-        var turnAllocations: [Allocation]
         var encryptedTurn: [Encrypted]
-        var vantages: [Vantage]
-        var vantageLinks: [Link]
-        var natMappings: [Mapping]
-        var natBehaviour: [Behaviour]
         var findings: [FindingJSON]
-        var verdict: String
-        var timeline: [Event]
+        var iceSessions: Mapped<ICESession, Session>
+        var inputs: [Input]
+        var messages: Mapped<MessageRecord, Message>?
+        var natBehaviour: [Behaviour]
+        var natMappings: Mapped<NATMapping, Mapping>
+        var schemaVersion = JSONReport.schemaVersion
+        var stats: Stats
+        var timeline: Mapped<TimelineEvent, Event>
         var timelineDropped: Int
-        var messages: [Message]?
+        var tool: Tool
+        var transactions: Mapped<STUNTransaction, Transaction>
+        var turnAllocations: [Allocation]
+        var vantageLinks: [Link]
+        var vantages: [Vantage]
+        var verdict: String
 
         init(_ result: AnalysisResult, toolVersion: String, includeMessages: Bool) {
             tool = Tool(name: "wedio", version: toolVersion)
@@ -104,22 +106,38 @@ public struct JSONReport: Sendable {
             stats.capped["iceChecksDropped"] = result.iceChecksDropped
             stats.capped["natObservationsDropped"] = result.natObservationsDropped
             stats.capped["timelineEventsDropped"] = result.timeline.dropped
-            transactions = result.transactions.transactions.map(Transaction.init)
-            iceSessions = result.iceSessions.map(Session.init)
+            transactions = Mapped(result.transactions.transactions, Transaction.init)
+            iceSessions = Mapped(result.iceSessions, Session.init)
             turnAllocations = result.turnAllocations.map(Allocation.init)
             encryptedTurn = result.encryptedTURN.map(Encrypted.init)
             vantages = result.vantages.map {
                 Vantage(name: $0.name, inputs: $0.inputs, clockOffsetMs: $0.clockOffsetMilliseconds)
             }
             vantageLinks = result.vantageLinks.map(Link.init)
-            natMappings = result.natMappings.map(Mapping.init)
+            natMappings = Mapped(result.natMappings, Mapping.init)
             natBehaviour = result.natBehaviour.map(Behaviour.init)
             findings = result.findings.map(FindingJSON.init)
             verdict = Verdict.sentence(result)
             let start = result.timeline.start
-            timeline = result.timeline.events.map { Event($0, start: start) }
+            timeline = Mapped(result.timeline.events) { Event($0, start: start) }
             timelineDropped = result.timeline.dropped
-            messages = includeMessages ? result.messages.map(Message.init) : nil
+            messages = includeMessages ? Mapped(result.messages, Message.init) : nil
+        }
+    }
+
+    /// A list written as an array of `Element`, each converted from its source only when written.
+    struct Mapped<Source, Element: Encodable>: Encodable {
+        let sources: [Source]
+        let convert: (Source) -> Element
+
+        init(_ sources: [Source], _ convert: @escaping (Source) -> Element) {
+            self.sources = sources
+            self.convert = convert
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.unkeyedContainer()
+            for source in sources { try container.encode(convert(source)) }
         }
     }
 

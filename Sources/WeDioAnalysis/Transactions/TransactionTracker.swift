@@ -145,10 +145,11 @@ public struct TransactionTracker: Sendable {
             return
         }
         ringNext = (ringNext + 1) % Self.ringCapacity
-        let old = storage[slot]
-        if old.id != transaction.id, byID[old.id] == slot { byID[old.id] = nil }
+        // Swapped out, not copied: no retain and release of the old one's strings and arrays.
+        var old = transaction
+        swap(&old, &storage[slot])
+        if old.id != transaction.id, let index = byID.removeValue(forKey: old.id), index != slot { byID[old.id] = index }
         dropped.add(old)
-        storage[slot] = transaction
     }
 
     /// Closes open requests at the end of the capture: each becomes a timeout (nothing answered it while
