@@ -57,6 +57,9 @@ public struct ICETracker: Sendable {
     }
 
     private var checksPerSession: [AgentPair: SessionCount] = [:]
+    /// The last session found full, and the checks dropped from it since (not yet in `checksPerSession`).
+    private var lastFullSession: AgentPair?
+    private var lastFullSessionDropped = 0
 
     public init() {}
 
@@ -92,10 +95,21 @@ public struct ICETracker: Sendable {
             // one USERNAME from random ports would otherwise make every later step work on all of them. Past
             // the cap a check is counted without the id lookup (a retransmission of a kept one counts again).
             let agents = AgentPair(username[..<colon], username[username.index(after: colon)...])
+            // A flood repeats one full session: counted against it without hashing the ufrags again.
+            if agents == lastFullSession {
+                droppedChecks += 1
+                lastFullSessionDropped += 1
+                return
+            }
             let kept = checksPerSession[agents]
             guard (kept?.kept ?? 0) < Limits.iceChecksPerSession, checks.count < Limits.iceChecks else {
                 droppedChecks += 1
                 if kept != nil || checksPerSession.count < Limits.iceChecks { checksPerSession[agents, default: SessionCount()].dropped += 1 }
+                if (kept?.kept ?? 0) >= Limits.iceChecksPerSession {
+                    if let previous = lastFullSession { checksPerSession[previous]?.dropped += lastFullSessionDropped }
+                    lastFullSession = agents
+                    lastFullSessionDropped = 0
+                }
                 return
             }
             guard checkIndex[message.transactionID] == nil else { return }  // a retransmission: the transaction tracker counts it
@@ -191,7 +205,10 @@ public struct ICETracker: Sendable {
             built.relayedChecks = relayedChecks[key] ?? 0
             built.googPings = googPings[key] ?? 0
             let ufrags = key.split(separator: ":", maxSplits: 1)
-            if ufrags.count == 2 { built.checksDropped = checksPerSession[AgentPair(ufrags[0], ufrags[1])]?.dropped ?? 0 }
+            if ufrags.count == 2 {
+                let agents = AgentPair(ufrags[0], ufrags[1])
+                built.checksDropped = (checksPerSession[agents]?.dropped ?? 0) + (agents == lastFullSession ? lastFullSessionDropped : 0)
+            }
             built.checksSeen += built.checksDropped
             for check in grouped[key] ?? [] {
                 if let info = check.networkInfo { built.networkInfo[check.sender] = info }
