@@ -114,7 +114,7 @@ final class AnalyzerBox: @unchecked Sendable {
     /// Starts analysing batches from `queue` on another thread until the last one.
     func start(_ queue: BatchQueue) {
         done.enter()
-        var analyzer = self.analyzer
+        let analyzer = self.analyzer
         self.analyzer = Analyzer(options: analyzer.options)  // the thread holds the only copy: no copy-on-write
         DispatchQueue.global(qos: .userInitiated).async { [analyzer] in
             var analyzer = analyzer

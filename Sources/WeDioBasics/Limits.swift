@@ -57,8 +57,8 @@ public enum Limits {
     /// NAT mappings kept per vantage point (internal address × destination). A call makes tens; a flood of
     /// answered Bindings from random ports would otherwise grow the table without end.
     public static let natMappings = 65_536
-    /// Requests remembered while waiting for the mapped address in their answer.
-    public static let natPendingRequests = 65_536
+    /// Mapped addresses remembered by transaction id, to tell which of two vantage points is outside a NAT.
+    public static let natMappedTransactions = 65_536
     /// Local → remote pairs remembered to tell a solicited request from an unsolicited one.
     public static let natContacts = 65_536
     /// Mapping changes, discovery exchanges and unsolicited requests kept each (evidence, not counters).

@@ -63,11 +63,8 @@ struct JSONRendering {
 
     func appendQuoted(_ string: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        var utf8 = string.utf8
-        let clean = utf8.withContiguousStorageIfAvailable { buffer in
-            !buffer.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
-        }
-        if clean == true {
+        let utf8 = string.utf8
+        if !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
             out.append(contentsOf: utf8)
         } else {
             for byte in utf8 {
@@ -88,7 +85,6 @@ struct JSONRendering {
                 }
             }
         }
-        utf8 = "".utf8
         out.append(UInt8(ascii: "\""))
     }
 
@@ -192,7 +188,18 @@ final class RenderingEncoder: Encoder {
     }
 
     private func reorder() {
+        // Compared by their first eight bytes as one integer, the rest only on a tie.
+        let prefixes = fields.map { field -> UInt64 in
+            var prefix: UInt64 = 0
+            var taken = 0
+            for byte in field.key.utf8.prefix(8) {
+                prefix = prefix << 8 | UInt64(byte)
+                taken += 1
+            }
+            return prefix << (8 * UInt64(8 - taken))
+        }
         let order = fields.indices.sorted { left, right in
+            if prefixes[left] != prefixes[right] { return prefixes[left] < prefixes[right] }
             let (a, b) = (fields[left].key, fields[right].key)
             return a == b ? left < right : a.utf8.lexicographicallyPrecedes(b.utf8)
         }

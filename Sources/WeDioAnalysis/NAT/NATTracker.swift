@@ -117,7 +117,7 @@ public struct NATTracker: Sendable {
             exchanges[index].otherAddress = Self.address(message.value(.otherAddress) ?? message.value(.changedAddress))
         }
         guard message.messageClass == .successResponse, let mapped else { return }
-        if mappedByTransaction.count < Limits.natPendingRequests { mappedByTransaction[message.transactionID] = mapped }
+        if mappedByTransaction.count < Limits.natMappedTransactions { mappedByTransaction[message.transactionID] = mapped }
         record(
             NATMapping(
                 internalAddress: request.client, externalAddress: mapped, destination: request.server,
