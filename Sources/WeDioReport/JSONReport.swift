@@ -209,7 +209,7 @@ public struct JSONReport: Sendable {
         }
     }
 
-    struct Mapping: Encodable {
+    struct Mapping: DirectJSONObject {
         var `internal`, external, destination, transport, source, vantage, firstTime, lastTime, firstPacket: String
         var observations: Int
         var translated: Bool
@@ -226,6 +226,20 @@ public struct JSONReport: Sendable {
             firstPacket = packet(m.firstRef)
             observations = m.observations
             translated = m.translated
+        }
+
+        func writeFields(_ writer: inout FieldWriter) {
+            writer.field("destination", destination)
+            writer.field("external", external)
+            writer.field("firstPacket", firstPacket)
+            writer.field("firstTime", firstTime)
+            writer.field("internal", `internal`)
+            writer.field("lastTime", lastTime)
+            writer.field("observations", observations)
+            writer.field("source", source)
+            writer.field("translated", translated)
+            writer.field("transport", transport)
+            writer.field("vantage", vantage)
         }
     }
 
@@ -361,7 +375,7 @@ public struct JSONReport: Sendable {
         }
     }
 
-    struct Transaction: Encodable {
+    struct Transaction: DirectJSONObject {
         var id: String
         var method: String
         var `class`: String
@@ -412,17 +426,57 @@ public struct JSONReport: Sendable {
             integrity = t.requestIntegrity.rawValue
             responseIntegrity = t.responseIntegrity?.rawValue
         }
+
+        func writeFields(_ writer: inout FieldWriter) throws {
+            writer.field("carrier", carrier)
+            writer.field("class", `class`)
+            writer.field("client", client)
+            writer.field("errorCode", errorCode)
+            writer.field("errorReason", errorReason)
+            writer.field("followsRetransmissionSchedule", followsRetransmissionSchedule)
+            writer.field("id", id)
+            writer.field("input", input)
+            writer.field("integrity", integrity)
+            writer.field("method", method)
+            writer.field("outcome", outcome)
+            writer.field("requestPacket", requestPacket)
+            writer.field("requestTime", requestTime)
+            writer.field("responseFrom", responseFrom)
+            writer.field("responseIntegrity", responseIntegrity)
+            writer.field("responsePacket", responsePacket)
+            writer.field("responseTime", responseTime)
+            try writer.field("retransmissionIntervalsMs", retransmissionIntervalsMs)
+            writer.field("retransmissions", retransmissions)
+            try writer.field("rttMs", rttMs)
+            writer.field("server", server)
+            writer.field("transport", transport)
+            writer.field("vantage", vantage)
+        }
     }
 
-    struct Session: Encodable {
-        struct Candidate: Encodable {
+    struct Session: DirectJSONObject {
+        struct Candidate: DirectJSONObject {
             var agent, type, address, transport, evidence: String
             var priority: UInt32?
             var typePreference, localPreference, component: UInt32?
             var sdpType: String?
             var sdpPriority: UInt32?
+
+            func writeFields(_ writer: inout FieldWriter) {
+                writer.field("address", address)
+                writer.field("agent", agent)
+                writer.field("component", component)
+                writer.field("evidence", evidence)
+                writer.field("localPreference", localPreference)
+                writer.field("priority", priority)
+                writer.field("sdpPriority", sdpPriority)
+                writer.field("sdpType", sdpType)
+                writer.field("transport", transport)
+                writer.field("type", type)
+                writer.field("typePreference", typePreference)
+            }
         }
-        struct Pair: Encodable {
+        struct Pair: DirectJSONObject {
             var local, remote, state, transport: String
             var localType, remoteType: String?
             var priority: UInt64?
@@ -433,9 +487,33 @@ public struct JSONReport: Sendable {
             var firstCheckTime: String
             var firstSuccessTime: String?
             var media: MediaJSON?
+
+            func writeFields(_ writer: inout FieldWriter) throws {
+                writer.field("checks", checks)
+                writer.field("errors", errors)
+                writer.field("firstCheckTime", firstCheckTime)
+                writer.field("firstSuccessTime", firstSuccessTime)
+                writer.field("local", local)
+                writer.field("localType", localType)
+                try writer.object("media", media)
+                writer.field("nominated", nominated)
+                writer.field("priority", priority)
+                writer.field("remote", remote)
+                writer.field("remoteType", remoteType)
+                writer.field("responses", responses)
+                try writer.object("rttMs", rttMs)
+                writer.field("state", state)
+                writer.field("transport", transport)
+            }
         }
-        struct RTT: Encodable {
+        struct RTT: DirectJSONObject {
             var min, median, max: Double
+
+            func writeFields(_ writer: inout FieldWriter) throws {
+                try writer.field("max", max)
+                try writer.field("median", median)
+                try writer.field("min", min)
+            }
         }
         struct Selected: Encodable {
             var local, remote: String
@@ -467,7 +545,7 @@ public struct JSONReport: Sendable {
             var lost: Bool
         }
         /// Directions are "localToRemote" and "remoteToLocal" of the selected pair.
-        struct MediaJSON: Encodable {
+        struct MediaJSON: DirectJSONObject {
             var rtpPackets, rtcpPackets, dtlsRecords, packets, bytes, rtpLostEstimate: [String: Int]
             var ssrcs: [String]
             var payloadTypes: [Int]
@@ -494,6 +572,22 @@ public struct JSONReport: Sendable {
                 dtlsFirstApplicationDataTime = flow.firstApplicationData.map(TimeFormat.rfc3339)
                 dtlsClient = flow.clientHelloDirection.map { ($0 == 0) == forward ? "local" : "remote" }
                 dtlsAlerts = flow.dtlsAlerts
+            }
+
+            func writeFields(_ writer: inout FieldWriter) {
+                writer.field("bytes", bytes)
+                writer.field("dtlsAlerts", dtlsAlerts)
+                writer.field("dtlsClient", dtlsClient)
+                writer.field("dtlsFirstApplicationDataTime", dtlsFirstApplicationDataTime)
+                writer.field("dtlsHandshakeStartTime", dtlsHandshakeStartTime)
+                writer.field("dtlsRecords", dtlsRecords)
+                writer.field("firstRtpTime", firstRtpTime)
+                writer.field("packets", packets)
+                writer.field("payloadTypes", payloadTypes)
+                writer.field("rtcpPackets", rtcpPackets)
+                writer.field("rtpLostEstimate", rtpLostEstimate)
+                writer.field("rtpPackets", rtpPackets)
+                writer.field("ssrcs", ssrcs)
             }
         }
 
@@ -547,6 +641,32 @@ public struct JSONReport: Sendable {
             if let flow = session.media, let selected = session.selectedPair {
                 media = MediaJSON(flow, local: selected.local)
             }
+        }
+
+        func writeFields(_ writer: inout FieldWriter) throws {
+            try writer.objects("candidates", candidates)
+            writer.field("candidatesOmitted", candidatesOmitted)
+            writer.field("checksDropped", checksDropped)
+            writer.field("checksSeen", checksSeen)
+            try writer.encodable("consent", consent)
+            writer.field("controlled", controlled)
+            writer.field("controlling", controlling)
+            writer.field("googPings", googPings)
+            writer.field("id", id)
+            try writer.object("media", media)
+            try writer.encodable("networkInfo", networkInfo)
+            writer.field("outcome", outcome)
+            try writer.objects("pairs", pairs)
+            writer.field("pairsOmitted", pairsOmitted)
+            writer.field("relayedChecks", relayedChecks)
+            writer.field("restartOf", restartOf)
+            writer.field("roleConflicts", roleConflicts)
+            writer.field("roleSwitches", roleSwitches)
+            try writer.encodable("selectedPair", selectedPair)
+            try writer.field("timeToConnectMs", timeToConnectMs)
+            try writer.field("timeToFirstMediaMs", timeToFirstMediaMs)
+            writer.field("ufrags", ufrags)
+            writer.field("vantage", vantage)
         }
     }
 

@@ -43,6 +43,8 @@ struct JSONRendering {
 
     func render<T: Encodable>(_ value: T, depth: Int, into output: JSONOutput) throws {
         switch value {
+        case let direct as any DirectJSONObject:
+            try FieldWriter.write(direct, rendering: self, depth: depth, into: output)
         case let string as String: appendQuoted(string, to: &output.bytes)
         case let number as Int: output.bytes.append(contentsOf: String(number).utf8)
         case let number as Double: try appendDouble(number, to: &output.bytes)
@@ -92,6 +94,164 @@ struct JSONRendering {
         guard pretty else { return }
         out.append(UInt8(ascii: "\n"))
         out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: 2 * depth))
+    }
+}
+
+/// A type that writes its own fields, already in key order, straight into the output: no containers, no
+/// boxing. Used for the report's most numerous objects; the tests check the bytes equal what Foundation
+/// makes of the same type's Encodable conformance, so the two cannot drift apart.
+protocol DirectJSONObject: Encodable {
+    func writeFields(_ writer: inout FieldWriter) throws
+}
+
+/// Writes one object's fields. The document's buffer is borrowed for the duration (swapped out of the
+/// shared class once, not touched through it per byte); nested objects that write themselves borrow it
+/// in turn, and any other Encodable value is rendered the general way.
+struct FieldWriter {
+    let rendering: JSONRendering
+    let depth: Int
+    let output: JSONOutput
+    private var bytes: [UInt8] = []
+    private var count = 0
+
+    private init(rendering: JSONRendering, depth: Int, output: JSONOutput) {
+        self.rendering = rendering
+        self.depth = depth
+        self.output = output
+    }
+
+    /// Writes `object` at `depth` into the output.
+    static func write(_ object: any DirectJSONObject, rendering: JSONRendering, depth: Int, into output: JSONOutput) throws {
+        var writer = FieldWriter(rendering: rendering, depth: depth, output: output)
+        swap(&writer.bytes, &output.bytes)
+        defer { swap(&writer.bytes, &output.bytes) }
+        try writer.writeObject(object)
+    }
+
+    private mutating func writeObject(_ object: any DirectJSONObject) throws {
+        bytes.append(UInt8(ascii: "{"))
+        try object.writeFields(&self)
+        if count == 0 && rendering.pretty { bytes.append(UInt8(ascii: "\n")) }
+        rendering.newline(&bytes, depth: depth)
+        bytes.append(UInt8(ascii: "}"))
+    }
+
+    /// An object one level down, written by itself into the same buffer.
+    private mutating func writeNested(_ object: any DirectJSONObject, depth nestedDepth: Int) throws {
+        var inner = FieldWriter(rendering: rendering, depth: nestedDepth, output: output)
+        swap(&inner.bytes, &bytes)
+        defer { swap(&inner.bytes, &bytes) }
+        try inner.writeObject(object)
+    }
+
+    private mutating func key(_ name: String) {
+        if count > 0 { bytes.append(UInt8(ascii: ",")) }
+        count += 1
+        rendering.newline(&bytes, depth: depth + 1)
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(contentsOf: name.utf8)
+        if rendering.pretty {
+            bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: " "), UInt8(ascii: ":"), UInt8(ascii: " ")])
+        } else {
+            bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        }
+    }
+
+    /// "[", each item on its own line one level below the field, "]" (Foundation's spelling of empty too).
+    private mutating func list<T>(_ values: [T], _ item: (inout FieldWriter, T) throws -> Void) rethrows {
+        bytes.append(UInt8(ascii: "["))
+        if values.isEmpty && rendering.pretty { bytes.append(UInt8(ascii: "\n")) }
+        for (index, value) in values.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            rendering.newline(&bytes, depth: depth + 2)
+            try item(&self, value)
+        }
+        rendering.newline(&bytes, depth: depth + 1)
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    mutating func field(_ name: String, _ value: String) {
+        key(name)
+        rendering.appendQuoted(value, to: &bytes)
+    }
+
+    mutating func field(_ name: String, _ value: String?) {
+        if let value { field(name, value) }
+    }
+
+    mutating func field<Number: BinaryInteger>(_ name: String, _ value: Number) {
+        key(name)
+        bytes.append(contentsOf: String(value).utf8)
+    }
+
+    mutating func field<Number: BinaryInteger>(_ name: String, _ value: Number?) {
+        if let value { field(name, value) }
+    }
+
+    mutating func field(_ name: String, _ value: Double) throws {
+        key(name)
+        try rendering.appendDouble(value, to: &bytes)
+    }
+
+    mutating func field(_ name: String, _ value: Double?) throws {
+        if let value { try field(name, value) }
+    }
+
+    mutating func field(_ name: String, _ value: Bool) {
+        key(name)
+        bytes.append(contentsOf: (value ? "true" : "false").utf8)
+    }
+
+    mutating func field(_ name: String, _ values: [Double]) throws {
+        key(name)
+        try list(values) { writer, value in try writer.rendering.appendDouble(value, to: &writer.bytes) }
+    }
+
+    mutating func field(_ name: String, _ values: [Int]) {
+        key(name)
+        list(values) { writer, value in writer.bytes.append(contentsOf: String(value).utf8) }
+    }
+
+    mutating func field(_ name: String, _ values: [String]) {
+        key(name)
+        list(values) { writer, value in writer.rendering.appendQuoted(value, to: &writer.bytes) }
+    }
+
+    /// A string-keyed dictionary of integers, keys in byte order.
+    mutating func field(_ name: String, _ values: [String: Int]) {
+        key(name)
+        let sorted = values.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+        bytes.append(UInt8(ascii: "{"))
+        if sorted.isEmpty && rendering.pretty { bytes.append(UInt8(ascii: "\n")) }
+        for (index, entry) in sorted.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            rendering.newline(&bytes, depth: depth + 2)
+            rendering.appendQuoted(entry.key, to: &bytes)
+            bytes.append(contentsOf: (rendering.pretty ? " : " : ":").utf8)
+            bytes.append(contentsOf: String(entry.value).utf8)
+        }
+        rendering.newline(&bytes, depth: depth + 1)
+        bytes.append(UInt8(ascii: "}"))
+    }
+
+    mutating func object(_ name: String, _ value: (any DirectJSONObject)?) throws {
+        guard let value else { return }
+        key(name)
+        try writeNested(value, depth: depth + 1)
+    }
+
+    mutating func objects(_ name: String, _ values: [any DirectJSONObject]) throws {
+        key(name)
+        try list(values) { writer, value in try writer.writeNested(value, depth: writer.depth + 2) }
+    }
+
+    /// Any other Encodable value, rendered the general way.
+    mutating func encodable<T: Encodable>(_ name: String, _ value: T?) throws {
+        guard let value else { return }
+        key(name)
+        swap(&bytes, &output.bytes)
+        defer { swap(&bytes, &output.bytes) }
+        try rendering.render(value, depth: depth + 1, into: output)
     }
 }
 

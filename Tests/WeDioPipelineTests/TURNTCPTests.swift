@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import WeDio
 import WeDioAnalysis
+import WeDioReport
 import WeDioBasics
 import WeDioSTUN
 import WeDioTestSupport
@@ -217,6 +218,11 @@ struct SignalledCandidateTests {
         // On the wire A's checks carry the peer-reflexive preference (RFC 8445 §7.1.1); the SDP has the host's.
         let host = try #require(candidates.first { $0.address.description == "10.1.0.2:52966" })
         #expect(host.priority == 1_862_270_975 && host.signalledPriority == 2_130_706_431)
+        // The report's own encoder writes the SDP fields as Foundation does.
+        let report = JSONReport(toolVersion: "test", includeMessages: false)
+        let json = try report.render(result)
+        #expect(json.contains("\"sdpPriority\" : 2130706431"))
+        #expect(try json == report.renderWithFoundation(result))
     }
 }
 
