@@ -105,6 +105,31 @@ struct TransactionTests {
         #expect(tracker.transactions[0].followsRetransmissionSchedule == false)
     }
 
+    @Test("Matching survives slot reuse: ids that differ in one bit, the same low bits, classic and modern ids")
+    func matchingUnderReuse() {
+        var tracker = TransactionTracker()
+        let ref = PacketRef(input: 0, packet: 1)
+        // Ids equal in their low 64 bits and differing above, then ids one bit apart: a weak hash would pile
+        // them up. Every fifth is answered right away, the rest time out; the ring wraps several times.
+        let total = Limits.transactions * 3
+        var answered = 0
+        for index in 0..<total {
+            let id = index % 2 == 0 ? UInt128(index) << 64 | 0xABCD : UInt128(1) << UInt128(index % 96)  ^ UInt128(index)
+            tracker.handle(Self.message(id, .request), flow: Self.outbound, time: Self.at(Int64(index)), ref: ref, carrier: .direct, integrity: .absent)
+            if index % 5 == 0 {
+                let matched = tracker.handle(Self.message(id, .successResponse), flow: Self.outbound.reversed, time: Self.at(Int64(index)), ref: ref, carrier: .direct, integrity: .absent)
+                #expect(matched?.id.value == id)
+                answered += 1
+            }
+        }
+        tracker.finish(at: Self.at(Int64(total)))
+        #expect(tracker.summary().success == answered)
+        #expect(tracker.orphanResponses == 0)
+        // A response to an id that was dropped long ago is an orphan, not matched to whatever holds its slot now.
+        tracker.handle(Self.message(UInt128(Limits.transactions) << 64 | 0xABCD, .successResponse), flow: Self.outbound.reversed, time: Self.at(Int64(total + 1)), ref: ref, carrier: .direct, integrity: .absent)
+        #expect(tracker.orphanResponses == 1)
+    }
+
     @Test("A flood of random ids stays under the cap; what was dropped is counted")
     func flood() {
         var tracker = TransactionTracker()

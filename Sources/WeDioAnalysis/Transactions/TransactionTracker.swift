@@ -12,8 +12,8 @@ public struct TransactionTracker: Sendable {
     public static let headCapacity = Limits.transactions / 2
     public static let ringCapacity = Limits.transactions - headCapacity
 
-    /// Transaction id → slot in `storage`; an entry leaves when its slot is reused.
-    private var byID: [TransactionID: Int] = [:]
+    /// Transaction id → slot in `storage`; an entry goes stale when its slot is reused.
+    private var byID = TransactionIndex(capacity: Limits.transactions)
     /// The head (slots below `headCapacity`, never reused) then the ring of the latest.
     private var storage: [STUNTransaction] = []
     /// The ring slot (counted from `headCapacity`) that is overwritten next once the ring is full.
@@ -76,10 +76,8 @@ public struct TransactionTracker: Sendable {
     ) -> STUNTransaction? {
         switch message.messageClass {
         case .request:
-            // One hash for a new id: claim the next slot, and undo if the id was already there.
-            let slot = nextSlot
-            if let index = byID.updateValue(slot, forKey: message.transactionID) {
-                byID[message.transactionID] = index
+            let id = message.transactionID
+            if let index = byID.find(id, holds: { storage.indices.contains($0) && storage[$0].id == id }) {
                 storage[index].retransmissions += 1
                 // A request after the answer is a retransmission that crossed the response: no time kept.
                 guard storage[index].responseTime.map({ time <= $0 }) ?? true else { return nil }
@@ -92,19 +90,22 @@ public struct TransactionTracker: Sendable {
                 id: message.transactionID, method: message.method, client: flow.source, server: flow.destination,
                 transport: flow.transport, carrier: carrier, requestRef: ref, requestTime: time, requestIntegrity: integrity)
             transaction.purpose = RequestPurpose(message)
+            let slot = nextSlot
             place(transaction, at: slot)
+            byID.insert(id, slot: slot)
             return nil
         case .indication:
             let slot = nextSlot
-            byID[message.transactionID] = slot
             place(
                 STUNTransaction(
                     id: message.transactionID, method: message.method, client: flow.source, server: flow.destination,
                     transport: flow.transport, carrier: carrier, requestRef: ref, requestTime: time, outcome: .indication,
                     requestIntegrity: integrity), at: slot)
+            byID.insert(message.transactionID, slot: slot)
             return nil
         case .successResponse, .errorResponse:
-            guard let index = byID[message.transactionID] else {
+            let id = message.transactionID
+            guard let index = byID.find(id, holds: { storage.indices.contains($0) && storage[$0].id == id }) else {
                 orphanResponses += 1
                 return nil
             }
@@ -137,8 +138,8 @@ public struct TransactionTracker: Sendable {
         storage.count < Limits.transactions ? storage.count : Self.headCapacity + ringNext
     }
 
-    /// Stores a transaction at `nextSlot` (its id already indexed there); the ring's oldest gives way,
-    /// tallied in `dropped` (one index removal, no shifting).
+    /// Stores a transaction at `nextSlot`; the ring's oldest gives way, tallied in `dropped` (its index
+    /// entry goes stale with it, no shifting).
     private mutating func place(_ transaction: STUNTransaction, at slot: Int) {
         if slot == storage.count {
             storage.append(transaction)
@@ -148,7 +149,6 @@ public struct TransactionTracker: Sendable {
         // Swapped out, not copied: no retain and release of the old one's strings and arrays.
         var old = transaction
         swap(&old, &storage[slot])
-        if old.id != transaction.id, let index = byID.removeValue(forKey: old.id), index != slot { byID[old.id] = index }
         dropped.add(old)
     }
 
