@@ -5,7 +5,8 @@ import WeDioBasics
 import WeDioDecode
 
 /// Classified payloads on their way from the reading thread (libpcap, link/IP/UDP/TCP decoding,
-/// demultiplexing) to the analysing thread (STUN decoding, trackers, media counters). Only the bytes
+/// demultiplexing, and decoding STUN messages, which needs no state) to the analysing thread (trackers,
+/// media counters). Only the bytes
 /// the analyzer reads are copied (`Analyzer.bytesNeeded`): a whole STUN or DTLS message, an RTP header,
 /// nothing of RTCP or TLS. Buffers are reused from batch to batch, so memory stays flat.
 /// A value type: the reader and the analyser each hold theirs in a local variable (no dynamic exclusivity
@@ -17,6 +18,8 @@ struct PayloadBatch: Sendable {
     var payloads: [ClassifiedPayload] = []
     var lengths: [Int] = []
     var ends: [Int] = []
+    /// STUN payloads decoded on the reading thread (nil for the others).
+    var decoded: [DecodedSTUN?] = []
     var bytes: [UInt8] = []
     /// The reader has nothing more after this batch.
     var isLast = false
@@ -25,6 +28,7 @@ struct PayloadBatch: Sendable {
         payloads.reserveCapacity(Self.payloadsPerBatch)
         lengths.reserveCapacity(Self.payloadsPerBatch)
         ends.reserveCapacity(Self.payloadsPerBatch)
+        decoded.reserveCapacity(Self.payloadsPerBatch)
         bytes.reserveCapacity(Self.bytesPerBatch + 65_536)
     }
 
@@ -38,12 +42,17 @@ struct PayloadBatch: Sendable {
         payloads.append(payload)
         lengths.append(source.count)
         ends.append(bytes.count)
+        switch payload.kind {
+        case .stun, .classicSTUN: decoded.append(DecodedSTUN(source))
+        default: decoded.append(nil)
+        }
     }
 
     mutating func reset() {
         payloads.removeAll(keepingCapacity: true)
         lengths.removeAll(keepingCapacity: true)
         ends.removeAll(keepingCapacity: true)
+        decoded.removeAll(keepingCapacity: true)
         bytes.removeAll(keepingCapacity: true)
         isLast = false
     }
@@ -55,7 +64,8 @@ struct PayloadBatch: Sendable {
             for index in payloads.indices {
                 let end = ends[index]
                 let slice = UnsafeBufferPointer(rebasing: buffer[start..<end])
-                analyzer.handle(payloads[index], bytes: slice.span, length: lengths[index], log: &log)
+                analyzer.handle(
+                    payloads[index], bytes: slice.span, length: lengths[index], decoded: decoded[index], log: &log)
                 start = end
             }
         }

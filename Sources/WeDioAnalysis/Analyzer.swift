@@ -66,15 +66,17 @@ public struct Analyzer: Sendable {
         handle(payload, bytes: bytes, length: bytes.count, log: &log)
     }
 
-    /// Handles a payload of which only the first `bytesNeeded(kind, count: length)` bytes are given.
+    /// Handles a payload of which only the first `bytesNeeded(kind, count: length)` bytes are given;
+    /// a STUN payload may come already decoded (`decoded`, by a reading thread: decoding needs no state).
     public mutating func handle(
-        _ payload: ClassifiedPayload, bytes: borrowing Span<UInt8>, length: Int, log: inout DiagnosticLog
+        _ payload: ClassifiedPayload, bytes: borrowing Span<UInt8>, length: Int, decoded: DecodedSTUN? = nil,
+        log: inout DiagnosticLog
     ) {
         if lastTime.map({ payload.time > $0 }) ?? true { lastTime = payload.time }
         switch payload.kind {
         case .stun, .classicSTUN:
             if payload.kind == .stun { statistics.stunMessages += 1 } else { statistics.classicStunMessages += 1 }
-            decodeSTUN(payload, bytes: bytes, carrier: .direct, effectiveFlow: nil, log: &log)
+            decodeSTUN(payload, bytes: bytes, carrier: .direct, effectiveFlow: nil, decoded: decoded, log: &log)
         case .channelData:
             statistics.channelData += 1
             do throws(STUNDecodingError) {
@@ -134,12 +136,14 @@ public struct Analyzer: Sendable {
     /// travelled (relayed address ↔ peer), when the channel or peer address resolved it.
     private mutating func decodeSTUN(
         _ payload: ClassifiedPayload, bytes: borrowing Span<UInt8>, carrier: MessageCarrier, effectiveFlow: FiveTuple?,
-        log: inout DiagnosticLog
+        decoded: DecodedSTUN? = nil, log: inout DiagnosticLog
     ) {
+        let done = decoded ?? DecodedSTUN(bytes)
         let message: STUNMessage
-        do throws(STUNDecodingError) {
-            message = try STUNMessage.decode(bytes)
-        } catch {
+        switch done.result {
+        case .success(let decodedMessage):
+            message = decodedMessage
+        case .failure(let error):
             statistics.malformed += 1
             log.record(Diagnostic(ref: payload.ref, reason: .malformedSTUN, detail: error.description))
             return
@@ -150,7 +154,7 @@ public struct Analyzer: Sendable {
             statistics.malformed += 1
             log.record(Diagnostic(ref: payload.ref, reason: .malformedSTUN, detail: problem.description))
         }
-        let fingerprint = Fingerprint.verify(message, bytes: bytes)
+        let fingerprint = done.fingerprint
         if fingerprint == .failed {
             statistics.fingerprintFailures += 1
             log.record(
@@ -237,5 +241,23 @@ public struct Analyzer: Sendable {
         statistics.tcpSegments += counters.tcp
         statistics.truncated += counters.truncated
         statistics.malformed += counters.malformed
+    }
+}
+
+/// A STUN message decoded and its FINGERPRINT checked: work that needs no state, so a reading thread can do
+/// it ahead of the analyser.
+public struct DecodedSTUN: Sendable {
+    public var result: Result<STUNMessage, STUNDecodingError>
+    public var fingerprint: IntegrityResult
+
+    public init(_ bytes: borrowing Span<UInt8>) {
+        do throws(STUNDecodingError) {
+            let message = try STUNMessage.decode(bytes)
+            result = .success(message)
+            fingerprint = Fingerprint.verify(message, bytes: bytes)
+        } catch {
+            result = .failure(error)
+            fingerprint = .absent
+        }
     }
 }
