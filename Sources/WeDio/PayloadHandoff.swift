@@ -23,6 +23,9 @@ struct PayloadBatch: Sendable {
     var bytes: [UInt8] = []
     /// The reader has nothing more after this batch.
     var isLast = false
+    /// Whether the reader decodes this batch's STUN messages: only when the analyser is the slower side
+    /// (the reader had to wait for an empty batch), so the work goes to whichever thread has time.
+    var decodesSTUN = false
 
     init() {
         payloads.reserveCapacity(Self.payloadsPerBatch)
@@ -43,7 +46,7 @@ struct PayloadBatch: Sendable {
         lengths.append(source.count)
         ends.append(bytes.count)
         switch payload.kind {
-        case .stun, .classicSTUN: decoded.append(DecodedSTUN(source))
+        case .stun where decodesSTUN, .classicSTUN where decodesSTUN: decoded.append(DecodedSTUN(source))
         default: decoded.append(nil)
         }
     }
@@ -55,6 +58,7 @@ struct PayloadBatch: Sendable {
         decoded.removeAll(keepingCapacity: true)
         bytes.removeAll(keepingCapacity: true)
         isLast = false
+        decodesSTUN = false
     }
 
     /// Gives each payload, in order, to the analyzer.
@@ -80,15 +84,23 @@ final class BatchQueue: Sendable {
     private let readyCount = DispatchSemaphore(value: 0)
     private let spareCount: DispatchSemaphore
 
-    init(depth: Int) {
+    /// Fixed instead of adaptive (tests check both places give the same result).
+    private let readerDecodesSTUN: Bool?
+
+    init(depth: Int, readerDecodesSTUN: Bool? = nil) {
         spare = Mutex((0..<depth).map { _ in PayloadBatch() })
         spareCount = DispatchSemaphore(value: depth)
+        self.readerDecodesSTUN = readerDecodesSTUN
     }
 
-    /// An empty batch for the reader to fill (waits while all are in use).
+    /// An empty batch for the reader to fill (waits while all are in use). When it had to wait, the
+    /// analyser is behind: the batch asks the reader to decode STUN itself.
     func emptyBatch() -> PayloadBatch {
-        spareCount.wait()
-        return spare.withLock { $0.removeLast() }
+        let waited = spareCount.wait(timeout: .now()) == .timedOut
+        if waited { spareCount.wait() }
+        var batch = spare.withLock { $0.removeLast() }
+        batch.decodesSTUN = readerDecodesSTUN ?? waited
+        return batch
     }
 
     func send(_ batch: consuming PayloadBatch) {

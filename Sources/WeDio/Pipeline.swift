@@ -40,6 +40,8 @@ public struct Pipeline: Sendable {
     public var decodeOnly = false
     /// Whether an input is read and decoded on one thread and analysed on another.
     public var analysisThread = AnalysisThread.automatic
+    /// With two threads, which one decodes STUN: nil lets the reader take it on when the analyser is behind.
+    var readerDecodesSTUN: Bool?
 
     public enum AnalysisThread: Sendable {
         /// When a core is spare: each vantage point already takes one.
@@ -146,7 +148,7 @@ public struct Pipeline: Sendable {
         var kinds = 0
         // With a spare core the analyzer runs on its own thread, fed in batches (PayloadHandoff.swift); it
         // sees the same payloads in the same order, so the result is the same as on one thread.
-        let queue = BatchQueue(depth: 4)
+        let queue = BatchQueue(depth: 4, readerDecodesSTUN: readerDecodesSTUN)
         var box: AnalyzerBox?
         var batch: PayloadBatch?
         var batching = false
