@@ -31,21 +31,36 @@ fi
 captures="media mix flood"
 for call in call-direct call-turn; do [ -f "$work/$call.pcap" ] && captures+=" $call"; done
 
-# Best of N wall times (seconds) and the peak RSS (MB) of that run: N = 5, or 3 for tshark (10-40 s a run).
-measure() {
-    local runs=$1 best="" rss=""
+# One run: wall time from the clock in nanoseconds (time(1) rounds to 10 ms) and peak RSS (MB) from time(1).
+run_once() {
+    local start end kilobytes
+    start=$(date +%s%N)
+    /usr/bin/time -f "%M" -o "$work/time" "$@" >/dev/null 2>&1 || true
+    end=$(date +%s%N)
+    read -r kilobytes <"$work/time"
+    echo "$(awk "BEGIN{printf \"%.3f\", ($end - $start) / 1e9}") $((kilobytes / 1024))"
+}
+
+# interleaved RUNS "COMMAND" ...: the best time of each command (and the RSS of that run), running them
+# round-robin so that a slow spell of this shared machine hits all of them alike. Commands are split on
+# spaces (the paths here have none).
+interleaved() {
+    local runs=$1 index seconds megabytes
     shift
+    local -a best=() memory=()
     for _ in $(seq "$runs"); do
-        # Wall time from the clock in nanoseconds (time(1) rounds to 10 ms); peak RSS from time(1).
-        local start end kilobytes seconds
-        start=$(date +%s%N)
-        /usr/bin/time -f "%M" -o "$work/time" "$@" >/dev/null 2>&1 || true
-        end=$(date +%s%N)
-        read -r kilobytes <"$work/time"
-        seconds=$(awk "BEGIN{printf \"%.3f\", ($end - $start) / 1e9}")
-        if [ -z "$best" ] || awk "BEGIN{exit !($seconds < $best)}"; then best=$seconds; rss=$((kilobytes / 1024)); fi
+        index=0
+        for command in "$@"; do
+            # shellcheck disable=SC2086
+            read -r seconds megabytes < <(run_once $command)
+            if [ -z "${best[$index]:-}" ] || awk "BEGIN{exit !($seconds < ${best[$index]})}"; then
+                best[$index]=$seconds
+                memory[$index]=$megabytes
+            fi
+            index=$((index + 1))
+        done
     done
-    echo "$best $rss"
+    for index in "${!best[@]}"; do echo "${best[$index]} ${memory[$index]}"; done
 }
 
 table="| capture | packets | size | libpcap loop | wedio decode+classify | wedio analyze --format json | same, one thread | tshark -Y \"stun \\|\\| classicstun\" | tshark -T fields stun | analyze / loop | tshark -Y / analyze |
@@ -54,22 +69,28 @@ for capture in $captures; do
     file="$work/$capture.pcap"
     packets=$("$work/pcap_loop" "$file" | cut -d' ' -f1)
     size=$(awk "BEGIN{printf \"%.1f\", $(stat -c %s "$file") / 1048576}")
-    read -r loop loop_rss < <(measure 5 "$work/pcap_loop" "$file")
-    read -r decode decode_rss < <(measure 5 .build/release/wedio analyze --no-progress --decode-only "$file")
-    read -r wedio wedio_rss < <(measure 5 .build/release/wedio analyze --no-progress --format json "$file")
-    read -r single single_rss < <(measure 5 .build/release/wedio analyze --no-progress --format json --one-thread "$file")
-    read -r filter filter_rss < <(measure 3 tshark -n -r "$file" -Y "stun || classicstun")
-    read -r fields fields_rss < <(measure 3 tshark -n -r "$file" -T fields -e stun.type -e stun.id)
-    ratio=$(awk "BEGIN{if ($loop < 0.05) print \"n/a (loop under 50 ms)\"; else printf \"%.2fx\", $wedio / $loop}")
-    speedup=$(awk "BEGIN{printf \"%.0fx\", $filter / ($wedio > 0.001 ? $wedio : 0.001)}")
+    wedio=".build/release/wedio analyze --no-progress"
+    mapfile -t fast < <(interleaved 5 "$work/pcap_loop $file" "$wedio --decode-only $file" "$wedio --format json $file" \
+        "$wedio --format json --one-thread $file")
+    mapfile -t slow < <(interleaved 3 "tshark -n -r $file -Y stun||classicstun" "tshark -n -r $file -T fields -e stun.type -e stun.id")
+    read -r loop loop_rss <<<"${fast[0]}"
+    read -r decode decode_rss <<<"${fast[1]}"
+    read -r analyze analyze_rss <<<"${fast[2]}"
+    read -r single single_rss <<<"${fast[3]}"
+    read -r filter filter_rss <<<"${slow[0]}"
+    read -r fields fields_rss <<<"${slow[1]}"
+    ratio=$(awk "BEGIN{if ($loop < 0.05) print \"n/a (loop under 50 ms)\"; else printf \"%.2fx\", $analyze / $loop}")
+    speedup=$(awk "BEGIN{printf \"%.0fx\", $filter / ($analyze > 0.001 ? $analyze : 0.001)}")
     table+="
-| $capture | $packets | ${size} MB | ${loop} s, ${loop_rss} MB | ${decode} s, ${decode_rss} MB | ${wedio} s, ${wedio_rss} MB | ${single} s, ${single_rss} MB | ${filter} s, ${filter_rss} MB | ${fields} s, ${fields_rss} MB | $ratio | $speedup |"
+| $capture | $packets | ${size} MB | ${loop} s, ${loop_rss} MB | ${decode} s, ${decode_rss} MB | ${analyze} s, ${analyze_rss} MB | ${single} s, ${single_rss} MB | ${filter} s, ${filter_rss} MB | ${fields} s, ${fields_rss} MB | $ratio | $speedup |"
 done
 # Both cores on two vantage points: the media capture given as two vantage points (one thread each) against
 # the same two inputs as one vantage point (read one after the other).
 media="$work/media.pcap"
-read -r parallel _ < <(measure 5 .build/release/wedio analyze --no-progress --format json --vantage a="$media" --vantage b="$media")
-read -r sequential _ < <(measure 5 .build/release/wedio analyze --no-progress --format json --vantage a="$media" --vantage a="$media")
+mapfile -t vantages < <(interleaved 5 ".build/release/wedio analyze --no-progress --format json --vantage a=$media --vantage b=$media" \
+    ".build/release/wedio analyze --no-progress --format json --vantage a=$media --vantage a=$media")
+read -r parallel _ <<<"${vantages[0]}"
+read -r sequential _ <<<"${vantages[1]}"
 table+="
 
 Two vantage points (the media capture twice): ${parallel} s on two threads, ${sequential} s read one after the other."
