@@ -5,10 +5,10 @@ import WeDioBasics
 import WeDioDecode
 
 /// Classified payloads on their way from the reading thread (libpcap, link/IP/UDP/TCP decoding,
-/// demultiplexing, and decoding STUN messages, which needs no state) to the analysing thread (trackers,
-/// media counters). Only the bytes
-/// the analyzer reads are copied (`Analyzer.bytesNeeded`): a whole STUN or DTLS message, an RTP header,
-/// nothing of RTCP or TLS. Buffers are reused from batch to batch, so memory stays flat.
+/// demultiplexing, and decoding STUN messages when the analyser is behind: that needs no state) to the
+/// analysing thread (trackers, media counters). Only the bytes the analyzer reads are copied
+/// (`Analyzer.bytesNeeded`): a whole STUN or DTLS message, an RTP header, nothing of RTCP or TLS.
+/// Buffers are reused from batch to batch, so memory stays flat.
 /// A value type: the reader and the analyser each hold theirs in a local variable (no dynamic exclusivity
 /// checks per access, which a class's properties would cost on every payload).
 struct PayloadBatch: Sendable {

@@ -4,7 +4,8 @@ import WeDioAnalysis
 import WeDioReport
 
 /// The whole pipeline fed a capture file: libpcap parses the bytes through fmemopen, then everything
-/// downstream runs, then every report. Invariant: no trap; an unreadable input is reported, never fatal.
+/// downstream runs, then every report. Invariants: no trap; an unreadable input is reported, never fatal;
+/// analysing on a second thread gives the same JSON as on one.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzPcap(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: start, count: count))
@@ -18,6 +19,10 @@ public func fuzzPcap(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     } catch {
         preconditionFailure("JSON report failed: \(error)")
     }
+    var threaded = Pipeline(analyzerOptions: Analyzer.Options(keepMessages: true))
+    threaded.analysisThread = .always
+    let second = try? JSONReport(toolVersion: "fuzz", includeMessages: true).render(threaded.analyze(bytes: bytes, name: "fuzz"))
+    precondition(second == json, "one thread and two threads disagree")
     let redactor = Redactor(result)
     _ = redactor.redact(json: json)
     _ = redactor.redact(text: MarkdownReport(toolVersion: "fuzz").render(result))
