@@ -133,6 +133,14 @@ final class AnalyzerBox: @unchecked Sendable {
 
     init(_ analyzer: Analyzer) { self.analyzer = analyzer }
 
+    /// The finished analyzer, leaving the box without a reference to it (so the reader's next change to it
+    /// does not copy its tables).
+    func takeAnalyzer() -> Analyzer {
+        let finished = analyzer
+        analyzer = Analyzer(options: finished.options)
+        return finished
+    }
+
     /// Starts analysing batches from `queue` on another thread until the last one.
     func start(_ queue: BatchQueue) {
         done.enter()

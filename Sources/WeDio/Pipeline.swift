@@ -195,7 +195,7 @@ public struct Pipeline: Sendable {
             current.isLast = true
             queue.send(current)
             box.done.wait()
-            analyzer = box.analyzer
+            analyzer = box.takeAnalyzer()
             analysisLog = box.log
         }
         analyzer.absorb(decoder)
