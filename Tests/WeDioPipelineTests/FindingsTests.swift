@@ -64,6 +64,25 @@ struct FindingsTests {
         #expect(!finding.message.contains("wonderland"))
     }
 
+    @Test("A session past its check cap: the finding counts what was followed, and says how many more were only counted")
+    func cappedSession() throws {
+        var capture = SyntheticCapture()
+        let total = Limits.iceChecksPerSession + 500
+        for index in 0..<total {
+            capture.add(
+                .binding, .request, id: capture.newID(), from: "10.9.\(index / 250 % 250).\(index % 250 + 1):\(2_000 + index % 50_000)",
+                to: "192.0.2.1:3478", at: Double(index) * 0.001, SyntheticCapture.check(local: "abcd", remote: "efgh"))
+        }
+        let result = Pipeline().analyze(bytes: capture.bytes)
+        let session = try #require(result.iceSessions.first)
+        #expect(session.checksSeen == total && session.checksDropped == 500)
+        let finding = try #require(result.findings.first { $0.code == .iceFailedNoResponse })
+        #expect(finding.message.contains("none of the \(Limits.iceChecksPerSession) connectivity checks"))
+        #expect(finding.message.contains("500 more checks (of \(total) seen) were counted only"))
+        // Totals over every transaction, not only the kept ones.
+        #expect(result.transactions.summary().timeout == total)
+    }
+
     @Test("Role conflict: an info finding, the conflict resolved")
     func roleConflict() {
         #expect(Self.codes(Self.findings("ice/role-conflict/a-inside.pcap")) == ["info role-conflict"])

@@ -117,6 +117,9 @@ public enum Diagnosis {
                     && (captureEnd[session.vantage].map { $0.milliseconds(since: session.firstCheck) > 10_000 } ?? false))
             if gaveUp, checks > 0 {
                 let answered = session.pairs.reduce(0) { $0 + $1.responses + $1.errors.count } + session.answersOnOmittedPairs
+                // Checks beyond the session's cap were counted, not followed: nothing is claimed about their answers.
+                let keptChecks = checks - session.checksDropped
+                let beyondCap = session.checksDropped > 0 ? "; \(session.checksDropped) more checks (of \(checks) seen) were counted only." : "."
                 let pairList = session.pairs.prefix(6).map { "\($0.local) ↔ \($0.remote): \($0.checks) checks, \($0.responses) answers" }
                 let evidence = [
                     Evidence(pairList.joined(separator: "; "), vantage: session.vantage, transactions: ids(session), times: [time])
@@ -126,8 +129,8 @@ public enum Diagnosis {
                         Finding(
                             severity: .error, code: .iceFailedNoResponse,
                             message:
-                                "ICE \(name) did not connect: none of the \(checks) connectivity checks on "
-                                + "\(session.pairs.count + session.pairsOmitted) candidate pairs was answered.",
+                                "ICE \(name) did not connect: none of the \(keptChecks) connectivity checks on "
+                                + "\(session.pairs.count + session.pairsOmitted) candidate pairs was answered" + beyondCap,
                             evidence: evidence,
                             fix:
                                 "The two sides' packets never reach each other. When both are behind NATs or firewalls, give "
@@ -140,8 +143,8 @@ public enum Diagnosis {
                         Finding(
                             severity: .error, code: .iceFailedAllPairs,
                             message:
-                                "ICE \(name) did not connect: \(answered) of \(checks) checks were answered, but no candidate "
-                                + "pair succeeded" + (codes.isEmpty ? "." : " (errors \(codes))."),
+                                "ICE \(name) did not connect: \(answered) of \(keptChecks) checks were answered, but no candidate "
+                                + "pair succeeded" + (codes.isEmpty ? "" : " (errors \(codes))") + beyondCap,
                             evidence: evidence,
                             fix:
                                 "Look at the error codes: 401 means the ICE passwords exchanged in the offer/answer do not "
