@@ -37,9 +37,9 @@ public struct ICETracker: Sendable {
     private var firstSeenAsSource: [TransportAddress: CaptureTime] = [:]
     private var firstSeenAsTarget: [TransportAddress: CaptureTime] = [:]
     public private(set) var droppedChecks = 0
-    private var relayedChecks: [String: Int] = [:]
-    private var googPings: [String: Int] = [:]
-    private var relayedOrder: [String] = []
+    private var relayedChecks: [AgentPair: Int] = [:]
+    private var googPings: [AgentPair: Int] = [:]
+    private var relayedOrder: [AgentPair] = []
 
     /// The two ufrags of a session, in a fixed order.
     struct AgentPair: Hashable, Sendable {
@@ -68,7 +68,7 @@ public struct ICETracker: Sendable {
         case (.googPing, .request):
             // GOOG-PING (libwebrtc) replaces a repeated check on an established pair: USERNAME, no PRIORITY.
             if case .text(let username) = message.value(.username), let colon = username.utf8.firstIndex(of: UInt8(ascii: ":")) {
-                let key = [String(username[username.index(after: colon)...]), String(username[..<colon])].sorted().joined(separator: ":")
+                let key = AgentPair(username[..<colon], username[username.index(after: colon)...])
                 if googPings[key] != nil || googPings.count < 4_096 { googPings[key, default: 0] += 1 }
             }
         case (.binding, .request):
@@ -79,11 +79,11 @@ public struct ICETracker: Sendable {
                 serverBindings.insert(message.transactionID)
                 return
             }
+            let agents = AgentPair(username[..<colon], username[username.index(after: colon)...])
             guard carrier == .direct else {
                 // Relayed checks need the TURN channel table to be placed on pairs (issue 6); until then
                 // they are counted so that a session is never called failed while checks went through TURN.
-                let sender = String(username[username.index(after: colon)...])
-                let key = [sender, String(username[..<colon])].sorted().joined(separator: ":")
+                let key = agents
                 if relayedChecks[key] == nil {
                     guard relayedOrder.count < Limits.iceChecks else { return }  // bounded like the checks
                     relayedOrder.append(key)
@@ -94,7 +94,6 @@ public struct ICETracker: Sendable {
             // One session (a pair of ufrags) keeps at most `Limits.iceChecksPerSession` checks: a flood reusing
             // one USERNAME from random ports would otherwise make every later step work on all of them. Past
             // the cap a check is counted without the id lookup (a retransmission of a kept one counts again).
-            let agents = AgentPair(username[..<colon], username[username.index(after: colon)...])
             // A flood repeats one full session: counted against it without hashing the ufrags again.
             if agents == lastFullSession {
                 droppedChecks += 1
@@ -192,23 +191,19 @@ public struct ICETracker: Sendable {
 
     /// Builds the sessions at the end of the capture; `media` adds what crossed each selected pair.
     public func sessions(media: MediaTable = MediaTable(), end: CaptureTime? = nil) -> [ICESession] {
-        var order: [String] = []
-        var grouped: [String: [Check]] = [:]
+        var order: [AgentPair] = []
+        var grouped: [AgentPair: [Check]] = [:]
         for check in checks {
-            let key = [check.sender, check.receiver].sorted().joined(separator: ":")
+            let key = AgentPair(Substring(check.sender), Substring(check.receiver))
             if grouped[key] == nil { order.append(key) }
             grouped[key, default: []].append(check)
         }
         for key in relayedOrder where grouped[key] == nil { order.append(key) }
         return order.enumerated().map { index, key in
-            var built = session(id: "ice-\(index + 1)", grouped[key] ?? [], ufrags: key.split(separator: ":").map(String.init))
+            var built = session(id: "ice-\(index + 1)", grouped[key] ?? [], ufrags: [String(key.first), String(key.second)])
             built.relayedChecks = relayedChecks[key] ?? 0
             built.googPings = googPings[key] ?? 0
-            let ufrags = key.split(separator: ":", maxSplits: 1)
-            if ufrags.count == 2 {
-                let agents = AgentPair(ufrags[0], ufrags[1])
-                built.checksDropped = (checksPerSession[agents]?.dropped ?? 0) + (agents == lastFullSession ? lastFullSessionDropped : 0)
-            }
+            built.checksDropped = (checksPerSession[key]?.dropped ?? 0) + (key == lastFullSession ? lastFullSessionDropped : 0)
             built.checksSeen += built.checksDropped
             for check in grouped[key] ?? [] {
                 if let info = check.networkInfo { built.networkInfo[check.sender] = info }
@@ -219,7 +214,7 @@ public struct ICETracker: Sendable {
             }
             if let selected = built.selectedPair {
                 built.selectedPair?.media = media.flow(between: selected.local, selected.remote, transport: selected.transport)
-                built.media = media.flow(between: selected.local, selected.remote, transport: selected.transport)
+                built.media = built.selectedPair?.media
                 if let firstRTP = built.media?.firstRTPTime {
                     built.timeToFirstMediaMilliseconds = firstRTP.milliseconds(since: built.firstCheck)
                 }
