@@ -184,11 +184,15 @@ public struct Analyzer: Sendable {
                 log: &log)
         }
         let flow = effectiveFlow ?? payload.flow
+        // What a request is for is read once, for the transaction and for NAT discovery.
+        let purpose = message.messageClass == .request ? RequestPurpose(message) : .other
         let answered = transactions.handle(
-            message, flow: flow, time: payload.time, ref: payload.ref, carrier: carrier, integrity: integrity)
+            message, flow: flow, time: payload.time, ref: payload.ref, carrier: carrier, integrity: integrity, purpose: purpose)
         ice.handle(message, flow: flow, time: payload.time, carrier: effectiveFlow == nil ? carrier : .direct)
         // Mappings are learned on the wire only: a check relayed through TURN maps the relayed address.
-        if carrier == .direct { nat.handle(message, flow: flow, time: payload.time, ref: payload.ref, request: answered) }
+        if carrier == .direct {
+            nat.handle(message, flow: flow, time: payload.time, ref: payload.ref, purpose: purpose, request: answered)
+        }
         if options.keepMessages {
             messages.append(
                 MessageRecord(

@@ -44,14 +44,15 @@ public struct NATTracker: Sendable {
 
     /// `request`: for a response, the transaction it answers as the transaction tracker matched it.
     public mutating func handle(
-        _ message: STUNMessage, flow: FiveTuple, time: CaptureTime, ref: PacketRef, request: STUNTransaction? = nil
+        _ message: STUNMessage, flow: FiveTuple, time: CaptureTime, ref: PacketRef, purpose: RequestPurpose? = nil,
+        request: STUNTransaction? = nil
     ) {
         if message.messageClass == .request { noteInbound(flow: flow, time: time, ref: ref) }
         contacts.insert(flow)
         ipContacts.insert(Self.ipContact(from: flow.source, to: flow.destination.ip, transport: flow.transport))
         switch message.messageClass {
         case .request:
-            self.request(message, flow: flow, time: time, ref: ref)
+            self.request(message, flow: flow, time: time, ref: ref, purpose: purpose ?? RequestPurpose(message))
         case .successResponse, .errorResponse:
             response(message, flow: flow, time: time, ref: ref, request: request)
         case .indication:
@@ -75,10 +76,12 @@ public struct NATTracker: Sendable {
                 time: time, ref: ref))
     }
 
-    private mutating func request(_ message: STUNMessage, flow: FiveTuple, time: CaptureTime, ref: PacketRef) {
+    private mutating func request(
+        _ message: STUNMessage, flow: FiveTuple, time: CaptureTime, ref: PacketRef, purpose: RequestPurpose
+    ) {
         // RFC 5780 / 3489 discovery: each Binding to a STUN server is an exchange (the answer's mapped,
         // origin and other addresses are filled in when it comes).
-        guard message.method == .binding, RequestPurpose(message) == .stunServer else { return }
+        guard purpose == .stunServer else { return }
         guard exchanges.count < Limits.natEvents else {
             dropped += 1
             return

@@ -39,11 +39,7 @@ public struct TransactionTracker: Sendable {
     /// Tallies over every transaction seen (kept and dropped), for one vantage point or all.
     public func summary(vantage: String? = nil) -> TransactionSummary {
         var summary = TransactionSummary()
-        if let vantage {
-            if let tally = droppedByVantage[vantage] { summary.merge(tally) } else if droppedByVantage.isEmpty { summary.merge(dropped) }
-        } else {
-            summary.merge(dropped)
-        }
+        summary.merge(vantage.map { droppedByVantage[$0] ?? TransactionSummary() } ?? dropped)
         for transaction in storage where vantage == nil || transaction.vantage == vantage { summary.add(transaction) }
         return summary
     }
@@ -72,7 +68,7 @@ public struct TransactionTracker: Sendable {
     @discardableResult
     public mutating func handle(
         _ message: STUNMessage, flow: FiveTuple, time: CaptureTime, ref: PacketRef, carrier: MessageCarrier,
-        integrity: IntegrityResult
+        integrity: IntegrityResult, purpose: RequestPurpose? = nil
     ) -> STUNTransaction? {
         switch message.messageClass {
         case .request:
@@ -89,7 +85,7 @@ public struct TransactionTracker: Sendable {
             var transaction = STUNTransaction(
                 id: message.transactionID, method: message.method, client: flow.source, server: flow.destination,
                 transport: flow.transport, carrier: carrier, requestRef: ref, requestTime: time, requestIntegrity: integrity)
-            transaction.purpose = RequestPurpose(message)
+            transaction.purpose = purpose ?? RequestPurpose(message)
             let slot = nextSlot
             place(transaction, at: slot)
             byID.insert(id, slot: slot)
