@@ -23,29 +23,35 @@ public struct JSONReport: Sendable {
 
     /// The report as UTF-8 bytes, ending with a newline.
     public func renderBytes(_ result: AnalysisResult) throws -> [UInt8] {
-        var bytes = try ReportJSONEncoder(pretty: true).encode(Report(result, toolVersion: toolVersion, includeMessages: includeMessages))
+        var bytes = try ReportJSONEncoder(pretty: true).encode(model(result))
         bytes.append(UInt8(ascii: "\n"))
         return bytes
     }
 
     /// The same report through Foundation's JSONEncoder: the reference the fast encoder is tested against.
-    public func renderWithFoundation(_ result: AnalysisResult, pretty: Bool = true) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
-        let data = try encoder.encode(Report(result, toolVersion: toolVersion, includeMessages: includeMessages))
-        return String(decoding: data, as: UTF8.self) + "\n"
+    public func renderWithFoundation(_ result: AnalysisResult) throws -> String {
+        try Self.foundation(model(result), pretty: true) + "\n"
     }
 
     /// The NDJSON report line through Foundation's JSONEncoder (tests).
     public func reportLineWithFoundation(_ result: AnalysisResult) throws -> String {
-        struct Line: Encodable {
-            var type = "report"
-            var report: Report
-        }
+        try Self.foundation(ReportLine(report: model(result)), pretty: false) + "\n"
+    }
+
+    private static func foundation(_ value: some Encodable, pretty: Bool) throws -> String {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = try encoder.encode(Line(report: Report(result, toolVersion: toolVersion, includeMessages: includeMessages)))
-        return String(decoding: data, as: UTF8.self) + "\n"
+        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    private func model(_ result: AnalysisResult) -> Report {
+        Report(result, toolVersion: toolVersion, includeMessages: includeMessages)
+    }
+
+    /// The last line of the live stream.
+    struct ReportLine: Encodable {
+        var report: Report
+        var type = "report"
     }
 
     /// The live stream's lines (`wedio sniff --format ndjson`): one JSON object per line, the timeline's
@@ -65,11 +71,7 @@ public struct JSONReport: Sendable {
     }
 
     public func reportLine(_ result: AnalysisResult) throws -> String {
-        struct Line: Encodable {
-            var type = "report"
-            var report: Report
-        }
-        return try Self.compact(Line(report: Report(result, toolVersion: toolVersion, includeMessages: includeMessages))) + "\n"
+        try Self.compact(ReportLine(report: model(result))) + "\n"
     }
 
     static func compact(_ value: some Encodable) throws -> String {

@@ -95,6 +95,25 @@ struct JSONRendering {
         out.append(UInt8(ascii: "\n"))
         out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: 2 * depth))
     }
+
+    /// Before an element of an object or array at `depth`: a comma after the first, then its line.
+    func separate(_ out: inout [UInt8], first: Bool, depth: Int) {
+        if !first { out.append(UInt8(ascii: ",")) }
+        newline(&out, depth: depth + 1)
+    }
+
+    /// `"key" : ` (pretty) or `"key":`.
+    func appendKey(_ key: String, to out: inout [UInt8]) {
+        appendQuoted(key, to: &out)
+        out.append(contentsOf: (pretty ? " : " : ":").utf8)
+    }
+
+    /// Closes an object or array at `depth`; Foundation writes an empty one as `[` newline newline `]`.
+    func close(_ out: inout [UInt8], _ bracket: UInt8, empty: Bool, depth: Int) {
+        if empty && pretty { out.append(UInt8(ascii: "\n")) }
+        newline(&out, depth: depth)
+        out.append(bracket)
+    }
 }
 
 /// A type that writes its own fields, already in key order, straight into the output: no containers, no
@@ -131,9 +150,7 @@ struct FieldWriter {
     private mutating func writeObject(_ object: any DirectJSONObject) throws {
         bytes.append(UInt8(ascii: "{"))
         try object.writeFields(&self)
-        if count == 0 && rendering.pretty { bytes.append(UInt8(ascii: "\n")) }
-        rendering.newline(&bytes, depth: depth)
-        bytes.append(UInt8(ascii: "}"))
+        rendering.close(&bytes, UInt8(ascii: "}"), empty: count == 0, depth: depth)
     }
 
     /// An object one level down, written by itself into the same buffer.
@@ -145,29 +162,19 @@ struct FieldWriter {
     }
 
     private mutating func key(_ name: String) {
-        if count > 0 { bytes.append(UInt8(ascii: ",")) }
+        rendering.separate(&bytes, first: count == 0, depth: depth)
         count += 1
-        rendering.newline(&bytes, depth: depth + 1)
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(contentsOf: name.utf8)
-        if rendering.pretty {
-            bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: " "), UInt8(ascii: ":"), UInt8(ascii: " ")])
-        } else {
-            bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
-        }
+        rendering.appendKey(name, to: &bytes)
     }
 
     /// "[", each item on its own line one level below the field, "]" (Foundation's spelling of empty too).
     private mutating func list<T>(_ values: [T], _ item: (inout FieldWriter, T) throws -> Void) rethrows {
         bytes.append(UInt8(ascii: "["))
-        if values.isEmpty && rendering.pretty { bytes.append(UInt8(ascii: "\n")) }
         for (index, value) in values.enumerated() {
-            if index > 0 { bytes.append(UInt8(ascii: ",")) }
-            rendering.newline(&bytes, depth: depth + 2)
+            rendering.separate(&bytes, first: index == 0, depth: depth + 1)
             try item(&self, value)
         }
-        rendering.newline(&bytes, depth: depth + 1)
-        bytes.append(UInt8(ascii: "]"))
+        rendering.close(&bytes, UInt8(ascii: "]"), empty: values.isEmpty, depth: depth + 1)
     }
 
     mutating func field(_ name: String, _ value: String) {
@@ -222,16 +229,12 @@ struct FieldWriter {
         key(name)
         let sorted = values.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
         bytes.append(UInt8(ascii: "{"))
-        if sorted.isEmpty && rendering.pretty { bytes.append(UInt8(ascii: "\n")) }
         for (index, entry) in sorted.enumerated() {
-            if index > 0 { bytes.append(UInt8(ascii: ",")) }
-            rendering.newline(&bytes, depth: depth + 2)
-            rendering.appendQuoted(entry.key, to: &bytes)
-            bytes.append(contentsOf: (rendering.pretty ? " : " : ":").utf8)
+            rendering.separate(&bytes, first: index == 0, depth: depth + 1)
+            rendering.appendKey(entry.key, to: &bytes)
             bytes.append(contentsOf: String(entry.value).utf8)
         }
-        rendering.newline(&bytes, depth: depth + 1)
-        bytes.append(UInt8(ascii: "}"))
+        rendering.close(&bytes, UInt8(ascii: "}"), empty: sorted.isEmpty, depth: depth + 1)
     }
 
     mutating func object(_ name: String, _ value: (any DirectJSONObject)?) throws {
@@ -304,23 +307,16 @@ final class RenderingEncoder: Encoder {
         if let last = fields.last {
             fields[fields.count - 1].end = output.bytes.count
             if sorted && !last.key.utf8.lexicographicallyPrecedes(key.utf8) { sorted = false }
-            output.bytes.append(UInt8(ascii: ","))
         }
-        rendering.newline(&output.bytes, depth: depth + 1)
+        rendering.separate(&output.bytes, first: fields.isEmpty, depth: depth)
         fields.append((key, output.bytes.count, 0))
-        rendering.appendQuoted(key, to: &output.bytes)
-        if rendering.pretty {
-            output.bytes.append(contentsOf: [UInt8(ascii: " "), UInt8(ascii: ":"), UInt8(ascii: " ")])
-        } else {
-            output.bytes.append(UInt8(ascii: ":"))
-        }
+        rendering.appendKey(key, to: &output.bytes)
     }
 
     /// Starts an array item: separator and indentation. The value follows.
     func beginItem() {
-        if items > 0 { output.bytes.append(UInt8(ascii: ",")) }
+        rendering.separate(&output.bytes, first: items == 0, depth: depth)
         items += 1
-        rendering.newline(&output.bytes, depth: depth + 1)
     }
 
     func markSingle() { kind = .single }
@@ -334,17 +330,14 @@ final class RenderingEncoder: Encoder {
         case .single:
             return
         case .array:
-            if items == 0 && rendering.pretty { output.bytes.append(UInt8(ascii: "\n")) }
+            rendering.close(&output.bytes, UInt8(ascii: "]"), empty: items == 0, depth: depth)
         case .object:
-            if fields.isEmpty {
-                if rendering.pretty { output.bytes.append(UInt8(ascii: "\n")) }
-            } else {
+            if !fields.isEmpty {
                 fields[fields.count - 1].end = output.bytes.count
                 if !sorted { reorder() }
             }
+            rendering.close(&output.bytes, UInt8(ascii: "}"), empty: fields.isEmpty, depth: depth)
         }
-        rendering.newline(&output.bytes, depth: depth)
-        output.bytes.append(kind == .array ? UInt8(ascii: "]") : UInt8(ascii: "}"))
     }
 
     private func reorder() {
@@ -367,9 +360,8 @@ final class RenderingEncoder: Encoder {
         var written = 0
         for (position, index) in order.enumerated() {
             if position + 1 < order.count && fields[order[position + 1]].key == fields[index].key { continue }
-            if written > 0 { rebuilt.append(UInt8(ascii: ",")) }
+            rendering.separate(&rebuilt, first: written == 0, depth: depth)
             written += 1
-            rendering.newline(&rebuilt, depth: depth + 1)
             rebuilt.append(contentsOf: output.bytes[fields[index].start..<fields[index].end])
         }
         output.bytes.replaceSubrange(start..., with: rebuilt)
