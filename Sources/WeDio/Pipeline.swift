@@ -148,17 +148,18 @@ public struct Pipeline: Sendable {
         var kinds = 0
         // With a spare core the analyzer runs on its own thread, fed in batches (PayloadHandoff.swift); it
         // sees the same payloads in the same order, so the result is the same as on one thread.
-        let queue = BatchQueue(depth: 4, readerDecodesSTUN: readerDecodesSTUN)
+        // The queue and its batches exist only then (they reserve a few megabytes).
+        var queue: BatchQueue?
         var box: AnalyzerBox?
         var batch: PayloadBatch?
-        var batching = false
         if splitThreads && !decodeOnly {
+            let handoff = BatchQueue(depth: 4, readerDecodesSTUN: readerDecodesSTUN)
             let started = AnalyzerBox(analyzer)
             analyzer = Analyzer(options: analyzer.options)  // the box holds the only copy: no copy-on-write
-            started.start(queue)
+            started.start(handoff)
+            queue = handoff
             box = started
-            batch = queue.emptyBatch()
-            batching = true
+            batch = handoff.emptyBatch()
         }
         do throws(CaptureError) {
             try capture.forEach { record, bytes in
@@ -173,7 +174,7 @@ public struct Pipeline: Sendable {
                 ) { payload, payloadBytes in
                     if decodeOnly {
                         kinds &+= payload.kind == .unknown ? 0 : 1
-                    } else if batching {
+                    } else if let queue {
                         batch?.append(payload, bytes: payloadBytes)
                         if batch?.isFull == true, let full = batch.take() {
                             queue.send(full)
@@ -191,7 +192,7 @@ public struct Pipeline: Sendable {
             // Nothing readable at all (e.g. a pcapng whose second interface libpcap refuses) is unreadable.
             summary.record(error, status: packets == 0 ? .unreadable : .damaged)
         }
-        if let box, var current = batch.take() {
+        if let queue, let box, var current = batch.take() {
             current.isLast = true
             queue.send(current)
             box.done.wait()

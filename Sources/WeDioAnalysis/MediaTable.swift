@@ -113,6 +113,27 @@ public struct MediaTable: Sendable {
             || (known.source == flow.destination && known.destination == flow.source)
     }
 
+    private enum Location {
+        case found(Int)
+        case free(position: Int)
+        case exhausted
+    }
+
+    /// Where `flow` is in the table, or the free slot it would take (linear probing, at most 64 steps).
+    @inline(__always)
+    private func locate(_ flow: FiveTuple, key: UInt64) -> Location {
+        var position = Int(truncatingIfNeeded: key) & mask
+        for _ in 0..<64 {
+            if keys[position] == 0 { return .free(position: position) }
+            if keys[position] == key {
+                let index = Int(indexes[position])
+                if flows.indices.contains(index), sameFlow(flows[index].flow, flow) { return .found(index) }
+            }
+            position = (position + 1) & mask
+        }
+        return .exhausted
+    }
+
     private mutating func probe(_ flow: FiveTuple, key: UInt64, create: Bool, time: CaptureTime) -> Int? {
         if keys.isEmpty {
             guard create else { return nil }
@@ -120,28 +141,23 @@ public struct MediaTable: Sendable {
             indexes = Array(repeating: -1, count: mask + 1)
         }
         if create && flows.count * 2 > mask && mask < 262_143 { grow() }
-        var position = Int(truncatingIfNeeded: key) & mask
-        for _ in 0..<64 {
-            if keys[position] == 0 {
-                guard create, flows.count < Limits.mediaFlows else {
-                    if create { overflow += 1 }
-                    return nil
-                }
-                keys[position] = key
-                indexes[position] = Int32(flows.count)
-                flowKeys.append(key)
-                flows.append(MediaFlow(flow: flow, firstTime: time, lastTime: time))
-                return flows.count - 1
+        switch locate(flow, key: key) {
+        case .found(let index):
+            return index
+        case .free(let position):
+            guard create, flows.count < Limits.mediaFlows else {
+                if create { overflow += 1 }
+                return nil
             }
-            if keys[position] == key {
-                let index = Int(indexes[position])
-                let known = flows[index].flow
-                if sameFlow(known, flow) { return index }
-            }
-            position = (position + 1) & mask
+            keys[position] = key
+            indexes[position] = Int32(flows.count)
+            flowKeys.append(key)
+            flows.append(MediaFlow(flow: flow, firstTime: time, lastTime: time))
+            return flows.count - 1
+        case .exhausted:
+            if create { overflow += 1 }
+            return nil
         }
-        if create { overflow += 1 }
-        return nil
     }
 
     /// Counts one media payload (kind already classified) on `flow`. `length`: the payload's size when
@@ -192,16 +208,7 @@ public struct MediaTable: Sendable {
     public func flow(between a: TransportAddress, _ b: TransportAddress, transport: Transport) -> MediaFlow? {
         guard !keys.isEmpty else { return nil }
         let flow = FiveTuple(source: a, destination: b, transport: transport)
-        let key = FlowCache.key(flow)
-        var position = Int(truncatingIfNeeded: key) & mask
-        for _ in 0..<64 {
-            if keys[position] == 0 { return nil }
-            if keys[position] == key {
-                let index = Int(indexes[position])
-                if flows.indices.contains(index), sameFlow(flows[index].flow, flow) { return flows[index] }
-            }
-            position = (position + 1) & mask
-        }
-        return nil
+        guard case .found(let index) = locate(flow, key: FlowCache.key(flow)) else { return nil }
+        return flows[index]
     }
 }
