@@ -35,13 +35,11 @@ def binding_request(transaction):
     return stun(0x0001, transaction, [(0x0006, b"abcd:efgh"), (0x0024, struct.pack("!I", 0x6E0001FF)),
                                        (0x802A, os.urandom(8)), (0x0008, os.urandom(20))])
 
-def binding_response(transaction, address):
-    xport = 50000 ^ 0x2112
-    xaddress = bytes(a ^ b for a, b in zip(address, b"\x21\x12\xa4\x42"))
-    return stun(0x0101, transaction, [(0x0020, struct.pack("!BBH", 0, 1, xport) + xaddress), (0x0008, os.urandom(20))])
-
-def xor_address(ip, port, transaction=b""):
+def xor_address(ip, port):
     return struct.pack("!BBH", 0, 1, port ^ 0x2112) + bytes(a ^ b for a, b in zip(ip, b"\x21\x12\xa4\x42"))
+
+def binding_response(transaction, address):
+    return stun(0x0101, transaction, [(0x0020, xor_address(address, 50000)), (0x0008, os.urandom(20))])
 
 def ice_check(transaction, ufrags, controlling, nominate):
     attributes = [(0x0006, ufrags), (0x0024, struct.pack("!I", 0x6E7F1EFF if controlling else 0x6E7F1EFE)),
