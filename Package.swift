@@ -87,7 +87,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WeDioEndToEndTests",
-            dependencies: ["WeDioTestSupport", "wedio"],
+            dependencies: ["WeDioTestSupport", "WeDioBasics", "wedio"],
             swiftSettings: commonSettings
         ),
     ]

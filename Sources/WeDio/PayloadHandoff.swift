@@ -18,8 +18,10 @@ struct PayloadBatch: Sendable {
     var payloads: [ClassifiedPayload] = []
     var lengths: [Int] = []
     var ends: [Int] = []
-    /// STUN payloads decoded on the reading thread (nil for the others).
-    var decoded: [DecodedSTUN?] = []
+    /// STUN payloads decoded on the reading thread, and for each payload its index there (-1: none). Kept
+    /// apart so that the many other payloads do not copy a large optional each way.
+    var decoded: [DecodedSTUN] = []
+    var decodedIndex: [Int32] = []
     var bytes: [UInt8] = []
     /// The reader has nothing more after this batch.
     var isLast = false
@@ -31,7 +33,7 @@ struct PayloadBatch: Sendable {
         payloads.reserveCapacity(Self.payloadsPerBatch)
         lengths.reserveCapacity(Self.payloadsPerBatch)
         ends.reserveCapacity(Self.payloadsPerBatch)
-        decoded.reserveCapacity(Self.payloadsPerBatch)
+        decodedIndex.reserveCapacity(Self.payloadsPerBatch)
         bytes.reserveCapacity(Self.bytesPerBatch + 65_536)
     }
 
@@ -46,8 +48,11 @@ struct PayloadBatch: Sendable {
         lengths.append(source.count)
         ends.append(bytes.count)
         switch payload.kind {
-        case .stun where decodesSTUN, .classicSTUN where decodesSTUN: decoded.append(DecodedSTUN(source))
-        default: decoded.append(nil)
+        case .stun where decodesSTUN, .classicSTUN where decodesSTUN:
+            decodedIndex.append(Int32(decoded.count))
+            decoded.append(DecodedSTUN(source))
+        default:
+            decodedIndex.append(-1)
         }
     }
 
@@ -56,6 +61,7 @@ struct PayloadBatch: Sendable {
         lengths.removeAll(keepingCapacity: true)
         ends.removeAll(keepingCapacity: true)
         decoded.removeAll(keepingCapacity: true)
+        decodedIndex.removeAll(keepingCapacity: true)
         bytes.removeAll(keepingCapacity: true)
         isLast = false
         decodesSTUN = false
@@ -68,8 +74,10 @@ struct PayloadBatch: Sendable {
             for index in payloads.indices {
                 let end = ends[index]
                 let slice = UnsafeBufferPointer(rebasing: buffer[start..<end])
+                let stun = Int(decodedIndex[index])
                 analyzer.handle(
-                    payloads[index], bytes: slice.span, length: lengths[index], decoded: decoded[index], log: &log)
+                    payloads[index], bytes: slice.span, length: lengths[index],
+                    decoded: decoded.indices.contains(stun) ? decoded[stun] : nil, log: &log)
                 start = end
             }
         }

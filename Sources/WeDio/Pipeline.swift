@@ -38,6 +38,9 @@ public struct Pipeline: Sendable {
     public var analyzerOptions: Analyzer.Options
     /// Decode and classify only (no STUN decoding or analysis): the pipeline's own cost, for benchmarks.
     public var decodeOnly = false
+    /// Whether regular files are mapped into memory and read by libpcap from there (see MappedFile), or read
+    /// with read(2).
+    public var mapsFiles = true
     /// Whether an input is read and decoded on one thread and analysed on another.
     public var analysisThread = AnalysisThread.automatic
     /// With two threads, which one decodes STUN: nil lets the reader take it on when the analyser is behind.
@@ -103,7 +106,7 @@ public struct Pipeline: Sendable {
     ) -> InputSummary {
         var summary = InputSummary(index: index, path: input.path, vantage: input.vantage)
         do throws(CaptureError) {
-            let capture = try OfflineCapture(path: input.path, filter: filter)
+            let capture = try OfflineCapture(path: input.path, filter: filter, mapped: mapsFiles)
             summary.linkType = capture.linkType.name
             read(
                 capture, input: input, index: index, summary: &summary, analyzer: &analyzer, splitThreads: splitThreads,

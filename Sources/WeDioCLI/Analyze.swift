@@ -60,6 +60,11 @@ struct Analyze: ParsableCommand {
         help: ArgumentHelp("Read and analyse an input on one thread even with a core spare (benchmarks).", visibility: .hidden))
     var oneThread = false
 
+    @Flag(
+        name: .customLong("no-map"),
+        help: ArgumentHelp("Read files with read(2) instead of mapping them into memory (benchmarks).", visibility: .hidden))
+    var noMap = false
+
     @OptionGroup var credentials: CredentialOptions
 
     func validate() throws {
@@ -93,6 +98,7 @@ struct Analyze: ParsableCommand {
         var pipeline = Pipeline(filter: filter, analyzerOptions: options)
         pipeline.decodeOnly = decodeOnly
         if oneThread { pipeline.analysisThread = .never }
+        if noMap { pipeline.mapsFiles = false }
         let specs = inputs()
         let progress = ProgressLine(enabled: !noProgress && isatty(STDERR_FILENO) == 1, inputs: specs)
         let result = pipeline.analyze(specs) { progress.update($0) }

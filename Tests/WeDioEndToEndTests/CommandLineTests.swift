@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WeDioBasics
 import WeDioTestSupport
 
 /// Runs the built `wedio` binary: output and exit status as a user sees them.
@@ -86,6 +87,64 @@ struct CommandLineTests {
         #expect(output.stderr.contains("after packet 51"))
         #expect(output.stdout.contains("51 packets"))
         #expect(output.stdout.contains("damaged"))
+    }
+
+    @Test("A capture piped on standard input (not a regular file, so not mapped) is read like the file")
+    func pipedInput() throws {
+        let path = Fixtures.path("link/ethernet-lo.pcap")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try #require(Fixtures.wedioBinary))
+        process.arguments = ["analyze", "--no-progress", "--format", "json", "/dev/stdin"]
+        let input = Pipe()
+        process.standardInput = input
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        // Well under a pipe's buffer: written whole before the reader starts.
+        try input.fileHandleForWriting.write(contentsOf: Data(contentsOf: URL(fileURLWithPath: path)))
+        try input.fileHandleForWriting.close()
+        let piped = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let direct = try Self.wedio(["analyze", "--no-progress", "--format", "json", path])
+        // The same report but for the input's name.
+        let pipedText = String(decoding: piped, as: UTF8.self).replacingOccurrences(of: "/dev/stdin", with: path)
+            .replacingOccurrences(of: "\"stdin\"", with: "\"ethernet-lo\"")
+        #expect(pipedText.contains("\"packets\" : 52"))
+        #expect(pipedText == direct.stdout)
+    }
+
+    @Test("A capture truncated by another program while it is read (a mapped file) exits 65 with one line naming it")
+    func shrinksWhileRead() throws {
+        // ~200 MB of one Binding request repeated: long enough to still be reading when truncated.
+        var writer = PcapWriter(linkType: 1)
+        let frame = PacketBuilder.udpFrame(
+            from: try #require(TransportAddress("10.0.0.1:5000")), to: try #require(TransportAddress("10.0.0.2:3478")),
+            payload: [0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42] + [UInt8](repeating: 7, count: 12)
+                + [UInt8](repeating: 0, count: 1_300))
+        for _ in 0..<150_000 { writer.add(frame) }
+        let path = try Self.temporaryFile("shrinking.pcap", writer.bytes)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try #require(Fixtures.wedioBinary))
+        process.arguments = ["analyze", "--no-progress", "--one-thread", path]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        // Truncate as soon as the file shows up among the process's mappings.
+        let maps = "/proc/\(process.processIdentifier)/maps"
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline, process.isRunning {
+            if let text = try? String(contentsOfFile: maps, encoding: .utf8), text.contains("shrinking.pcap") { break }
+            usleep(200)
+        }
+        try #require(truncate(path, 4_096) == 0)
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 65)
+        #expect(message.contains("shrinking.pcap"))
+        #expect(message.contains("shrank while being read"))
     }
 
     @Test("A pcapng mixing link types is refused with the workaround", .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/mergecap")))

@@ -69,6 +69,22 @@ struct JSONReportTests {
         #expect(reports.allSatisfy { $0 == reports[0] })
     }
 
+    @Test("A file mapped into memory and the same file read with read(2) give the same report, byte for byte")
+    func mappedAndReadAgree() throws {
+        var paths = FixtureCatalog.captures.map { Fixtures.path($0) }
+        if Fixtures.corpusIsPresent { paths += Fixtures.corpusFiles.map(Fixtures.corpus) }
+        #expect(paths.count > 20)
+        for path in paths {
+            var reports: [String] = []
+            for mapped in [true, false] {
+                var pipeline = Pipeline(analyzerOptions: Analyzer.Options(keepMessages: true))
+                pipeline.mapsFiles = mapped
+                reports.append(try JSONReport(toolVersion: "test", includeMessages: true).render(pipeline.analyze([InputSpec(path: path)])))
+            }
+            #expect(reports[0] == reports[1], "\(path)")
+        }
+    }
+
     @Test("The report's own JSON encoder writes the bytes Foundation's JSONEncoder writes, pretty and compact, on every fixture")
     func encoderMatchesFoundation() throws {
         var paths = FixtureCatalog.captures.map { Fixtures.path($0) }
