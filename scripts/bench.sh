@@ -20,7 +20,7 @@ export PATH="/opt/swift/usr/bin:$PATH"
 for tool in tshark gcc python3; do command -v $tool >/dev/null || { echo "needs $tool" >&2; exit 69; }; done
 work=${WEDIO_BENCH_DIR:-$(mktemp -d)}
 mkdir -p "$work"
-swift build -c release --product wedio >/dev/null
+swift build -c release --product wedio --static-swift-stdlib >/dev/null  # as scripts/demo.sh builds it
 gcc -O2 -o "$work/pcap_loop" scripts/bench/pcap_loop.c -lpcap
 [ -f "$work/media.pcap" ] || python3 scripts/bench/make_capture.py media 1000000 "$work/media.pcap" >/dev/null
 [ -f "$work/mix.pcap" ] || python3 scripts/bench/make_capture.py mix 2000000 "$work/mix.pcap" >/dev/null 2>&1
@@ -63,26 +63,27 @@ interleaved() {
     for index in "${!best[@]}"; do echo "${best[$index]} ${memory[$index]}"; done
 }
 
-table="| capture | packets | size | libpcap loop | wedio decode+classify | wedio analyze --format json | same, one thread | tshark -Y \"stun \\|\\| classicstun\" | tshark -T fields stun | analyze / loop | tshark -Y / analyze |
-| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+table="| capture | packets | size | libpcap loop | libpcap loop, file mapped | wedio decode+classify | wedio analyze --format json | same, one thread | tshark -Y \"stun \\|\\| classicstun\" | tshark -T fields stun | analyze / loop | tshark -Y / analyze |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for capture in $captures; do
     file="$work/$capture.pcap"
     packets=$("$work/pcap_loop" "$file" | cut -d' ' -f1)
     size=$(awk "BEGIN{printf \"%.1f\", $(stat -c %s "$file") / 1048576}")
     wedio=".build/release/wedio analyze --no-progress"
-    mapfile -t fast < <(interleaved 5 "$work/pcap_loop $file" "$wedio --decode-only $file" "$wedio --format json $file" \
-        "$wedio --format json --one-thread $file")
+    mapfile -t fast < <(interleaved 5 "$work/pcap_loop $file" "$work/pcap_loop --mapped $file" "$wedio --decode-only $file" \
+        "$wedio --format json $file" "$wedio --format json --one-thread $file")
     mapfile -t slow < <(interleaved 3 "tshark -n -r $file -Y stun||classicstun" "tshark -n -r $file -T fields -e stun.type -e stun.id")
     read -r loop loop_rss <<<"${fast[0]}"
-    read -r decode decode_rss <<<"${fast[1]}"
-    read -r analyze analyze_rss <<<"${fast[2]}"
-    read -r single single_rss <<<"${fast[3]}"
+    read -r mapped mapped_rss <<<"${fast[1]}"
+    read -r decode decode_rss <<<"${fast[2]}"
+    read -r analyze analyze_rss <<<"${fast[3]}"
+    read -r single single_rss <<<"${fast[4]}"
     read -r filter filter_rss <<<"${slow[0]}"
     read -r fields fields_rss <<<"${slow[1]}"
     ratio=$(awk "BEGIN{if ($loop < 0.05) print \"n/a (loop under 50 ms)\"; else printf \"%.2fx\", $analyze / $loop}")
     speedup=$(awk "BEGIN{printf \"%.0fx\", $filter / ($analyze > 0.001 ? $analyze : 0.001)}")
     table+="
-| $capture | $packets | ${size} MB | ${loop} s, ${loop_rss} MB | ${decode} s, ${decode_rss} MB | ${analyze} s, ${analyze_rss} MB | ${single} s, ${single_rss} MB | ${filter} s, ${filter_rss} MB | ${fields} s, ${fields_rss} MB | $ratio | $speedup |"
+| $capture | $packets | ${size} MB | ${loop} s, ${loop_rss} MB | ${mapped} s, ${mapped_rss} MB | ${decode} s, ${decode_rss} MB | ${analyze} s, ${analyze_rss} MB | ${single} s, ${single_rss} MB | ${filter} s, ${filter_rss} MB | ${fields} s, ${fields_rss} MB | $ratio | $speedup |"
 done
 # Both cores on two vantage points: the media capture given as two vantage points (one thread each) against
 # the same two inputs as one vantage point (read one after the other).

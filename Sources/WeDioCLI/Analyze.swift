@@ -150,11 +150,13 @@ final class ProgressLine: Sendable {
     private static let threshold: Int64 = 50 * 1024 * 1024
 
     init(enabled: Bool, inputs: [InputSpec]) {
-        let large = inputs.contains { spec in
-            let size = ((try? FileManager.default.attributesOfItem(atPath: spec.path))?[.size] as? Int64) ?? 0
-            return size > Self.threshold
-        }
-        self.enabled = enabled && large
+        // stat(2), not FileManager's attributes: those look up the owner's account name (an NSS round trip).
+        self.enabled =
+            enabled
+            && inputs.contains { spec in
+                var info = stat()
+                return stat(spec.path, &info) == 0 && Int64(info.st_size) > Self.threshold
+            }
     }
 
     func update(_ progress: ReadProgress) {

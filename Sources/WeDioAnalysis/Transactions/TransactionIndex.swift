@@ -16,7 +16,10 @@ struct TransactionIndex: Sendable {
     }
 
     private var entries: [Entry] = []
-    private let mask: Int
+    /// Starts small and doubles as the list fills, up to four entries per slot of the list: a short capture
+    /// does not pay for zeroing half a megabyte.
+    private var mask: Int
+    private let maximumMask: Int
     private var occupied = 0
     /// The hash of the id each slot holds now.
     private var slotHashes: [UInt64] = []
@@ -28,7 +31,8 @@ struct TransactionIndex: Sendable {
     init(capacity: Int) {
         var size = 16
         while size < capacity * 4 { size <<= 1 }
-        mask = size - 1
+        maximumMask = size - 1
+        mask = min(size, 1_024) - 1
         var generator = SystemRandomNumberGenerator()
         key0 = generator.next()
         key1 = generator.next()
@@ -96,8 +100,9 @@ struct TransactionIndex: Sendable {
         return false
     }
 
-    /// Starts again from the slots' current ids only.
+    /// Starts again from the slots' current ids only, in a table twice the size when they fill a quarter.
     private mutating func rebuild() {
+        if slotHashes.count * 4 > mask && mask < maximumMask { mask = mask * 2 + 1 }
         entries = Array(repeating: Entry(), count: mask + 1)
         occupied = 0
         for (slot, hashed) in slotHashes.enumerated() { _ = place(slot: slot, hashed: hashed) }
