@@ -66,7 +66,7 @@ struct JSONRendering {
     func appendQuoted(_ string: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         let utf8 = string.utf8
-        if !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+        if !Self.needsEscaping(utf8.span) {
             out.append(contentsOf: utf8)
         } else {
             for byte in utf8 {
@@ -90,10 +90,30 @@ struct JSONRendering {
         out.append(UInt8(ascii: "\""))
     }
 
+    /// Whether any byte needs an escape: a plain loop over the bytes in place (a `contains(where:)` over
+    /// the String's UTF-8 view went through its index machinery for every byte).
+    private static func needsEscaping(_ bytes: Span<UInt8>) -> Bool {
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return true }
+            index += 1
+        }
+        return false
+    }
+
+    /// A newline and the indentation of 32 levels, sliced for any depth up to that.
+    private static let indentation: [UInt8] = [UInt8(ascii: "\n")] + [UInt8](repeating: UInt8(ascii: " "), count: 64)
+
     func newline(_ out: inout [UInt8], depth: Int) {
         guard pretty else { return }
-        out.append(UInt8(ascii: "\n"))
-        out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: 2 * depth))
+        let width = 1 + 2 * depth
+        if width <= Self.indentation.count {
+            out.append(contentsOf: Self.indentation[..<width])
+        } else {
+            out.append(UInt8(ascii: "\n"))
+            out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: 2 * depth))
+        }
     }
 
     /// Before an element of an object or array at `depth`: a comma after the first, then its line.

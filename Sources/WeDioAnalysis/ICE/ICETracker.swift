@@ -59,6 +59,8 @@ public struct ICETracker: Sendable {
     private var checksPerSession: [AgentPair: SessionCount] = [:]
     /// The last session found full, and the checks dropped from it since (not yet in `checksPerSession`).
     private var lastFullSession: AgentPair?
+    /// The USERNAME of the check that found it full.
+    private var lastFullUsername: String?
     private var lastFullSessionDropped = 0
 
     public init() {}
@@ -77,6 +79,12 @@ public struct ICETracker: Sendable {
             else {
                 if serverBindings.count >= Limits.pendingRequests { serverBindings.removeAll(keepingCapacity: true) }
                 serverBindings.insert(message.transactionID)
+                return
+            }
+            // A flood repeats one full session's USERNAME: compared whole, before it is split and ordered.
+            if carrier == .direct, username == lastFullUsername {
+                droppedChecks += 1
+                lastFullSessionDropped += 1
                 return
             }
             let agents = AgentPair(username[..<colon], username[username.index(after: colon)...])
@@ -107,6 +115,7 @@ public struct ICETracker: Sendable {
                 if (kept?.kept ?? 0) >= Limits.iceChecksPerSession {
                     if let previous = lastFullSession { checksPerSession[previous]?.dropped += lastFullSessionDropped }
                     lastFullSession = agents
+                    lastFullUsername = username
                     lastFullSessionDropped = 0
                 }
                 return

@@ -37,7 +37,13 @@ public struct STUNMessage: Hashable, Sendable {
         attributes.first { $0.type == type && !$0.ignored }
     }
 
-    public func value(_ type: AttributeType) -> AttributeValue? { attribute(type)?.value }
+    /// The value of `attribute(type)`; copies only the value (every check asks for several).
+    public func value(_ type: AttributeType) -> AttributeValue? {
+        for index in attributes.indices where attributes[index].type == type && !attributes[index].ignored {
+            return attributes[index].value
+        }
+        return nil
+    }
 
     /// Comprehension-required attributes the registry does not know (RFC 8489 §6.3.1: a request with one gets 420).
     public var unknownComprehensionRequired: [AttributeType] {

@@ -59,10 +59,11 @@ public enum Fingerprint {
 
     /// Checks the message's FINGERPRINT; `.absent` when it has none.
     public static func verify(_ message: STUNMessage, bytes: borrowing Span<UInt8>) -> IntegrityResult {
-        guard let attribute = message.attributes.first(where: { $0.type == .fingerprint }),
-            case .uint32(let carried) = attribute.value
+        // Only the index is taken: copying the attribute out costs more than the lookup.
+        guard let index = message.attributes.firstIndex(where: { $0.type == .fingerprint }),
+            case .uint32(let carried) = message.attributes[index].value
         else { return .absent }
-        return expected(bytes, attributeOffset: attribute.offset) == carried ? .verified : .failed
+        return expected(bytes, attributeOffset: message.attributes[index].offset) == carried ? .verified : .failed
     }
 }
 
