@@ -94,3 +94,30 @@ struct RFC5769Tests {
         }
     }
 }
+
+@Suite("FINGERPRINT's CRC-32")
+struct FingerprintCRCTests {
+    /// CRC-32 (ISO-HDLC) bit by bit: the definition, to check the table-driven version against.
+    static func reference(_ bytes: [UInt8]) -> UInt32 {
+        var crc: UInt32 = 0xFFFF_FFFF
+        for byte in bytes {
+            crc ^= UInt32(byte)
+            for _ in 0..<8 { crc = crc & 1 != 0 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+        }
+        return crc ^ 0xFFFF_FFFF
+    }
+
+    @Test("The sliced CRC equals the bitwise definition at every length from 20 to 300 bytes (every tail length)")
+    func everyLength() {
+        var generator = SystemRandomNumberGenerator()
+        for offset in 20...300 {
+            let bytes = (0..<offset).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            var patched = bytes
+            let length = UInt16(offset + 8 - 20)
+            patched[2] = UInt8(length >> 8)
+            patched[3] = UInt8(length & 0xFF)
+            #expect(Fingerprint.expected(bytes.span, attributeOffset: offset) == Self.reference(patched) ^ 0x5354_554E, "\(offset)")
+        }
+        #expect(Self.reference(Array("123456789".utf8)) == 0xCBF4_3926)  // the CRC-32 check value
+    }
+}

@@ -12,7 +12,7 @@ public enum Fingerprint {
     }
 
     /// Plain CRC-32 of `bytes[0..<end]`, with the two length bytes (offsets 2–3) replaced by `length`.
-    /// Slicing-by-4 over the body: FINGERPRINT is checked on every message.
+    /// Slicing-by-8 over the body: FINGERPRINT is checked on every message.
     static func crc32(_ bytes: borrowing Span<UInt8>, upTo end: Int, patchedLength length: UInt16) -> UInt32 {
         let stop = min(end, bytes.count)
         guard stop >= 4 else { return 0 }
@@ -25,12 +25,16 @@ public enum Fingerprint {
         update(UInt8(truncatingIfNeeded: length))
         let slices = Self.slices
         var index = 4
-        while index + 4 <= stop {
-            crc ^= UInt32(bytes[index]) | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2]) << 16
-                | UInt32(bytes[index + 3]) << 24
-            crc = slices[768 + Int(crc & 0xFF)] ^ slices[512 + Int((crc >> 8) & 0xFF)]
-                ^ slices[256 + Int((crc >> 16) & 0xFF)] ^ slices[Int(crc >> 24)]
-            index += 4
+        while index + 8 <= stop {
+            let low = crc ^ (UInt32(bytes[index]) | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2]) << 16
+                | UInt32(bytes[index + 3]) << 24)
+            let high = UInt32(bytes[index + 4]) | UInt32(bytes[index + 5]) << 8 | UInt32(bytes[index + 6]) << 16
+                | UInt32(bytes[index + 7]) << 24
+            crc = slices[1_792 + Int(low & 0xFF)] ^ slices[1_536 + Int((low >> 8) & 0xFF)]
+                ^ slices[1_280 + Int((low >> 16) & 0xFF)] ^ slices[1_024 + Int(low >> 24)]
+                ^ slices[768 + Int(high & 0xFF)] ^ slices[512 + Int((high >> 8) & 0xFF)]
+                ^ slices[256 + Int((high >> 16) & 0xFF)] ^ slices[Int(high >> 24)]
+            index += 8
         }
         while index < stop {
             crc = table[Int((crc ^ UInt32(bytes[index])) & 0xFF)] ^ (crc >> 8)
@@ -39,10 +43,10 @@ public enum Fingerprint {
         return crc ^ 0xFFFF_FFFF
     }
 
-    /// Four 256-entry tables for slicing-by-4: slices[k*256 + i] is the CRC of byte i followed by k zero bytes.
+    /// Eight 256-entry tables for slicing-by-8: slices[k*256 + i] is the CRC of byte i followed by k zero bytes.
     static let slices: [UInt32] = {
-        var out = table + Array(repeating: 0, count: 768)
-        for k in 1..<4 {
+        var out = table + Array(repeating: 0, count: 7 * 256)
+        for k in 1..<8 {
             for i in 0..<256 {
                 let previous = out[(k - 1) * 256 + i]
                 out[k * 256 + i] = (previous >> 8) ^ table[Int(previous & 0xFF)]
