@@ -263,82 +263,87 @@ public struct ICETracker: Sendable {
         // (One that neither sends nor answers may simply be unreachable from here.)
         let senders = Set(checks.map(\.sender))
         let answering = Set(checks.filter { $0.responseTime != nil }.map(\.receiver))
-        // Candidates: where each agent sent checks from, and where the peer sent checks to.
-        var candidates: [TransportAddress: ICECandidate] = [:]
-        var candidateOrder: [TransportAddress] = []
+        // Candidates: where each agent sent checks from, and where the peer sent checks to. Kept in a list
+        // with an index by address (changed in place: a session can have thousands).
+        var candidates: [ICECandidate] = []
+        var candidateAt: [TransportAddress: Int] = [:]
         func note(_ address: TransportAddress, agent: String, transport: Transport, priority: UInt32?) {
-            if var known = candidates[address] {
-                if known.priority == nil { known.priority = priority }
-                candidates[address] = known
+            if let known = candidateAt[address] {
+                if candidates[known].priority == nil { candidates[known].priority = priority }
                 return
             }
             let peer = agents.first { $0 != agent } ?? ""
             let (type, evidence) = classify(address, peerSendsChecks: senders.contains(peer) || !answering.contains(peer))
-            candidates[address] = ICECandidate(
-                agent: agent, address: address, transport: transport, type: type, priority: priority, evidence: evidence)
-            candidateOrder.append(address)
+            candidateAt[address] = candidates.count
+            candidates.append(
+                ICECandidate(agent: agent, address: address, transport: transport, type: type, priority: priority, evidence: evidence))
         }
         for check in checks {
             note(check.from, agent: check.sender, transport: check.transport, priority: check.priority)
-            if !senders.contains(check.receiver), answering.contains(check.receiver), candidates[check.to] == nil {
-                candidates[check.to] = ICECandidate(
-                    agent: check.receiver, address: check.to, transport: check.transport, type: .host, priority: nil,
-                    evidence: "the agent never sends checks (ICE-lite, RFC 8445 §2.5): host candidates only")
-                candidateOrder.append(check.to)
+            if !senders.contains(check.receiver), answering.contains(check.receiver), candidateAt[check.to] == nil {
+                candidateAt[check.to] = candidates.count
+                candidates.append(
+                    ICECandidate(
+                        agent: check.receiver, address: check.to, transport: check.transport, type: .host, priority: nil,
+                        evidence: "the agent never sends checks (ICE-lite, RFC 8445 §2.5): host candidates only"))
             }
             note(check.to, agent: check.receiver, transport: check.transport, priority: nil)
         }
-        session.candidates = candidateOrder.compactMap { candidates[$0] }
-        // Pairs, oriented controlling → controlled.
+        session.candidates = candidates
+        func candidate(_ address: TransportAddress) -> ICECandidate? { candidateAt[address].map { candidates[$0] } }
+        // Pairs, oriented controlling → controlled; the same list-and-index.
         struct PairKey: Hashable {
             var local: TransportAddress
             var remote: TransportAddress
             var transport: Transport
         }
-        var pairs: [PairKey: ICECandidatePair] = [:]
-        var pairOrder: [PairKey] = []
-        var answeredPairs: Set<PairKey> = []
+        var pairs: [ICECandidatePair] = []
+        var pairAt: [PairKey: Int] = [:]
+        var answered: [Bool] = []
         for check in checks {
             let senderIsControlling = session.controlling.map { $0 == check.sender } ?? true
             let local = senderIsControlling ? check.from : check.to
             let remote = senderIsControlling ? check.to : check.from
             let key = PairKey(local: local, remote: remote, transport: check.transport)
-            var pair =
-                pairs[key]
-                ?? ICECandidatePair(
-                    local: local, remote: remote, localType: candidates[local]?.type, remoteType: candidates[remote]?.type,
-                    transport: check.transport, firstCheck: check.time)
-            if pairs[key] == nil { pairOrder.append(key) }
-            pair.checks += 1
-            if check.responseTime != nil { answeredPairs.insert(key) }
+            let index: Int
+            if let known = pairAt[key] {
+                index = known
+            } else {
+                index = pairs.count
+                pairAt[key] = index
+                pairs.append(
+                    ICECandidatePair(
+                        local: local, remote: remote, localType: candidate(local)?.type, remoteType: candidate(remote)?.type,
+                        transport: check.transport, firstCheck: check.time))
+                answered.append(false)
+            }
+            pairs[index].checks += 1
+            if check.responseTime != nil { answered[index] = true }
             if let responseTime = check.responseTime, check.success == true {
-                pair.responses += 1
-                pair.rttMilliseconds.append(responseTime.milliseconds(since: check.time))
-                if pair.firstSuccess.map({ responseTime < $0 }) ?? true { pair.firstSuccess = responseTime }
-                pair.state = .succeeded
-                if check.useCandidate && senderIsControlling && !pair.nominated {
-                    pair.nominated = true
-                    pair.nominatedAt = responseTime
+                pairs[index].responses += 1
+                pairs[index].rttMilliseconds.append(responseTime.milliseconds(since: check.time))
+                if pairs[index].firstSuccess.map({ responseTime < $0 }) ?? true { pairs[index].firstSuccess = responseTime }
+                pairs[index].state = .succeeded
+                if check.useCandidate && senderIsControlling && !pairs[index].nominated {
+                    pairs[index].nominated = true
+                    pairs[index].nominatedAt = responseTime
                 }
             } else if let code = check.errorCode {
-                pair.errors.append(code)
+                pairs[index].errors.append(code)
             }
-            if let localPriority = candidates[local]?.priority, let remotePriority = candidates[remote]?.priority {
+            if let localPriority = candidate(local)?.priority, let remotePriority = candidate(remote)?.priority {
                 let g = UInt64(localPriority)
                 let d = UInt64(remotePriority)
-                pair.priority = (UInt64(1) << 32) * min(g, d) + 2 * max(g, d) + (g > d ? 1 : 0)
+                pairs[index].priority = (UInt64(1) << 32) * min(g, d) + 2 * max(g, d) + (g > d ? 1 : 0)
             }
-            pairs[key] = pair
         }
-        session.pairs = pairOrder.compactMap { key in
-            guard var pair = pairs[key] else { return nil }
-            // Failed: an error answered it (other than a role conflict, which is retried), or every check
-            // went unanswered; in progress otherwise.
-            if pair.state != .succeeded && (pair.errors.contains { $0 != 487 } || !answeredPairs.contains(key)) {
-                pair.state = .failed
-            }
-            return pair
+        // Failed: an error answered it (other than a role conflict, which is retried), or every check went
+        // unanswered; in progress otherwise.
+        for index in pairs.indices
+        where pairs[index].state != .succeeded && (pairs[index].errors.contains { $0 != 487 } || !answered[index]) {
+            pairs[index].state = .failed
         }
+        session.pairs = pairs
         session.selectedPair = session.pairs.filter(\.nominated).max { ($0.nominatedAt ?? first.time) < ($1.nominatedAt ?? first.time) }
         if let selected = session.selectedPair, let success = selected.firstSuccess {
             session.timeToConnectMilliseconds = success.milliseconds(since: first.time)
