@@ -3,11 +3,15 @@
 /// the old one (counted in `replacements`), so memory is fixed whatever the traffic; a forgotten STUN flow
 /// is remembered again at its next STUN message.
 public struct FlowCache: Sendable {
-    /// Allocated on first insert: most inputs and fuzz runs never see a STUN flow.
-    @usableFromInline var slots: [UInt64] = []
+    /// The slots in chunks of `chunkSize`, each allocated when a flow first lands in it: a short capture
+    /// touches a few of them instead of zeroing the whole table (a megabyte, most of a small file's cost).
+    /// The slot a flow takes is the same as in one flat array.
+    @usableFromInline var chunks: [[UInt64]] = []
     @usableFromInline let mask: Int
     public private(set) var replacements = 0
     public private(set) var count = 0
+    @usableFromInline static let chunkShift = 12
+    @usableFromInline static let chunkSize = 1 << chunkShift
 
     /// `capacity` is rounded up to a power of two.
     public init(capacity: Int) {
@@ -41,18 +45,24 @@ public struct FlowCache: Sendable {
 
     @inlinable @inline(__always)
     public func contains(_ flow: FiveTuple) -> Bool {
-        guard !slots.isEmpty else { return false }
+        guard !chunks.isEmpty else { return false }
         let key = Self.key(flow)
-        return slots[Int(truncatingIfNeeded: key) & mask] == key
+        let index = Int(truncatingIfNeeded: key) & mask
+        let chunk = index >> Self.chunkShift
+        guard !chunks[chunk].isEmpty else { return false }
+        return chunks[chunk][index & (Self.chunkSize - 1)] == key
     }
 
     public mutating func insert(_ flow: FiveTuple) {
-        if slots.isEmpty { slots = Array(repeating: 0, count: mask + 1) }
+        if chunks.isEmpty { chunks = Array(repeating: [], count: max(1, (mask + 1) >> Self.chunkShift)) }
         let key = Self.key(flow)
         let index = Int(truncatingIfNeeded: key) & mask
-        let current = slots[index]
+        let chunk = index >> Self.chunkShift
+        if chunks[chunk].isEmpty { chunks[chunk] = Array(repeating: 0, count: min(Self.chunkSize, mask + 1)) }
+        let slot = index & (Self.chunkSize - 1)
+        let current = chunks[chunk][slot]
         if current == key { return }
         if current == 0 { count += 1 } else { replacements += 1 }
-        slots[index] = key
+        chunks[chunk][slot] = key
     }
 }

@@ -290,7 +290,6 @@ public struct ICETracker: Sendable {
             note(check.to, agent: check.receiver, transport: check.transport, priority: nil)
         }
         session.candidates = candidates
-        func candidate(_ address: TransportAddress) -> ICECandidate? { candidateAt[address].map { candidates[$0] } }
         // Pairs, oriented controlling → controlled; the same list-and-index.
         struct PairKey: Hashable {
             var local: TransportAddress
@@ -313,8 +312,9 @@ public struct ICETracker: Sendable {
                 pairAt[key] = index
                 pairs.append(
                     ICECandidatePair(
-                        local: local, remote: remote, localType: candidate(local)?.type, remoteType: candidate(remote)?.type,
-                        transport: check.transport, firstCheck: check.time))
+                        local: local, remote: remote, localType: candidateAt[local].map { candidates[$0].type },
+                        remoteType: candidateAt[remote].map { candidates[$0].type }, transport: check.transport,
+                        firstCheck: check.time))
                 answered.append(false)
             }
             pairs[index].checks += 1
@@ -331,7 +331,9 @@ public struct ICETracker: Sendable {
             } else if let code = check.errorCode {
                 pairs[index].errors.append(code)
             }
-            if let localPriority = candidate(local)?.priority, let remotePriority = candidate(remote)?.priority {
+            if let localPriority = candidateAt[local].flatMap({ candidates[$0].priority }),
+                let remotePriority = candidateAt[remote].flatMap({ candidates[$0].priority })
+            {
                 let g = UInt64(localPriority)
                 let d = UInt64(remotePriority)
                 pairs[index].priority = (UInt64(1) << 32) * min(g, d) + 2 * max(g, d) + (g > d ? 1 : 0)
