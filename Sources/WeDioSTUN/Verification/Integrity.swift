@@ -42,12 +42,14 @@ public enum Integrity {
 
     /// Checks the strongest integrity attribute present (SHA-256 first, then SHA-1, then GOOG-32).
     public static func verify(_ message: STUNMessage, bytes: borrowing Span<UInt8>, key: STUNKey?) -> IntegrityResult {
-        // No filtering into a new array: this runs for every message, most of which carry no key.
+        // Indexes first, no copy of the attribute and no new array: this runs for every message, most of
+        // which carry no key.
         guard
-            let attribute = message.attributes.first(where: { $0.type == .messageIntegritySHA256 })
-                ?? message.attributes.first(where: { $0.type == .messageIntegrity || $0.type == .googMessageIntegrity32 })
+            let index = message.attributes.firstIndex(where: { $0.type == .messageIntegritySHA256 })
+                ?? message.attributes.firstIndex(where: { $0.type == .messageIntegrity || $0.type == .googMessageIntegrity32 })
         else { return .absent }
         guard let key else { return .noKey }
+        let attribute = message.attributes[index]
         let carried: [UInt8]
         switch attribute.value {
         case .digest(let value), .messageIntegritySHA256(let value): carried = value.bytes
