@@ -42,20 +42,25 @@ struct JSONReportTests {
         }
     }
 
-    @Test("Analysing on a second thread (payloads handed over in batches) gives the same report, byte for byte, as one thread")
-    func threadsAgree() throws {
+    /// Every fixture and corpus capture, analysed once per way the pipeline is set up: the reports (with
+    /// messages) must be the same byte for byte.
+    static func expectSameReports(_ setups: [(inout Pipeline) -> Void]) throws {
         var paths = FixtureCatalog.captures.map { Fixtures.path($0) }
         if Fixtures.corpusIsPresent { paths += Fixtures.corpusFiles.map(Fixtures.corpus) }
         #expect(paths.count > 20)
         for path in paths {
-            var reports: [String] = []
-            for mode in [Pipeline.AnalysisThread.never, .always] {
+            let reports = try setups.map { setup in
                 var pipeline = Pipeline(analyzerOptions: Analyzer.Options(keepMessages: true))
-                pipeline.analysisThread = mode
-                reports.append(try JSONReport(toolVersion: "test", includeMessages: true).render(pipeline.analyze([InputSpec(path: path)])))
+                setup(&pipeline)
+                return try JSONReport(toolVersion: "test", includeMessages: true).render(pipeline.analyze([InputSpec(path: path)]))
             }
-            #expect(reports[0] == reports[1], "\(path)")
+            #expect(reports.allSatisfy { $0 == reports[0] }, "\(path)")
         }
+    }
+
+    @Test("Analysing on a second thread (payloads handed over in batches) gives the same report, byte for byte, as one thread")
+    func threadsAgree() throws {
+        try Self.expectSameReports([{ $0.analysisThread = .never }, { $0.analysisThread = .always }])
         // Enough payloads to fill many batches: the synthetic flood.
         // STUN decoded on either thread (the reader takes it on when the analyser is behind).
         let flood = SyntheticCapture.flood(requests: 20_000)
@@ -71,18 +76,7 @@ struct JSONReportTests {
 
     @Test("A file mapped into memory and the same file read with read(2) give the same report, byte for byte")
     func mappedAndReadAgree() throws {
-        var paths = FixtureCatalog.captures.map { Fixtures.path($0) }
-        if Fixtures.corpusIsPresent { paths += Fixtures.corpusFiles.map(Fixtures.corpus) }
-        #expect(paths.count > 20)
-        for path in paths {
-            var reports: [String] = []
-            for mapped in [true, false] {
-                var pipeline = Pipeline(analyzerOptions: Analyzer.Options(keepMessages: true))
-                pipeline.mapsFiles = mapped
-                reports.append(try JSONReport(toolVersion: "test", includeMessages: true).render(pipeline.analyze([InputSpec(path: path)])))
-            }
-            #expect(reports[0] == reports[1], "\(path)")
-        }
+        try Self.expectSameReports([{ $0.mapsFiles = true }, { $0.mapsFiles = false }])
     }
 
     @Test("The report's own JSON encoder writes the bytes Foundation's JSONEncoder writes, pretty and compact, on every fixture")
