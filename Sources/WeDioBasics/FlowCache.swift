@@ -1,32 +1,50 @@
-/// A direct-mapped set of flows (direction-independent) for per-packet membership tests: one multiply-mix
-/// hash and one array probe, no SipHash and no allocation. A new flow landing on an occupied slot replaces
-/// the old one (counted in `replacements`), so memory is fixed whatever the traffic; a forgotten STUN flow
-/// is remembered again at its next STUN message.
+/// A set-associative set of flows (direction-independent) for per-packet membership tests: one
+/// multiply-mix hash and a look at one set of four slots (32 bytes of keys), no SipHash and no
+/// allocation per packet. A new flow landing in a full set replaces the one of the four inserted (or
+/// re-inserted) longest ago, counted in `replacements`: memory is fixed whatever the traffic, and a flow
+/// that keeps carrying STUN (consent checks, TURN refreshes) is not the one forgotten. A forgotten flow is
+/// remembered again at its next STUN message.
 public struct FlowCache: Sendable {
     /// The slots in chunks of `chunkSize`, each allocated when a flow first lands in it: a short capture
     /// touches a few of them instead of zeroing the whole table (a megabyte, most of a small file's cost).
-    /// The slot a flow takes is the same as in one flat array.
+    /// A set's four slots are always in one chunk.
     @usableFromInline var chunks: [[UInt64]] = []
-    @usableFromInline let mask: Int
+    /// When each slot was last inserted, by `clock`.
+    private var stamps: [[UInt32]] = []
+    @usableFromInline let setMask: Int
+    private var clock: UInt32 = 0
     public private(set) var replacements = 0
     public private(set) var count = 0
+    @usableFromInline static let ways = 4
     @usableFromInline static let chunkShift = 12
     @usableFromInline static let chunkSize = 1 << chunkShift
 
-    /// `capacity` is rounded up to a power of two.
+    /// `capacity` (slots) is rounded up to a power of two, at least one set.
     public init(capacity: Int) {
-        var size = 1
-        while size < max(2, capacity) { size <<= 1 }
-        mask = size - 1
+        var size = Self.ways
+        while size < capacity { size <<= 1 }
+        setMask = size / Self.ways - 1
     }
 
-    /// A 64-bit key for the flow, the same in both directions; never 0 (0 marks an empty slot).
+    /// A 64-bit key for the flow, the same in both directions; never 0 (0 marks an empty slot). The two
+    /// endpoints' hashes are ordered, then mixed again: every bit of the key depends on both. (A sum of
+    /// their XOR and product, symmetric too, left the low bits nearly constant: its lowest bit was always
+    /// 1, and 200 000 flows to one server landed on 3 360 of 32 768 sets.)
     @inlinable
     public static func key(_ flow: FiveTuple) -> UInt64 {
         let a = endpointHash(flow.source)
         let b = endpointHash(flow.destination)
-        let combined = (a ^ b) &+ (a &* b) &+ (flow.transport == .udp ? 0x9E37_79B9 : 0x7F4A_7C15)
+        let (low, high) = a < b ? (a, b) : (b, a)
+        let combined = mix(low ^ (high &* 0x9E37_79B9_7F4A_7C15) ^ (flow.transport == .udp ? 0 : 0x7F4A_7C15))
         return combined == 0 ? 1 : combined
+    }
+
+    /// splitmix64's finaliser.
+    @inlinable
+    static func mix(_ input: UInt64) -> UInt64 {
+        var value = (input ^ (input >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
+        return value ^ (value >> 31)
     }
 
     @inlinable
@@ -37,32 +55,55 @@ public struct FlowCache: Sendable {
         case .v6(let v6): value = UInt64(truncatingIfNeeded: v6) ^ UInt64(truncatingIfNeeded: v6 >> 64) &* 0x9E37_79B9_7F4A_7C15
         }
         value ^= UInt64(address.port) << 40
-        // splitmix64 finaliser
-        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-        return value ^ (value >> 31)
+        return mix(value)
     }
 
     @inlinable @inline(__always)
     public func contains(_ flow: FiveTuple) -> Bool {
         guard !chunks.isEmpty else { return false }
         let key = Self.key(flow)
-        let index = Int(truncatingIfNeeded: key) & mask
-        let chunk = index >> Self.chunkShift
+        let first = (Int(truncatingIfNeeded: key) & setMask) * Self.ways
+        let chunk = first >> Self.chunkShift
         guard !chunks[chunk].isEmpty else { return false }
-        return chunks[chunk][index & (Self.chunkSize - 1)] == key
+        let slot = first & (Self.chunkSize - 1)
+        return chunks[chunk][slot] == key || chunks[chunk][slot + 1] == key || chunks[chunk][slot + 2] == key
+            || chunks[chunk][slot + 3] == key
     }
 
     public mutating func insert(_ flow: FiveTuple) {
-        if chunks.isEmpty { chunks = Array(repeating: [], count: max(1, (mask + 1) >> Self.chunkShift)) }
+        let slots = (setMask + 1) * Self.ways
+        if chunks.isEmpty {
+            let count = max(1, slots >> Self.chunkShift)
+            chunks = Array(repeating: [], count: count)
+            stamps = Array(repeating: [], count: count)
+        }
         let key = Self.key(flow)
-        let index = Int(truncatingIfNeeded: key) & mask
-        let chunk = index >> Self.chunkShift
-        if chunks[chunk].isEmpty { chunks[chunk] = Array(repeating: 0, count: min(Self.chunkSize, mask + 1)) }
-        let slot = index & (Self.chunkSize - 1)
-        let current = chunks[chunk][slot]
-        if current == key { return }
-        if current == 0 { count += 1 } else { replacements += 1 }
-        chunks[chunk][slot] = key
+        let first = (Int(truncatingIfNeeded: key) & setMask) * Self.ways
+        let chunk = first >> Self.chunkShift
+        if chunks[chunk].isEmpty {
+            chunks[chunk] = Array(repeating: 0, count: min(Self.chunkSize, slots))
+            stamps[chunk] = Array(repeating: 0, count: min(Self.chunkSize, slots))
+        }
+        let slot = first & (Self.chunkSize - 1)
+        clock &+= 1
+        var victim = slot
+        for way in slot..<(slot + Self.ways) {
+            let current = chunks[chunk][way]
+            if current == key {
+                stamps[chunk][way] = clock
+                return
+            }
+            if current == 0 {
+                chunks[chunk][way] = key
+                stamps[chunk][way] = clock
+                count += 1
+                return
+            }
+            // The oldest by age, which survives the clock wrapping.
+            if clock &- stamps[chunk][way] > clock &- stamps[chunk][victim] { victim = way }
+        }
+        replacements += 1
+        chunks[chunk][victim] = key
+        stamps[chunk][victim] = clock
     }
 }

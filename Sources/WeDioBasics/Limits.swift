@@ -30,7 +30,7 @@ public enum Limits {
     /// All TCP reassembly buffers together.
     public static let tcpBytesTotal = 64 * 1_024 * 1_024
 
-    /// Slots of the direct-mapped cache of flows seen carrying STUN/TURN (ChannelData is only accepted on
+    /// Slots of the set-associative cache of flows seen carrying STUN/TURN (ChannelData is only accepted on
     /// them, as Wireshark does). 1 MiB; a flood replaces old entries instead of growing it.
     public static let stunFlows = 131_072
     /// STUN transactions kept in full for the report: the first half of this many and the latest half. A call

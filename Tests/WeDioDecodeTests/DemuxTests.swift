@@ -51,7 +51,30 @@ struct DemuxTests {
             if demux.classify(request.span, flow: flow) == .stun { classified += 1 }
         }
         #expect(classified == 1_000_000)
-        #expect(demux.evictions > 1_000_000 - Limits.stunFlows)
+        // Every slot ends up filled; each flow past them replaced one.
+        #expect(demux.evictions >= 1_000_000 - Limits.stunFlows)
+        #expect(demux.evictions < 1_000_000 - Limits.stunFlows + 1_000)
+    }
+
+    @Test("A full set of the flow cache forgets the flow pinned longest ago, not one that keeps carrying STUN")
+    func leastRecentlyPinned() {
+        // Capacity 4: one set, so every flow competes for the same four slots.
+        var cache = FlowCache(capacity: 4)
+        let flows = (0..<6).map { index in
+            FiveTuple(
+                source: TransportAddress(ip: .v4(0x0A00_0001), port: UInt16(5_000 + index)), destination: DecodeHarness.server,
+                transport: .udp)
+        }
+        for flow in flows[0..<4] { cache.insert(flow) }
+        #expect(flows[0..<4].allSatisfy { cache.contains($0) })
+        cache.insert(flows[0])  // flow 0 carries STUN again: now flow 1 is the oldest
+        cache.insert(flows[4])
+        #expect(cache.contains(flows[0]) && !cache.contains(flows[1]) && cache.contains(flows[4]))
+        #expect(cache.contains(flows[0].reversed))  // either direction
+        cache.insert(flows[5])  // flow 2 goes next
+        #expect(!cache.contains(flows[2]) && cache.contains(flows[3]) && cache.contains(flows[5]))
+        #expect(cache.count == 4)
+        #expect(cache.replacements == 2)
     }
 
     @Test("Classic STUN: on port 3478, as an answer to a classic request, or passing the strict test")

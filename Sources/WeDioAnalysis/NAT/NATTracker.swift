@@ -33,8 +33,8 @@ public struct NATTracker: Sendable {
     /// The mapped address answered to each request, by transaction id: it tells which of two vantage
     /// points is outside a NAT.
     public private(set) var mappedByTransaction: [TransactionID: TransportAddress] = [:]
-    /// Who talked to whom, in fixed memory (direct-mapped, replaced on collision): a forgotten contact can
-    /// only make a request look unsolicited, which the evidence text states as an inference.
+    /// Who talked to whom, in fixed memory (FlowCache: sets of four, the oldest replaced): a forgotten
+    /// contact can only make a request look unsolicited, which the evidence text states as an inference.
     private var contacts = FlowCache(capacity: Limits.natContacts)
     private var ipContacts = FlowCache(capacity: Limits.natContacts)
     /// Observations the caps dropped.
