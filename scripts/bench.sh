@@ -6,6 +6,7 @@
 #                fixtures/lab/); calls recorded before in $WEDIO_BENCH_DIR are measured either way.
 # Captures (never committed) go to $WEDIO_BENCH_DIR or a temporary folder and are reused when present.
 set -euo pipefail
+export LC_ALL=C  # $EPOCHREALTIME with a decimal point
 cd "$(dirname "$0")/.."
 update=0
 lab_calls=0
@@ -31,31 +32,45 @@ fi
 captures="media mix flood"
 for call in call-direct call-turn; do [ -f "$work/$call.pcap" ] && captures+=" $call"; done
 
-# One run: wall time from the clock in nanoseconds (time(1) rounds to 10 ms) and peak RSS (MB) from time(1).
+# One timed run: wall time from bash's own clock ($EPOCHREALTIME), no process started around the command
+# (time(1) there added one to two milliseconds to every run: noise on the big captures, a sixth of a lab
+# call's time).
 run_once() {
-    local start end kilobytes
-    start=$(date +%s%N)
-    /usr/bin/time -f "%M" -o "$work/time" "$@" >/dev/null 2>&1 || true
-    end=$(date +%s%N)
-    read -r kilobytes <"$work/time"
-    echo "$(awk "BEGIN{printf \"%.3f\", ($end - $start) / 1e9}") $((kilobytes / 1024))"
+    local start end
+    start=$EPOCHREALTIME
+    "$@" >/dev/null 2>&1 || true
+    end=$EPOCHREALTIME
+    awk "BEGIN{printf \"%.3f\", $end - $start}"
 }
 
-# interleaved RUNS "COMMAND" ...: the best time of each command (and the RSS of that run), running them
+# Peak RSS (MB) of one more run, from time(1), apart from the timed ones.
+peak_rss() {
+    local kilobytes
+    /usr/bin/time -f "%M" -o "$work/time" "$@" >/dev/null 2>&1 || true
+    read -r kilobytes <"$work/time"
+    echo $((kilobytes / 1024))
+}
+
+# interleaved RUNS "COMMAND" ...: the best time of each command and its peak RSS, running them
 # round-robin so that a slow spell of this shared machine hits all of them alike. Commands are split on
 # spaces (the paths here have none).
 interleaved() {
-    local runs=$1 index seconds megabytes
+    local runs=$1 index seconds
     shift
     local -a best=() memory=()
+    index=0
+    for command in "$@"; do
+        # shellcheck disable=SC2086
+        memory[$index]=$(peak_rss $command)
+        index=$((index + 1))
+    done
     for _ in $(seq "$runs"); do
         index=0
         for command in "$@"; do
             # shellcheck disable=SC2086
-            read -r seconds megabytes < <(run_once $command)
+            seconds=$(run_once $command)
             if [ -z "${best[$index]:-}" ] || awk "BEGIN{exit !($seconds < ${best[$index]})}"; then
                 best[$index]=$seconds
-                memory[$index]=$megabytes
             fi
             index=$((index + 1))
         done
