@@ -76,16 +76,13 @@ public struct Pipeline: Sendable {
         case .never: splitThreads = false
         case .automatic: splitThreads = names.count * 2 <= sysconf(Int32(_SC_NPROCESSORS_ONLN))
         }
-        let splitsSmallInputs = analysisThread == .always
         let outcomes = Mutex<[Int: (analyzer: Analyzer, summaries: [InputSummary])]>([:])
         DispatchQueue.concurrentPerform(iterations: names.count) { group in
             var analyzer = Analyzer(options: analyzerOptions)
             var summaries: [InputSummary] = []
             for index in members[names[group]] ?? [] {
                 summaries.append(
-                    read(
-                        inputs[index], index: index, analyzer: &analyzer, splitThreads: splitThreads,
-                        splitsSmallInputs: splitsSmallInputs, progress: progress))
+                    read(inputs[index], index: index, analyzer: &analyzer, splitThreads: splitThreads, progress: progress))
             }
             analyzer.finish()
             let outcome = (analyzer: analyzer, summaries: summaries)
@@ -103,12 +100,12 @@ public struct Pipeline: Sendable {
         return AnalysisResult(inputs: summaries, vantages: vantages)
     }
 
-    /// Below this size an input is read on one thread unless told otherwise: starting the second thread
+    /// Below this size an input is read on one thread unless `.always` says otherwise: starting the second thread
     /// and its batches costs about a millisecond, more than it can save on a file read in a few.
     static let smallInput: Int64 = 8 * 1_024 * 1_024
 
     private func read(
-        _ input: InputSpec, index: Int, analyzer: inout Analyzer, splitThreads: Bool, splitsSmallInputs: Bool,
+        _ input: InputSpec, index: Int, analyzer: inout Analyzer, splitThreads: Bool,
         progress: (@Sendable (ReadProgress) -> Void)?
     ) -> InputSummary {
         var summary = InputSummary(index: index, path: input.path, vantage: input.vantage)
@@ -119,7 +116,7 @@ public struct Pipeline: Sendable {
             let small = capture.fileSize > 0 && capture.fileSize < Self.smallInput
             read(
                 capture, input: input, index: index, summary: &summary, analyzer: &analyzer,
-                splitThreads: splitThreads && (splitsSmallInputs || !small), progress: progress)
+                splitThreads: splitThreads && (analysisThread == .always || !small), progress: progress)
         } catch {
             summary.record(error, status: .unreadable)
         }

@@ -73,9 +73,9 @@ public struct FlowCache: Sendable {
     public mutating func insert(_ flow: FiveTuple) {
         let slots = (setMask + 1) * Self.ways
         if chunks.isEmpty {
-            let count = max(1, slots >> Self.chunkShift)
-            chunks = Array(repeating: [], count: count)
-            stamps = Array(repeating: [], count: count)
+            let chunkCount = max(1, slots >> Self.chunkShift)
+            chunks = Array(repeating: [], count: chunkCount)
+            stamps = Array(repeating: [], count: chunkCount)
         }
         let key = Self.key(flow)
         let first = (Int(truncatingIfNeeded: key) & setMask) * Self.ways

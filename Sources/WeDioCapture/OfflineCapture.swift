@@ -21,10 +21,11 @@ public final class OfflineCapture {
     public init(path: String, filter: String? = nil, mapped: Bool = true) throws(CaptureError) {
         self.path = path
         var info = stat()
-        if stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR {
+        let known = stat(path, &info) == 0
+        if known && (info.st_mode & S_IFMT) == S_IFDIR {
             throw CaptureError(code: .cannotOpen, input: path, detail: "is a directory, not a capture file")
         }
-        fileSize = stat(path, &info) == 0 ? Int64(info.st_size) : 0
+        fileSize = known ? Int64(info.st_size) : 0
         var errorBuffer = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
         let pointer: OpaquePointer?
         if mapped, let mapping = MappedFile(path: path), let stream = mapping.openStream() {

@@ -91,12 +91,11 @@ public struct ICETracker: Sendable {
             guard carrier == .direct else {
                 // Relayed checks need the TURN channel table to be placed on pairs (issue 6); until then
                 // they are counted so that a session is never called failed while checks went through TURN.
-                let key = agents
-                if relayedChecks[key] == nil {
+                if relayedChecks[agents] == nil {
                     guard relayedOrder.count < Limits.iceChecks else { return }  // bounded like the checks
-                    relayedOrder.append(key)
+                    relayedOrder.append(agents)
                 }
-                relayedChecks[key, default: 0] += 1
+                relayedChecks[agents, default: 0] += 1
                 return
             }
             // One session (a pair of ufrags) keeps at most `Limits.iceChecksPerSession` checks: a flood reusing
