@@ -1,75 +1,305 @@
+import Dispatch
+import Synchronization
 import WeDioAnalysis
 import WeDioBasics
 import WeDioCapture
 import WeDioDecode
 
+/// What a live capture tells while it runs, in order, on the analysing thread.
+public enum LiveOutput: Sendable {
+    /// A timeline event as it happened (within about a quarter second).
+    case event(TimelineEvent, start: CaptureTime?)
+    /// Events of one kind held back by the rate limit, counted.
+    case suppressed(LiveEventLimiter.Suppressed)
+    /// The kernel's counters, about every `LivePipelineOptions.statsEvery` seconds and whenever drops grow.
+    case stats(LiveStats)
+}
+
+/// One reading of a live input's counters for the stream.
+public struct LiveStats: Sendable, Hashable {
+    public var time: CaptureTime
+    public var interface: String
+    /// Packets wedio has taken from the kernel so far.
+    public var packets: Int
+    public var counters: CaptureCounters
+    public var eventsSuppressed: Int
+}
+
+/// Live-only settings of the pipeline.
+public struct LiveSettings: Sendable {
+    /// Seconds between two `stats` lines when nothing was dropped.
+    public var statsEvery: Double = 10
+    /// The rate limit of each event kind (see `LiveEventLimiter`).
+    public var eventBurst = 100
+    public var eventsPerSecond = 20
+
+    public init() {}
+}
+
 extension Pipeline {
     /// Captures from a live interface until stopped (token, duration or count), analysing as packets arrive.
-    /// The returned result holds everything seen; a capture error after start is recorded as damage.
-    /// `events` receives timeline events as they happen (within a quarter second), each once, in time order
-    /// per batch; events that only the end of the capture can decide (timeouts, failures, expiry) come last.
+    /// The capturing thread only takes packets from the kernel and copies them into batches; decoding and
+    /// analysis run on a second thread fed through a bounded queue. When that thread falls behind, the
+    /// capturing thread waits and packets wait in the kernel buffer; if that fills, the kernel drops them and
+    /// its counters (read about once a second) say how many and when: those are in the result
+    /// (`InputSummary.liveCounters`, `dropWindows`) and in `output` as they happen.
     public func sniff(
-        _ options: LiveOptions, stop: CaptureStopToken, events: ((TimelineEvent, CaptureTime?) -> Void)? = nil
+        _ options: LiveOptions, stop: CaptureStopToken, settings: LiveSettings = LiveSettings(),
+        output: (@Sendable (LiveOutput) -> Void)? = nil
     ) throws(CaptureError) -> AnalysisResult {
         var effective = options
         if effective.filter == nil { effective.filter = filter }
         let capture = try LiveCapture(effective)
-        var analyzer = Analyzer(options: analyzerOptions)
-        var decoder = PacketDecoder()
-        var log = DiagnosticLog()
-        var analysisLog = DiagnosticLog()
-        var summary = InputSummary(index: 0, path: options.interface, vantage: options.interface)
-        summary.linkType = capture.linkType.name
-        let link = capture.linkType
-        var emitted: Set<String> = []
-        var dirty = false
-        var lastEmission = ContinuousClock.now
-        /// Builds the timeline of what is known so far and hands on the events not yet reported.
-        func emit(final: Bool) {
-            guard let events, dirty || final else { return }
-            dirty = false
-            lastEmission = ContinuousClock.now
-            var snapshot = analyzer
-            if final { snapshot.finish() }
-            let result = AnalysisResult(inputs: [summary], analyzer: snapshot)
-            for event in result.timeline.events {
-                if !final && LiveEvents.decidedAtEnd.contains(event.kind) { continue }
-                let key = "\(event.kind.rawValue)|\(event.vantage)|\(event.time.nanoseconds)|\(event.summary)"
-                guard emitted.count < Limits.timelineEvents * 4, emitted.insert(key).inserted else { continue }
-                events(event, result.timeline.start)
-            }
+        let queue = LiveHandoff(depth: LivePacketBatch.queueDepth)
+        let analysis = LiveAnalysis(
+            interface: options.interface, linkType: capture.linkType, options: analyzerOptions, settings: settings,
+            output: output)
+        analysis.start(queue)
+        var batch = queue.emptyBatch()
+        var lastSent = LiveCapture.monotonicSeconds()
+        /// Hands the batch on when it is full, old, or the capture is idle (so events are not late).
+        func send(force: Bool) {
+            let now = LiveCapture.monotonicSeconds()
+            guard batch.isFull || (force && (!batch.records.isEmpty || !batch.counters.isEmpty || now - lastSent >= 0.25))
+                || (!batch.records.isEmpty && now - lastSent >= 0.1)
+            else { return }
+            batch.sentAt = LiveCapture.wallClock()
+            queue.send(batch)
+            batch = queue.emptyBatch()
+            lastSent = now
         }
+        var failure: CaptureError?
         do throws(CaptureError) {
-            try capture.run(stop: stop, idle: { emit(final: false) }) { record, bytes in
+            try capture.run(
+                stop: stop, idle: { send(force: true) },
+                counters: { counters, time in
+                    batch.counters.append(LiveCounterReading(counters: counters, time: time))
+                    send(force: true)
+                }
+            ) { record, bytes in
+                batch.append(record, bytes)
+                if batch.isFull || batch.records.count & 255 == 0 { send(force: false) }
+            }
+        } catch {
+            failure = error
+        }
+        batch.isLast = true
+        batch.sentAt = LiveCapture.wallClock()
+        queue.send(batch)
+        analysis.done.wait()
+        return analysis.result(failure: failure)
+    }
+}
+
+/// One reading of the kernel counters, and when it was taken (wall clock, the packets' clock).
+struct LiveCounterReading: Sendable {
+    var counters: CaptureCounters
+    var time: CaptureTime
+}
+
+/// Packets copied out of libpcap's ring on the capturing thread, on their way to the analysing thread.
+struct LivePacketBatch: Sendable {
+    static let packetsPerBatch = 4_096
+    static let bytesPerBatch = 1_024 * 1_024
+    /// Batches in circulation: up to 64 MiB of packets waiting in user space, beyond the kernel buffer.
+    static let queueDepth = 64
+
+    var records: [CaptureRecord] = []
+    var ends: [Int] = []
+    var bytes: [UInt8] = []
+    var counters: [LiveCounterReading] = []
+    var sentAt = CaptureTime(nanoseconds: 0)
+    var isLast = false
+
+    init() {
+        records.reserveCapacity(Self.packetsPerBatch)
+        ends.reserveCapacity(Self.packetsPerBatch)
+        bytes.reserveCapacity(Self.bytesPerBatch + 65_536)
+    }
+
+    var isFull: Bool { records.count >= Self.packetsPerBatch || bytes.count >= Self.bytesPerBatch }
+
+    mutating func append(_ record: CaptureRecord, _ source: borrowing Span<UInt8>) {
+        source.withUnsafeBufferPointer { bytes.append(contentsOf: $0) }
+        records.append(record)
+        ends.append(bytes.count)
+    }
+
+    mutating func reset() {
+        records.removeAll(keepingCapacity: true)
+        ends.removeAll(keepingCapacity: true)
+        bytes.removeAll(keepingCapacity: true)
+        counters.removeAll(keepingCapacity: true)
+        isLast = false
+    }
+}
+
+/// The bounded queue between the capturing and the analysing thread: `depth` batches circulate.
+final class LiveHandoff: Sendable {
+    private let ready = Mutex<[LivePacketBatch]>([])
+    private let spare: Mutex<[LivePacketBatch]>
+    private let readyCount = DispatchSemaphore(value: 0)
+    private let spareCount: DispatchSemaphore
+
+    init(depth: Int) {
+        spare = Mutex([])
+        spareCount = DispatchSemaphore(value: depth)
+    }
+
+    /// An empty batch (made on first use; waits while all `depth` are in use).
+    func emptyBatch() -> LivePacketBatch {
+        spareCount.wait()
+        return spare.withLock { $0.popLast() } ?? LivePacketBatch()
+    }
+
+    func send(_ batch: consuming LivePacketBatch) {
+        let sent = batch
+        ready.withLock { $0.append(sent) }
+        readyCount.signal()
+    }
+
+    func receive() -> LivePacketBatch {
+        readyCount.wait()
+        return ready.withLock { $0.removeFirst() }
+    }
+
+    func recycle(_ batch: consuming LivePacketBatch) {
+        var emptied = batch
+        emptied.reset()
+        let spared = emptied
+        spare.withLock { $0.append(spared) }
+        spareCount.signal()
+    }
+}
+
+/// The analysing thread of a live capture: decodes, analyses, derives events, follows the drop counters.
+final class LiveAnalysis: @unchecked Sendable {
+    // Written by the analysing thread only, read by the capturing thread after `done`.
+    private var analyzer: Analyzer
+    private var summary: InputSummary
+    private var log = DiagnosticLog()
+    private var decoder = PacketDecoder()
+    let done = DispatchGroup()
+
+    private let linkType: LinkType
+    private let settings: LiveSettings
+    private let output: (@Sendable (LiveOutput) -> Void)?
+    private var limiter: LiveEventLimiter
+    private var lastCounters = CaptureCounters()
+    private var lastCountersTime: CaptureTime?
+    private var lastStatsLine: CaptureTime?
+    private var start: CaptureTime?
+
+    init(
+        interface: String, linkType: LinkType, options: Analyzer.Options, settings: LiveSettings,
+        output: (@Sendable (LiveOutput) -> Void)?
+    ) {
+        analyzer = Analyzer(options: options)
+        if output != nil { analyzer.followLive(vantage: interface) }
+        summary = InputSummary(index: 0, path: interface, vantage: interface)
+        summary.linkType = linkType.name
+        summary.liveCounters = CaptureCounters()
+        self.linkType = linkType
+        self.settings = settings
+        self.output = output
+        limiter = LiveEventLimiter(burst: settings.eventBurst, perSecond: settings.eventsPerSecond)
+    }
+
+    func start(_ queue: LiveHandoff) {
+        done.enter()
+        // A thread of its own for the whole capture (it blocks on the queue between batches).
+        DispatchQueue(label: "wedio.live-analysis", qos: .userInitiated).async { [self] in
+            var analysisLog = DiagnosticLog()
+            while true {
+                let batch = queue.receive()
+                handle(batch, log: &analysisLog)
+                let last = batch.isLast
+                queue.recycle(batch)
+                if last { break }
+            }
+            log.merge(analysisLog)
+            done.leave()
+        }
+    }
+
+    private func handle(_ batch: LivePacketBatch, log analysisLog: inout DiagnosticLog) {
+        batch.bytes.withUnsafeBufferPointer { buffer in
+            var begin = 0
+            for index in batch.records.indices {
+                let record = batch.records[index]
+                let end = batch.ends[index]
+                let bytes = UnsafeBufferPointer(rebasing: buffer[begin..<end])
+                begin = end
                 summary.packets += 1
                 summary.bytes += record.wireLength
                 summary.capturedBytes += bytes.count
                 if summary.firstTime == nil { summary.firstTime = record.time }
                 summary.lastTime = record.time
                 decoder.decode(
-                    link: link, ref: PacketRef(input: 0, packet: record.number), time: record.time,
-                    wireLength: record.wireLength, bytes: bytes, log: &log
+                    link: linkType, ref: PacketRef(input: 0, packet: record.number), time: record.time,
+                    wireLength: record.wireLength, bytes: bytes.span, log: &log
                 ) { payload, payloadBytes in
                     analyzer.handle(payload, bytes: payloadBytes, log: &analysisLog)
                 }
-                dirty = true
-                if events != nil, ContinuousClock.now - lastEmission >= .milliseconds(250) { emit(final: false) }
             }
-        } catch {
-            summary.record(error, status: .damaged)
         }
+        for reading in batch.counters { note(reading) }
+        if start == nil { start = summary.firstTime }
+        guard let output else { return }
+        // Requests run out of time on the wall clock too: a quiet capture still reports them.
+        let now = batch.isLast ? nil : batch.sentAt
+        var events = analyzer.drainLiveEvents(now: now)
+        if batch.isLast { events += analyzer.finishLiveEvents() }
+        for line in limiter.admit(events, now: now) { write(line, output) }
+        if batch.isLast { for line in limiter.flush() { write(line, output) } }
+    }
+
+    private func write(_ line: LiveEventLimiter.Line, _ output: @Sendable (LiveOutput) -> Void) {
+        switch line {
+        case .event(let event): output(.event(event, start: start))
+        case .suppressed(let suppressed): output(.suppressed(suppressed))
+        }
+    }
+
+    /// A reading of the kernel counters: drops since the last one make a drop window.
+    private func note(_ reading: LiveCounterReading) {
+        let counters = reading.counters
+        let kernel = counters.droppedByKernel - lastCounters.droppedByKernel
+        let interface = counters.droppedByInterface - lastCounters.droppedByInterface
+        if kernel > 0 || interface > 0 {
+            let from = lastCountersTime ?? summary.firstTime ?? reading.time
+            summary.addDropWindow(
+                CaptureDropWindow(start: from, end: reading.time, droppedByKernel: max(0, kernel), droppedByInterface: max(0, interface)))
+        }
+        lastCounters = counters
+        lastCountersTime = reading.time
+        summary.liveCounters = counters
+        guard let output else { return }
+        let due = lastStatsLine.map { Double(reading.time.nanoseconds - $0.nanoseconds) / 1e9 >= settings.statsEvery } ?? true
+        if kernel > 0 || interface > 0 || due {
+            lastStatsLine = reading.time
+            output(
+                .stats(
+                    LiveStats(
+                        time: reading.time, interface: summary.path, packets: summary.packets, counters: counters,
+                        eventsSuppressed: limiter.suppressedTotal)))
+        }
+    }
+
+    /// The whole result, once `done`.
+    func result(failure: CaptureError?) -> AnalysisResult {
+        if let failure { summary.record(failure, status: .damaged) }
         analyzer.absorb(decoder)
-        log.merge(analysisLog)
         for (reason, count) in log.sortedCounts { summary.errors[reason.rawValue] = count }
         summary.errorSamples = log.samples
-        emit(final: true)
         analyzer.finish()
-        return AnalysisResult(inputs: [summary], analyzer: analyzer)
+        let result = AnalysisResult(inputs: [summary], analyzer: analyzer)
+        // What only the end decides goes to the stream from the finished report.
+        if let output {
+            for event in result.timeline.events where LiveEvents.fromFinalReport.contains(event.kind) {
+                output(.event(event, start: result.timeline.start))
+            }
+        }
+        return result
     }
-}
-
-/// What the live stream holds back until the capture ends.
-public enum LiveEvents {
-    /// Kinds that mean "nothing happened" (no answer, no success, no refresh): only the end decides them.
-    public static let decidedAtEnd: Set<TimelineKind> = [.stunTimeout, .iceFailed, .turnExpired, .turnPermissionExpired, .turnChannelExpired, .consentLost]
 }

@@ -27,6 +27,8 @@ public struct Analyzer: Sendable {
     public private(set) var media = MediaTable()
     public private(set) var nat = NATTracker()
     public private(set) var encryptedTURN = EncryptedTURNTable()
+    /// Events derived as messages arrive, for a live stream; nil unless `followLive` turned it on.
+    public private(set) var liveFeed: LiveEventFeed?
     /// The latest capture time seen, to close open transactions at the end.
     public private(set) var lastTime: CaptureTime?
     /// Messages per wire message type (method and class), direct and relayed. Integer keys: this is
@@ -49,6 +51,25 @@ public struct Analyzer: Sendable {
 
     public init(options: Options = Options()) {
         self.options = options
+    }
+
+    /// Derives timeline events as messages arrive (a live capture's NDJSON stream); `drainLiveEvents` takes them.
+    public mutating func followLive(vantage: String) {
+        liveFeed = LiveEventFeed(vantage: vantage)
+    }
+
+    /// The live events produced since the last call, requests that ran out of time by `now` (wall clock,
+    /// so that a quiet capture still reports them) included.
+    public mutating func drainLiveEvents(now: CaptureTime? = nil) -> [TimelineEvent] {
+        if let now { liveFeed?.expire(now: now) }
+        liveFeed?.natChanges(nat.changes)
+        return liveFeed?.drain() ?? []
+    }
+
+    /// At the end of a live capture: the requests still open are reported as unanswered.
+    public mutating func finishLiveEvents() -> [TimelineEvent] {
+        liveFeed?.finish(at: lastTime ?? CaptureTime(nanoseconds: 0))
+        return drainLiveEvents()
     }
 
     /// How many of a payload's bytes `handle` reads, by kind: the rest only counts by length. A reader
@@ -97,11 +118,13 @@ public struct Analyzer: Sendable {
             }
         case .dtls:
             statistics.dtlsRecords += Shapes.isDTLS(bytes) ?? 0
-            media.record(.dtls, flow: payload.flow, bytes: bytes, time: payload.time)
+            let moment = media.record(.dtls, flow: payload.flow, bytes: bytes, time: payload.time)
+            if let moment, liveFeed != nil { liveFeed?.media(moment, flow: payload.flow, time: payload.time) }
             encryptedTURN.record(flow: payload.flow, bytes: length, time: payload.time, dtls: true)
         case .rtp:
             statistics.rtpPackets += 1
-            media.record(.rtp, flow: payload.flow, bytes: bytes, length: length, time: payload.time)
+            let moment = media.record(.rtp, flow: payload.flow, bytes: bytes, length: length, time: payload.time)
+            if let moment, liveFeed != nil { liveFeed?.media(moment, flow: payload.flow, time: payload.time) }
         case .rtcp:
             statistics.rtcpPackets += 1
             media.record(.rtcp, flow: payload.flow, bytes: bytes, length: length, time: payload.time)
@@ -128,7 +151,12 @@ public struct Analyzer: Sendable {
             if let effectiveFlow { media.record(.dtls, flow: effectiveFlow, bytes: bytes, time: payload.time, throughTURN: true) }
         } else if let kind = Shapes.rtpOrRTCP(bytes) {
             if kind == .rtcp { statistics.rtcpPackets += 1 } else { statistics.rtpPackets += 1 }
-            if let effectiveFlow { media.record(kind, flow: effectiveFlow, bytes: bytes, time: payload.time, throughTURN: true) }
+            if let effectiveFlow,
+                let moment = media.record(kind, flow: effectiveFlow, bytes: bytes, time: payload.time, throughTURN: true),
+                liveFeed != nil
+            {
+                liveFeed?.media(moment, flow: effectiveFlow, time: payload.time)
+            }
         }
     }
 
@@ -192,6 +220,9 @@ public struct Analyzer: Sendable {
         // Mappings are learned on the wire only: a check relayed through TURN maps the relayed address.
         if carrier == .direct {
             nat.handle(message, flow: flow, time: payload.time, ref: payload.ref, purpose: purpose, request: answered)
+        }
+        if liveFeed != nil {
+            liveFeed?.observe(message, flow: flow, time: payload.time, ref: payload.ref, purpose: purpose, answered: answered)
         }
         if options.keepMessages {
             messages.append(

@@ -29,6 +29,20 @@ public struct InputSummary: Sendable, Hashable {
     /// Per-reason counts of per-packet problems, and the first few in full.
     public var errors: [String: Int] = [:]
     public var errorSamples: [Diagnostic] = []
+    /// A live capture's kernel counters at the end (nil for files).
+    public var liveCounters: CaptureCounters?
+    /// When the live capture lost packets, at most `Limits.dropWindows`; later losses extend the last one.
+    public private(set) var dropWindows: [CaptureDropWindow] = []
+
+    public mutating func addDropWindow(_ window: CaptureDropWindow) {
+        guard dropWindows.count >= Limits.dropWindows, let last = dropWindows.indices.last else {
+            dropWindows.append(window)
+            return
+        }
+        dropWindows[last].end = max(dropWindows[last].end, window.end)
+        dropWindows[last].droppedByKernel += window.droppedByKernel
+        dropWindows[last].droppedByInterface += window.droppedByInterface
+    }
 
     public init(index: Int, path: String, vantage: String) {
         self.index = index
@@ -177,6 +191,9 @@ public struct AnalysisResult: Sendable {
         self.vantages = vantages.map { name, _ in
             VantageSummary(
                 name: name, inputs: inputs.filter { $0.vantage == name }.map(\.index), clockOffsetMilliseconds: offsets[name])
+        }
+        for input in inputs where !input.dropWindows.isEmpty {
+            self.transactions.markCaptureDrops(input.dropWindows, vantage: several ? input.vantage : nil)
         }
         findings = Diagnosis.findings(for: self)
         timeline = Timeline.build(from: self)

@@ -16,6 +16,11 @@ public struct Directional: Sendable, Hashable {
     public func allSatisfy(_ predicate: (Int) -> Bool) -> Bool { predicate(first) && predicate(second) }
 }
 
+/// A first on a media flow, reported live as it happens.
+public enum MediaMoment: Sendable {
+    case rtpStarted, dtlsHandshakeStarted, dtlsConnected
+}
+
 /// Media seen on one flow (both directions): DTLS, RTP and RTCP counters, SSRCs, payload types and a
 /// loss estimate from RTP sequence gaps. Direction 0 is the first direction seen.
 public struct MediaFlow: Sendable, Hashable {
@@ -164,11 +169,14 @@ public struct MediaTable: Sendable {
     /// `bytes` holds only its start (an RTP header handed between threads); `bytes.count` otherwise.
     /// `throughTURN`: the packet was unwrapped from TURN (ChannelData or a Data/Send indication), so the flow
     /// is the relayed address ↔ peer path as the client side sees it, not traffic on that path itself.
+    /// Returns what started on the flow with this packet (its first RTP, its DTLS handshake or first
+    /// application data), for the live event stream.
+    @discardableResult
     public mutating func record(
         _ kind: PayloadKind, flow: FiveTuple, bytes: borrowing Span<UInt8>, length: Int? = nil, time: CaptureTime,
         throughTURN: Bool = false
-    ) {
-        guard let index = slot(for: flow, create: true, time: time) else { return }
+    ) -> MediaMoment? {
+        guard let index = slot(for: flow, create: true, time: time) else { return nil }
         if throughTURN { flows[index].unwrappedFromTURN = true }
         let direction = flows[index].flow.source == flow.source ? 0 : 1
         flows[index].packets[direction] += 1
@@ -178,11 +186,16 @@ public struct MediaTable: Sendable {
         case .rtp:
             guard let second = ByteCursor.getUInt8(bytes, at: 1), let sequence = ByteCursor.getUInt16(bytes, at: 2),
                 let ssrc = ByteCursor.getUInt32(bytes, at: 8)
-            else { return }
+            else { return nil }
+            let started = flows[index].firstRTPTime == nil
             flows[index].rtp(direction: direction, payloadType: second, sequence: sequence, ssrc: ssrc, time: time)
+            return started ? .rtpStarted : nil
         case .rtcp:
             flows[index].rtcpPackets[direction] += 1
+            return nil
         case .dtls:
+            let handshake = flows[index].handshakeStart
+            let applicationData = flows[index].firstApplicationData
             var offset = 0
             while let type = ByteCursor.getUInt8(bytes, at: offset), let length = ByteCursor.getUInt16(bytes, at: offset + 11) {
                 flows[index].dtlsRecords[direction] += 1
@@ -198,8 +211,11 @@ public struct MediaTable: Sendable {
                 }
                 offset += 13 + Int(length)
             }
+            if handshake == nil && flows[index].handshakeStart != nil { return .dtlsHandshakeStarted }
+            if applicationData == nil && flows[index].firstApplicationData != nil { return .dtlsConnected }
+            return nil
         default:
-            break
+            return nil
         }
     }
 

@@ -65,6 +65,8 @@ public enum Limits {
     public static let natEvents = 4_096
     /// Request keys remembered so a response (which carries no USERNAME) is verified with its request's key.
     public static let requestKeys = 16_384
+    /// Windows of a live capture's packet loss listed per input; later losses extend the last window.
+    public static let dropWindows = 1_024
     /// Timeline events kept in a report (the earliest); a call has dozens.
     public static let timelineEvents = 5_000
     /// TLS/DTLS connections to TURN ports tracked (timing and bytes); beyond this, counted only.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import Synchronization
 import WeDio
 import WeDioAnalysis
 import WeDioBasics
@@ -12,11 +13,17 @@ struct Sniff: ParsableCommand {
         abstract: "Capture from a live interface and analyse as packets arrive.",
         discussion: """
             Needs root or CAP_NET_RAW. Ctrl-C (SIGINT) or SIGTERM ends the capture and prints the report.
-            Exit status: 0 ok, 64 usage, 69 no such interface or capture failed, 77 no permission.
+            Exit status: 0 ok, 64 usage, 69 no such interface or capture failed, 73 cannot write, 77 no permission.
+
+            One thread takes packets from the kernel and does nothing else; a second decodes and analyses them.
+            Packets the kernel had to drop (its buffer full) are counted: the report, the NDJSON stream's
+            "stats" lines and the finding capture-dropped-packets say how many and when, and timeouts that
+            may be lost answers are marked.
 
             Examples:
               sudo wedio sniff --interface eth0 --filter "udp" --duration 60
               sudo wedio sniff --interface any --count 1000 --write call.pcap
+              sudo wedio sniff -i eth0 --write ring.pcap --rotate-size 100M     # ring.pcap, ring.pcap1, …
               sudo wedio sniff -i eth0 --format ndjson | jq -c 'select(.type == "event")'
             """)
 
@@ -29,6 +36,21 @@ struct Sniff: ParsableCommand {
     @Option(name: .customLong("snaplen"), help: "Bytes to capture per packet.")
     var snaplen: Int = 262_144
 
+    @Option(
+        name: .customLong("buffer-size"),
+        help: ArgumentHelp(
+            "Kernel capture buffer (K, M or G suffix): what arrives while wedio is busy waits here.", valueName: "SIZE"))
+    var bufferSize: String = "64M"
+
+    /// Tests force drops with a buffer far below what --buffer-size accepts.
+    @Option(name: .customLong("kernel-buffer-bytes"), help: .hidden)
+    var kernelBufferBytes: Int?
+
+    @Flag(
+        name: .customLong("immediate"),
+        help: "Hand each packet over at once (libpcap's immediate mode: snaplen-sized ring slots, so fewer fit in the buffer). By default packets come in blocks at most 50 ms late.")
+    var immediate = false
+
     @Option(name: .customLong("duration"), help: ArgumentHelp("Stop after this many seconds.", valueName: "S"))
     var duration: Double?
 
@@ -39,9 +61,24 @@ struct Sniff: ParsableCommand {
     var write: String?
 
     @Option(
+        name: .customLong("rotate-size"),
+        help: ArgumentHelp("With --write: start a new file at this size, as tcpdump -C names them (FILE, FILE1, FILE2, …).", valueName: "SIZE"))
+    var rotateSize: String?
+
+    @Option(
+        name: .customLong("rotate-seconds"),
+        help: ArgumentHelp("With --write: start a new file after this many seconds (same names).", valueName: "S"))
+    var rotateSeconds: Double?
+
+    @Option(
         name: .customLong("format"),
-        help: "text: the summary at the end. ndjson: one JSON object per line as events happen (flushed per line), then the full report as the last line.")
+        help: "text: the summary at the end. ndjson: one JSON object per line as events happen (flushed per line), \"stats\" lines with the kernel's counters, \"suppressed\" lines counting what the rate limit held back, then the full report as the last line.")
     var format: LiveFormat = .text
+
+    @Flag(
+        name: .customLong("redact"),
+        help: "Replace addresses, ufrags, TURN users and realms with consistent pseudonyms in every line and the report.")
+    var redact = false
 
     @OptionGroup var credentials: CredentialOptions
 
@@ -49,9 +86,28 @@ struct Sniff: ParsableCommand {
         guard snaplen > 0 && snaplen <= 262_144 else { throw ValidationError("--snaplen must be 1 to 262144") }
         if let duration, duration <= 0 { throw ValidationError("--duration must be positive") }
         if let count, count <= 0 { throw ValidationError("--count must be positive") }
+        guard let buffer = Self.size(bufferSize), buffer >= 1 << 20, buffer <= 1 << 31 else {
+            throw ValidationError("--buffer-size must be 1M to 2G (e.g. 64M)")
+        }
+        if let kernelBufferBytes, kernelBufferBytes <= 0 { throw ValidationError("--kernel-buffer-bytes must be positive") }
+        if let rotateSize, Self.size(rotateSize).map({ $0 >= 4_096 }) != true {
+            throw ValidationError("--rotate-size must be at least 4K (e.g. 100M)")
+        }
+        if let rotateSeconds, rotateSeconds <= 0 { throw ValidationError("--rotate-seconds must be positive") }
+        if (rotateSize != nil || rotateSeconds != nil) && write == nil {
+            throw ValidationError("--rotate-size and --rotate-seconds need --write FILE")
+        }
         if let filter, let problem = BPF.problem(with: filter) {
             throw ValidationError("bad --filter '\(filter)': \(problem)")
         }
+    }
+
+    /// "64M" → bytes; a plain number is bytes.
+    static func size(_ text: String) -> Int? {
+        let units: [Character: Int] = ["K": 1 << 10, "k": 1 << 10, "M": 1 << 20, "m": 1 << 20, "G": 1 << 30, "g": 1 << 30]
+        guard let last = text.last else { return nil }
+        if let unit = units[last] { return Int(text.dropLast()).flatMap { $0.multipliedReportingOverflow(by: unit).overflow ? nil : $0 * unit } }
+        return Int(text)
     }
 
     static func exitStatus(for error: CaptureError) -> Int32 {
@@ -77,17 +133,17 @@ struct Sniff: ParsableCommand {
             return source
         }
         defer { sources.forEach { $0.cancel() } }
-        let options = LiveOptions(
+        var options = LiveOptions(
             interface: interface, filter: filter, snapshotLength: snaplen, duration: duration, count: count,
-            writePath: write)
+            writePath: write, bufferBytes: kernelBufferBytes ?? Self.size(bufferSize) ?? LiveOptions.defaultBufferBytes,
+            immediate: immediate)
+        options.rotateBytes = rotateSize.flatMap(Self.size)
+        options.rotateSeconds = rotateSeconds
+        let stream = LiveStream(redact: redact)
         let outcome: Result<AnalysisResult, CaptureError>
         do throws(CaptureError) {
             if format == .ndjson {
-                outcome = .success(
-                    try pipeline.sniff(options, stop: stop) { event, start in
-                        guard let line = try? JSONReport.eventLine(event, start: start) else { return }
-                        FileHandle.standardOutput.write(Data(line.utf8))  // unbuffered: one write per line
-                    })
+                outcome = .success(try pipeline.sniff(options, stop: stop) { stream.write($0) })
             } else {
                 outcome = .success(try pipeline.sniff(options, stop: stop))
             }
@@ -102,12 +158,52 @@ struct Sniff: ParsableCommand {
             printError("wedio: \(error)")
             throw ExitCode(Self.exitStatus(for: error))
         }
-        let text =
-            format == .ndjson
-            ? try JSONReport(toolVersion: wedioVersion, includeMessages: false).reportLine(result)
-            : TextReport(color: useColor(), toolVersion: wedioVersion).render(result)
+        let text: String
+        if format == .ndjson {
+            text = try stream.reportLine(result)
+        } else {
+            let rendered = TextReport(color: useColor(), toolVersion: wedioVersion).render(result)
+            text = redact ? Redactor(result).redact(text: rendered) : rendered
+        }
         FileHandle.standardOutput.write(Data(text.utf8))
         if result.hasDamagedInput { throw ExitCode(ExitStatus.captureUnavailable) }
+    }
+}
+
+/// The NDJSON stream's writer: one line per write(2), redacted with what is known so far when asked.
+final class LiveStream: Sendable {
+    /// nil without --redact.
+    private let redactor: Mutex<Redactor?>
+
+    init(redact: Bool) {
+        redactor = Mutex(redact ? Redactor() : nil)
+    }
+
+    func write(_ output: LiveOutput) {
+        var line: String?
+        switch output {
+        case .event(let event, let start):
+            redactor.withLock { $0?.learn(event) }
+            line = try? JSONReport.liveEventLine(event, start: start)
+        case .suppressed(let held):
+            line = try? JSONReport.suppressedLine(kind: held.kind, count: held.count, first: held.first, last: held.last)
+        case .stats(let stats):
+            line = try? JSONReport.statsLine(
+                time: stats.time, interface: stats.interface, packets: stats.packets, counters: stats.counters,
+                eventsSuppressed: stats.eventsSuppressed)
+        }
+        guard let line else { return }
+        let written = redactor.withLock { $0?.redact(json: line) ?? line }
+        FileHandle.standardOutput.write(Data(written.utf8))  // unbuffered: one write per line
+    }
+
+    /// The last line: the full report, with the pseudonyms the stream already used.
+    func reportLine(_ result: AnalysisResult) throws -> String {
+        let line = try JSONReport(toolVersion: wedioVersion, includeMessages: false).reportLine(result)
+        return redactor.withLock { redactor in
+            redactor?.learn(result)
+            return redactor?.redact(json: line) ?? line
+        }
     }
 }
 

@@ -70,6 +70,57 @@ public struct JSONReport: Sendable {
         return try compact(Line(event: Event(event, start: start))) + "\n"
     }
 
+    /// A live event with the stable keys that join records of several sniffers (`keys`).
+    public static func liveEventLine(_ event: TimelineEvent, start: CaptureTime?) throws -> String {
+        struct Line: Encodable {
+            var keys: [String: String]
+            var kind: String
+            var offsetMs: Double
+            var refs: [String]
+            var summary: String
+            var time: String
+            var type = "event"
+            var vantage: String
+        }
+        let base = Event(event, start: start)
+        return try compact(
+            Line(keys: event.keys, kind: base.kind, offsetMs: base.offsetMs, refs: base.refs, summary: base.summary, time: base.time, vantage: base.vantage))
+            + "\n"
+    }
+
+    /// Events of one kind held back by the live stream's rate limit.
+    public static func suppressedLine(kind: TimelineKind, count: Int, first: CaptureTime, last: CaptureTime) throws -> String {
+        struct Line: Encodable {
+            var count: Int
+            var first: String
+            var kind: String
+            var last: String
+            var type = "suppressed"
+        }
+        return try compact(Line(count: count, first: TimeFormat.rfc3339(first), kind: kind.rawValue, last: TimeFormat.rfc3339(last))) + "\n"
+    }
+
+    /// The kernel's counters of a live capture so far.
+    public static func statsLine(
+        time: CaptureTime, interface: String, packets: Int, counters: CaptureCounters, eventsSuppressed: Int
+    ) throws -> String {
+        struct Line: Encodable {
+            var droppedByInterface: Int
+            var droppedByKernel: Int
+            var eventsSuppressed: Int
+            var interface: String
+            var packets: Int
+            var received: Int
+            var time: String
+            var type = "stats"
+        }
+        return try compact(
+            Line(
+                droppedByInterface: counters.droppedByInterface, droppedByKernel: counters.droppedByKernel,
+                eventsSuppressed: eventsSuppressed, interface: interface, packets: packets, received: counters.received,
+                time: TimeFormat.rfc3339(time))) + "\n"
+    }
+
     public func reportLine(_ result: AnalysisResult) throws -> String {
         try Self.compact(ReportLine(report: model(result))) + "\n"
     }
@@ -328,6 +379,18 @@ public struct JSONReport: Sendable {
         var status: String
         var failure: String?
         var errors: [String: Int]
+        var liveCapture: LiveCapture?
+
+        /// A live input's kernel counters and the windows in which it lost packets.
+        struct LiveCapture: Encodable {
+            var received, droppedByKernel, droppedByInterface: Int
+            var dropWindows: [DropWindow]
+        }
+
+        struct DropWindow: Encodable {
+            var start, end: String
+            var droppedByKernel, droppedByInterface: Int
+        }
 
         init(_ input: InputSummary) {
             path = input.path
@@ -340,6 +403,16 @@ public struct JSONReport: Sendable {
             status = input.status.rawValue
             failure = input.failure
             errors = input.errors
+            if let counters = input.liveCounters {
+                liveCapture = LiveCapture(
+                    received: counters.received, droppedByKernel: counters.droppedByKernel,
+                    droppedByInterface: counters.droppedByInterface,
+                    dropWindows: input.dropWindows.map { window in
+                        DropWindow(
+                            start: TimeFormat.rfc3339(window.start), end: TimeFormat.rfc3339(window.end),
+                            droppedByKernel: window.droppedByKernel, droppedByInterface: window.droppedByInterface)
+                    })
+            }
         }
     }
 
@@ -382,6 +455,7 @@ public struct JSONReport: Sendable {
         var method: String
         var `class`: String
         var client: String
+        var duringCaptureDrops: Bool?
         var server: String
         var transport: String
         var carrier: String
@@ -409,6 +483,7 @@ public struct JSONReport: Sendable {
             method = t.method.name
             `class` = t.outcome == .indication ? "indication" : "request"
             client = t.client.description
+            duringCaptureDrops = t.duringCaptureDrops ? true : nil
             server = t.server.description
             transport = t.transport.rawValue
             carrier = t.carrier.rawValue
@@ -433,6 +508,7 @@ public struct JSONReport: Sendable {
             writer.field("carrier", carrier)
             writer.field("class", `class`)
             writer.field("client", client)
+            writer.field("duringCaptureDrops", duringCaptureDrops)
             writer.field("errorCode", errorCode)
             writer.field("errorReason", errorReason)
             writer.field("followsRetransmissionSchedule", followsRetransmissionSchedule)

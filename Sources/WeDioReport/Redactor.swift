@@ -10,8 +10,54 @@ import WeDioSTUN
 public struct Redactor: Sendable {
     private var addresses: [String: String] = [:]
     private var names: [String: String] = [:]
+    private var counters: [String: Int] = [:]
+    private var nameCounters: [String: Int] = [:]
+    /// Pseudonyms given so far (a later real address equal to one gets another).
+    private var given: Set<String> = []
 
     public init(_ result: AnalysisResult) {
+        learn(result)
+    }
+
+    /// A redactor that learns as it goes (`wedio sniff --redact`): each line is redacted with what is known
+    /// when it is written, and the same address or name keeps its pseudonym on later lines and in the final
+    /// report.
+    public init() {}
+
+    /// Learns the addresses and names of a live event (addresses in its text and keys, ufrags in its `ice` key).
+    public mutating func learn(_ event: TimelineEvent) {
+        var ips: [IPAddress] = []
+        for text in [event.summary] + event.refs + Array(event.keys.values) { Self.addresses(in: text, into: &ips) }
+        assign(ips)
+        if let session = event.keys["ice"] {
+            for ufrag in session.split(separator: ":") { name(String(ufrag), "ufrag") }
+        }
+    }
+
+    /// IP literals in running text: "a.b.c.d", "a.b.c.d:port", "[v6]:port", bare IPv6.
+    static func addresses(in text: String, into ips: inout [IPAddress]) {
+        var token = ""
+        func flush() {
+            defer { token = "" }
+            guard token.count >= 2 else { return }
+            if let ip = IPAddress(token) {
+                ips.append(ip)
+            } else if let colon = token.lastIndex(of: ":"), let ip = IPAddress(token[..<colon]) {
+                ips.append(ip)
+            }
+        }
+        for character in text {
+            if character.isHexDigit || character == "." || character == ":" {
+                token.append(character)
+            } else {
+                flush()
+            }
+        }
+        flush()
+    }
+
+    /// Learns a result's addresses and names; those already known keep their pseudonyms.
+    public mutating func learn(_ result: AnalysisResult) {
         var ips: [IPAddress] = []
         var seen: Set<IPAddress> = []
         func note(_ ip: IPAddress) { if seen.insert(ip).inserted { ips.append(ip) } }
@@ -50,27 +96,7 @@ public struct Redactor: Sendable {
                 if case .xorAddress(let address) = attribute.value { note(address) }
             }
         }
-        let originals = Set(ips.map(\.description))
-        var counters: [String: Int] = [:]
-        for ip in ips where !ip.isLoopback {
-            let pool = Self.pool(ip)
-            // Skip pseudonyms that are real addresses of this capture; a capture holding a whole pool's worth
-            // of them (hostile input) gets textual pseudonyms instead of an endless search.
-            var candidate = ""
-            for _ in 0..<64 {
-                counters[pool, default: 0] += 1
-                candidate = Self.pseudonym(pool, counters[pool] ?? 1)
-                if !originals.contains(candidate) { break }
-            }
-            if originals.contains(candidate) { candidate = "\(pool)-\(counters[pool] ?? 0)" }
-            addresses[ip.description] = candidate
-        }
-        var nameCounters: [String: Int] = [:]
-        func name(_ original: String?, _ kind: String) {
-            guard let original, !original.isEmpty, names[original] == nil else { return }
-            nameCounters[kind, default: 0] += 1
-            names[original] = "\(kind)-\(nameCounters[kind] ?? 1)"
-        }
+        assign(ips)
         for session in result.iceSessions {
             session.ufrags.forEach { name($0, "ufrag") }
             name(session.controlling, "ufrag")
@@ -95,6 +121,31 @@ public struct Redactor: Sendable {
                     name(text, "realm")
                 }
             }
+        }
+    }
+
+    private mutating func name(_ original: String?, _ kind: String) {
+        guard let original, !original.isEmpty, names[original] == nil else { return }
+        nameCounters[kind, default: 0] += 1
+        names[original] = "\(kind)-\(nameCounters[kind] ?? 1)"
+    }
+
+    /// Gives each new address a pseudonym.
+    private mutating func assign(_ ips: [IPAddress]) {
+        let originals = Set(ips.map(\.description)).union(addresses.keys)
+        for ip in ips where !ip.isLoopback && addresses[ip.description] == nil {
+            let pool = Self.pool(ip)
+            // Skip pseudonyms that are real addresses of this capture; a capture holding a whole pool's worth
+            // of them (hostile input) gets textual pseudonyms instead of an endless search.
+            var candidate = ""
+            for _ in 0..<64 {
+                counters[pool, default: 0] += 1
+                candidate = Self.pseudonym(pool, counters[pool] ?? 1)
+                if !originals.contains(candidate) && !given.contains(candidate) { break }
+            }
+            if originals.contains(candidate) || given.contains(candidate) { candidate = "\(pool)-\(counters[pool] ?? 0)" }
+            addresses[ip.description] = candidate
+            given.insert(candidate)
         }
     }
 

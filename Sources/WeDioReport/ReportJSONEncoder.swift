@@ -229,6 +229,10 @@ struct FieldWriter {
         if let value { try field(name, value) }
     }
 
+    mutating func field(_ name: String, _ value: Bool?) {
+        if let value { field(name, value) }
+    }
+
     mutating func field(_ name: String, _ value: Bool) {
         key(name)
         bytes.append(contentsOf: (value ? "true" : "false").utf8)

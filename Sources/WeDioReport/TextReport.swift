@@ -238,6 +238,13 @@ public struct TextReport: Sendable {
         case .unreadable:
             lines.append(red("    unreadable: \(input.failure ?? "cannot open")"))
         }
+        if let counters = input.liveCounters {
+            let line =
+                "    kernel: \(counters.received) received, \(counters.droppedByKernel) dropped (buffer full), "
+                + "\(counters.droppedByInterface) dropped by the interface"
+                + (input.dropWindows.isEmpty ? "" : "; losses in \(input.dropWindows.count) window\(input.dropWindows.count == 1 ? "" : "s")")
+            lines.append(counters.dropped > 0 ? red(line) : line)
+        }
         if !input.errors.isEmpty {
             let counts = input.errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             lines.append("    packet problems: \(counts)")

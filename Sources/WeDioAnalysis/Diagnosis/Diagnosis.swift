@@ -502,6 +502,9 @@ public enum Diagnosis {
     // MARK: the capture itself
 
     static func captureFindings(_ result: AnalysisResult, clock: ReferenceClock, into findings: inout [Finding]) {
+        for input in result.inputs where (input.liveCounters?.dropped ?? 0) > 0 || !input.dropWindows.isEmpty {
+            droppedPacketsFinding(input, result: result, clock: clock, into: &findings)
+        }
         for vantage in result.vantages {
             let own = result.transactions.transactions.lazy.filter { $0.vantage == vantage.name && $0.outcome != .indication }
             let summary = result.transactions.summary(vantage: vantage.name)
@@ -535,7 +538,65 @@ public enum Diagnosis {
         }
     }
 
+    /// A live capture that lost packets: say how many, when, and which conclusions they make unsafe.
+    static func droppedPacketsFinding(
+        _ input: InputSummary, result: AnalysisResult, clock: ReferenceClock, into findings: inout [Finding]
+    ) {
+        let counters = input.liveCounters ?? CaptureCounters()
+        let kernel = max(counters.droppedByKernel, input.dropWindows.reduce(0) { $0 + $1.droppedByKernel })
+        let interface = max(counters.droppedByInterface, input.dropWindows.reduce(0) { $0 + $1.droppedByInterface })
+        let several = result.vantages.count > 1
+        let unsafe = result.transactions.transactions.filter { $0.duringCaptureDrops && (!several || $0.vantage == input.vantage) }
+        let windows = input.dropWindows
+        var reasons: [String] = []
+        if kernel > 0 { reasons.append("\(kernel) by the kernel, its capture buffer full") }
+        if interface > 0 { reasons.append("\(interface) by the interface") }
+        var message =
+            "The live capture on \(input.path) lost \(kernel + interface) packets (\(reasons.joined(separator: "; ")))"
+            + (windows.isEmpty ? "" : " in \(windows.count) window\(windows.count == 1 ? "" : "s") between "
+                + "\(timeOfDay(clock.time(windows[0].start, input.vantage))) and "
+                + "\(timeOfDay(clock.time(windows[windows.count - 1].end, input.vantage)))") + ". "
+        if unsafe.isEmpty {
+            message += "No transaction reported as timed out falls in these windows, but counts, rates and anything "
+                + "decided from a missing packet there are incomplete."
+        } else {
+            message += "\(unsafe.count) transactions reported as timed out fall in these windows and may have been answered: "
+                + "timeouts, unanswered checks, failed pairs and lost consent in these windows are not safe conclusions."
+        }
+        var evidence = windows.prefix(Finding.evidenceItemsKept).map { window in
+            Evidence(
+                "\(window.dropped) packets lost between \(timeOfDay(clock.time(window.start, input.vantage))) and "
+                    + "\(timeOfDay(clock.time(window.end, input.vantage)))", vantage: input.vantage,
+                times: [clock.time(window.start, input.vantage)])
+        }
+        if !unsafe.isEmpty {
+            evidence.append(
+                Evidence(
+                    "\(unsafe.count) timeouts inside the drop windows", vantage: input.vantage, transactions: unsafe.map(\.id.description),
+                    packets: unsafe.map(\.requestRef)))
+        }
+        if evidence.isEmpty {
+            evidence.append(Evidence("kernel counters at the end: \(counters.received) received, \(counters.dropped) dropped", vantage: input.vantage))
+        }
+        findings.append(
+            Finding(
+                severity: unsafe.isEmpty ? .warning : .error, code: .captureDroppedPackets, message: message, evidence: evidence,
+                fix: "Give the capture a larger kernel buffer (`wedio sniff --buffer-size 256M`), a narrower --filter "
+                    + "(e.g. `udp`), or a smaller --snaplen; or capture with `tcpdump -w` and analyse the file.",
+                time: windows.first.map { clock.time($0.start, input.vantage) }))
+    }
+
     // MARK: helpers
+
+    /// "HH:MM:SS.mmm UTC" of a capture time (the report gives the full date elsewhere).
+    static func timeOfDay(_ time: CaptureTime) -> String {
+        let milliseconds = time.nanoseconds / 1_000_000
+        let day = ((milliseconds % 86_400_000) + 86_400_000) % 86_400_000
+        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        let fraction = day % 1_000
+        let fractionText = fraction < 10 ? "00\(fraction)" : fraction < 100 ? "0\(fraction)" : "\(fraction)"
+        return "\(two(day / 3_600_000)):\(two(day / 60_000 % 60)):\(two(day / 1_000 % 60)).\(fractionText) UTC"
+    }
 
     static func sessionName(_ session: ICESession) -> String {
         "\(session.id) (ufrags \(session.ufrags.joined(separator: " / ")))"

@@ -71,4 +71,5 @@ public enum FindingCode: String, Sendable, Hashable, CaseIterable {
     case unansweredSTUNServer = "unanswered-stun-server"
     case oneSidedCapture = "one-sided-capture"
     case retransmissionsTooFast = "retransmissions-too-fast"
+    case captureDroppedPackets = "capture-dropped-packets"
 }

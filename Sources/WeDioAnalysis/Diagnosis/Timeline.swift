@@ -38,6 +38,21 @@ public struct TimelineEvent: Sendable, Hashable {
     public var summary: String
     /// What to look at: "transaction <id>", "packet <input>:<number>", a session or allocation id.
     public var refs: [String]
+    /// Stable keys that join records written by several sniffers without WeDio in between (live events):
+    /// `transaction` (hex id), `ice` (the two ufrags, sorted, joined by ":"), `turnClient` (the client's
+    /// 5-tuple), `relayed`, `server`, `client`, `flow`.
+    public var keys: [String: String] = [:]
+
+    public init(
+        time: CaptureTime, vantage: String, kind: TimelineKind, summary: String, refs: [String], keys: [String: String] = [:]
+    ) {
+        self.time = time
+        self.vantage = vantage
+        self.kind = kind
+        self.summary = summary
+        self.refs = refs
+        self.keys = keys
+    }
 }
 
 /// The connection's story in time order, from every vantage point on one clock. Bounded: at most

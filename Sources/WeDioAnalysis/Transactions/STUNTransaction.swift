@@ -71,6 +71,8 @@ public struct STUNTransaction: Sendable, Hashable {
     public var duplicateResponses = 0
     /// The vantage point it was seen at.
     public var vantage = ""
+    /// Timed out while the live capture was losing packets: the answer may have been among them.
+    public var duringCaptureDrops = false
 
     /// From the first request to the response (Wireshark's "Time"); nil without a response.
     public var rttMilliseconds: Double? {

@@ -148,6 +148,26 @@ public struct TransactionTracker: Sendable {
         dropped.add(old)
     }
 
+    /// Seconds after a request's last transmission during which its answer could still arrive, for deciding
+    /// whether a lost packet may have been that answer (RFC 8489's last wait is Rm × RTO = 8 s).
+    public static let answerWindowNanoseconds: Int64 = 8_000_000_000
+
+    /// Marks the timeouts whose answer may have been among the packets a live capture lost: the drop window
+    /// overlaps the time from the request to 8 s after its last transmission. `vantage` nil: every transaction.
+    public mutating func markCaptureDrops(_ windows: [CaptureDropWindow], vantage: String?) {
+        guard !windows.isEmpty else { return }
+        for index in storage.indices where storage[index].outcome == .timeout {
+            if let vantage, storage[index].vantage != vantage { continue }
+            let from = storage[index].requestTime
+            let last = storage[index].retransmissionTimes.last ?? from
+            let to = CaptureTime(nanoseconds: last.nanoseconds &+ Self.answerWindowNanoseconds)
+            if windows.contains(where: { $0.overlaps(from, to) }) { storage[index].duringCaptureDrops = true }
+        }
+    }
+
+    /// Timeouts marked by `markCaptureDrops`.
+    public var timeoutsDuringCaptureDrops: [STUNTransaction] { storage.filter(\.duringCaptureDrops) }
+
     /// Closes open requests at the end of the capture: each becomes a timeout (nothing answered it while
     /// the capture ran, or it waited past 39.5 s).
     public mutating func finish(at end: CaptureTime) {
