@@ -13,7 +13,8 @@ struct Sniff: ParsableCommand {
         abstract: "Capture from a live interface and analyse as packets arrive.",
         discussion: """
             Needs root or CAP_NET_RAW. Ctrl-C (SIGINT) or SIGTERM ends the capture and prints the report.
-            Exit status: 0 ok, 64 usage, 69 no such interface or capture failed, 73 cannot write, 77 no permission.
+            Exit status: 0 ok, 64 usage, 65 packets were lost (kernel or interface drops; all else reported),
+            69 no such interface or capture failed, 73 cannot write, 77 no permission.
 
             One thread takes packets from the kernel and does nothing else; a second decodes and analyses them.
             Packets the kernel had to drop (its buffer full) are counted: the report, the NDJSON stream's
@@ -45,6 +46,10 @@ struct Sniff: ParsableCommand {
     /// Tests force drops with a buffer far below what --buffer-size accepts.
     @Option(name: .customLong("kernel-buffer-bytes"), help: .hidden)
     var kernelBufferBytes: Int?
+
+    /// Tests: packets wait in the kernel buffer this long before the first read (drops for certain).
+    @Option(name: .customLong("read-delay"), help: .hidden)
+    var readDelay: Double = 0
 
     @Flag(
         name: .customLong("immediate"),
@@ -139,6 +144,7 @@ struct Sniff: ParsableCommand {
             immediate: immediate)
         options.rotateBytes = rotateSize.flatMap(Self.size)
         options.rotateSeconds = rotateSeconds
+        options.readDelay = readDelay
         let stream = LiveStream(redact: redact)
         let outcome: Result<AnalysisResult, CaptureError>
         do throws(CaptureError) {
@@ -167,6 +173,8 @@ struct Sniff: ParsableCommand {
         }
         FileHandle.standardOutput.write(Data(text.utf8))
         if result.hasDamagedInput { throw ExitCode(ExitStatus.captureUnavailable) }
+        // Like a file damaged part-way: everything captured is reported, but packets are missing.
+        if result.inputs.contains(where: { ($0.liveCounters?.dropped ?? 0) > 0 }) { throw ExitCode(ExitStatus.damagedInput) }
     }
 }
 

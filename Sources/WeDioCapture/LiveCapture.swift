@@ -50,6 +50,9 @@ public struct LiveOptions: Sendable {
     /// `timeoutMilliseconds`.
     public var immediate: Bool
     public var timeoutMilliseconds: Int
+    /// Tests: seconds to leave packets in the kernel buffer before the first read, so that a small buffer
+    /// overflows for certain.
+    public var readDelay: Double = 0
 
     public static let defaultBufferBytes = 64 * 1_024 * 1_024
     public static let defaultTimeoutMilliseconds = 50
@@ -140,6 +143,7 @@ public final class LiveCapture {
     ) throws(CaptureError) -> Int {
         stop.attach(handle.pointer)
         defer { stop.attach(nil) }
+        if options.readDelay > 0 { usleep(UInt32(min(options.readDelay, 60) * 1_000_000)) }
         let startTime = Self.monotonicSeconds()
         var nextCounters = startTime + 1
         var header: UnsafeMutablePointer<pcap_pkthdr>?

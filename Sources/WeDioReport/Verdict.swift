@@ -4,9 +4,17 @@ import WeDioBasics
 /// The one-line answer a report opens with: connected how and how fast, or failed and why.
 public enum Verdict {
     public static func sentence(_ result: AnalysisResult) -> String {
+        let sentence = callSentence(result)
+        // Packets the capture lost are not the call's failure: said beside the verdict, not as it.
+        let lost = result.inputs.reduce(0) { $0 + ($1.liveCounters?.dropped ?? 0) }
+        guard lost > 0 else { return sentence }
+        return sentence + " (Caution: the capture lost \(lost) packets; see capture-dropped-packets.)"
+    }
+
+    private static func callSentence(_ result: AnalysisResult) -> String {
         let sessions = result.iceSessions
         let connected = sessions.filter { $0.outcome == .connected }
-        let worst = result.findings.first { $0.severity == .error }
+        let worst = result.findings.first { $0.severity == .error && $0.code != .captureDroppedPackets }
         if sessions.isEmpty {
             if let worst { return "Failed: \(worst.message)" }
             if !result.turnAllocations.isEmpty {

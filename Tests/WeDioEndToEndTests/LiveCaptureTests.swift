@@ -158,8 +158,14 @@ struct LiveCaptureTests {
         let (process, out, err) = try lab.startSniff(["--duration", "5", "--filter", "udp", "--format", "ndjson"])
         usleep(1_200_000)
         try lab.sendBindingRequests(count: 3)
-        // Blocks until the first line arrives (or the capture ends, which fails the check below).
-        let early = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        // Blocks until the first event arrives (or the capture ends, which fails the check below); "stats"
+        // lines may come first.
+        var early = ""
+        for _ in 0..<20 where !early.contains("\"type\":\"event\"") {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            early += String(decoding: chunk, as: UTF8.self)
+        }
         let stillRunning = process.isRunning
         try #require(Self.wait(process, seconds: 10))
         let rest = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
@@ -167,6 +173,7 @@ struct LiveCaptureTests {
         #expect(process.terminationStatus == 0, "\(stderr)")
         #expect(stillRunning, "the first event arrived only when the capture ended")
         #expect(early.hasPrefix("{") && early.contains("\"kind\":\"stun-binding\""), "\(early)")
+        #expect(early.contains("\"keys\":{\"client\":\"10.213."), "events carry their join keys: \(early)")
         let lines = (early + rest).split(separator: "\n").map(String.init)
         var events = 0
         var report: [String: Any]?
@@ -178,6 +185,8 @@ struct LiveCaptureTests {
                 #expect(object["kind"] as? String == "stun-binding")
             case "report":
                 report = object["report"] as? [String: Any]
+            case "stats":
+                #expect(object["droppedByKernel"] as? Int == 0)
             default:
                 Issue.record("unexpected line \(line)")
             }
@@ -187,5 +196,186 @@ struct LiveCaptureTests {
         let stats = try #require(report?["stats"] as? [String: Any])
         #expect(stats["stunMessages"] as? Int == 6)
         #expect(report?["schemaVersion"] as? String == "0.3")
+    }
+
+    // MARK: Under load, against tcpdump on the same interface
+
+    static let load = Fixtures.repositoryRoot.appendingPathComponent("scripts/live/stun_load.py").path
+
+    /// A process in a namespace whose stdout goes to a file (large outputs would fill a pipe).
+    static func start(_ namespace: String, _ arguments: [String], stdout: String) throws -> Process {
+        FileManager.default.createFile(atPath: stdout, contents: nil)
+        FileManager.default.createFile(atPath: stdout + ".err", contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ip)
+        process.arguments = ["netns", "exec", namespace] + arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["NO_COLOR"] = "1"
+        process.environment = environment
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdout))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stdout + ".err"))
+        try process.run()
+        return process
+    }
+
+    /// Runs a command with every signal unblocked: processes started from the test runner's threads inherit
+    /// a mask that blocks SIGINT, and tcpdump only prints its counts when SIGINT reaches it.
+    static let unblockingSignals = [
+        "python3", "-c", "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execvp(sys.argv[1], sys.argv[1:])",
+    ]
+
+    static func read(_ path: String) -> String {
+        (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+    }
+
+    static func lines(_ text: String) throws -> [[String: Any]] {
+        try text.split(separator: "\n").map { line in
+            try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(line.prefix(300))")
+        }
+    }
+
+    /// tcpdump's own tally: "N packets captured", "M packets dropped by kernel".
+    static func tcpdumpCounts(_ stderr: String) -> (captured: Int, dropped: Int)? {
+        func number(before suffix: String) -> Int? {
+            guard let range = stderr.range(of: suffix) else { return nil }
+            let digits = stderr[..<range.lowerBound].reversed().prefix { $0.isNumber }
+            return Int(String(digits.reversed()))
+        }
+        guard let captured = number(before: " packets captured"), let dropped = number(before: " packets dropped by kernel") else {
+            return nil
+        }
+        return (captured, dropped)
+    }
+
+    @Test(
+        "5 000 STUN transactions/s for 10 s: wedio, in text and NDJSON side by side, takes every packet tcpdump takes, reports no answered transaction as a timeout, and every kind of event keeps flowing",
+        .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/tcpdump"), "needs tcpdump as the oracle"))
+    func underLoad() throws {
+        let lab = try Lab("d")
+        defer { lab.tearDown() }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wedio-load-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = "10.213.\(lab.subnet).1"
+        let responder = try Self.start(
+            lab.capture, ["timeout", "40", "python3", Self.load, "respond", "--bind", server, "--seconds", "22"],
+            stdout: directory + "/respond")
+        defer { _ = Self.wait(responder, seconds: 30) }
+        let tcpdump = try Self.start(
+            lab.capture, Self.unblockingSignals + ["tcpdump", "-i", "wedio-c", "-n", "-w", "/dev/null", "udp"],
+            stdout: directory + "/tcpdump")
+        defer { if tcpdump.isRunning { kill(tcpdump.processIdentifier, SIGKILL) } }
+        let binary = try #require(Fixtures.wedioBinary)
+        let sniff = ["timeout", "60", binary, "sniff", "-i", "wedio-c", "--filter", "udp", "--duration", "17"]
+        let text = try Self.start(lab.capture, sniff, stdout: directory + "/text")
+        let ndjson = try Self.start(lab.capture, sniff + ["--format", "ndjson"], stdout: directory + "/ndjson")
+        usleep(1_500_000)
+        let sender = try ProcessRunner.run(
+            Self.ip,
+            ["netns", "exec", lab.sender, "timeout", "30", "python3", Self.load, "send", "--to", server, "--rate", "5000",
+             "--seconds", "10", "--sockets", "64", "--ice-checks", "20"])
+        try #require(sender.status == 0, "\(sender.stderr)")
+        let sent = try #require(try JSONSerialization.jsonObject(with: Data(sender.stdout.utf8)) as? [String: Any])
+        try #require(Self.wait(text, seconds: 40))
+        try #require(Self.wait(ndjson, seconds: 40))
+        tcpdump.interrupt()  // SIGINT: tcpdump prints its counts and exits
+        try #require(Self.wait(tcpdump, seconds: 10))
+        let oracle = try #require(Self.tcpdumpCounts(Self.read(directory + "/tcpdump.err")), "\(Self.read(directory + "/tcpdump.err"))")
+        // The load is what it claims, and tcpdump kept up: otherwise the comparison means nothing.
+        #expect(sent["sent"] as? Int == 50_020)
+        #expect(sent["answers"] as? Int == 50_020)
+        try #require(oracle.dropped == 0, "tcpdump itself dropped packets")
+        #expect(oracle.captured == 100_040)
+
+        // Text: the same packet count, the kernel's counters, no timeouts.
+        let summary = Self.read(directory + "/text")
+        #expect(text.terminationStatus == 0, "\(Self.read(directory + "/text.err"))")
+        #expect(summary.contains("  \(oracle.captured) packets,"), "\(summary.prefix(600))")
+        #expect(summary.contains("kernel: \(oracle.captured) received, 0 dropped (buffer full)"), "\(summary.prefix(600))")
+        #expect(!summary.contains("timed out"), "\(summary.prefix(2_000))")
+        #expect(!summary.contains("capture-dropped-packets"))
+
+        // NDJSON: the same from the report line; each answered Binding is an event or counted as suppressed.
+        #expect(ndjson.terminationStatus == 0, "\(Self.read(directory + "/ndjson.err"))")
+        let lines = try Self.lines(Self.read(directory + "/ndjson"))
+        let report = try #require(lines.last?["report"] as? [String: Any])
+        let input = try #require((report["inputs"] as? [[String: Any]])?.first)
+        #expect(input["packets"] as? Int == oracle.captured)
+        let live = try #require(input["liveCapture"] as? [String: Any])
+        #expect(live["received"] as? Int == oracle.captured)
+        #expect(live["droppedByKernel"] as? Int == 0)
+        let stats = try #require(report["stats"] as? [String: Any])
+        let outcomes = try #require(stats["transactionOutcomes"] as? [String: Int])
+        #expect(outcomes == ["success": 50_020], "\(outcomes)")
+        let events = lines.filter { $0["type"] as? String == "event" }
+        let bindings = events.filter { $0["kind"] as? String == "stun-binding" }
+        let held = lines.filter { $0["type"] as? String == "suppressed" && $0["kind"] as? String == "stun-binding" }
+        let heldCount = held.compactMap { $0["count"] as? Int }.reduce(0, +)
+        #expect(bindings.count + heldCount == 50_000, "\(bindings.count) events + \(heldCount) suppressed")
+        #expect(bindings.count > 200, "a per-kind cap still stops the stream: \(bindings.count)")
+        // The flood's events reach its last second, and the ICE checks after it still get through.
+        let times = bindings.compactMap { $0["offsetMs"] as? Double }
+        let spread = (times.max() ?? 0) - (times.min() ?? 0)
+        #expect(spread > 9_000, "stun-binding events stopped after \(spread) ms")
+        let kinds = Set(events.compactMap { $0["kind"] as? String })
+        #expect(kinds.isSuperset(of: ["stun-binding", "ice-checks-started", "ice-pair-succeeded"]), "\(kinds)")
+        let ice = try #require(events.first { $0["kind"] as? String == "ice-checks-started" })
+        #expect((ice["keys"] as? [String: String])?["ice"] == "lfrag:rfrag")
+        #expect(lines.contains { $0["type"] as? String == "stats" })
+        #expect(!events.contains { $0["kind"] as? String == "stun-timeout" })
+    }
+
+    @Test("A kernel buffer too small for the load: the drops are counted, placed in time, named in a finding, and the timeouts they may explain are marked")
+    func forcedDrops() throws {
+        let lab = try Lab("e")
+        defer { lab.tearDown() }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wedio-drops-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = "10.213.\(lab.subnet).1"
+        let responder = try Self.start(
+            lab.capture, ["timeout", "30", "python3", Self.load, "respond", "--bind", server, "--seconds", "12"],
+            stdout: directory + "/respond")
+        defer { _ = Self.wait(responder, seconds: 20) }
+        let binary = try #require(Fixtures.wedioBinary)
+        // 64 KiB of buffer, and nothing read for the first 2 s: the kernel must drop most of those seconds.
+        let sniff = try Self.start(
+            lab.capture,
+            ["timeout", "40", binary, "sniff", "-i", "wedio-c", "--filter", "udp", "--duration", "8", "--format", "ndjson",
+             "--kernel-buffer-bytes", "65536", "--read-delay", "2"], stdout: directory + "/ndjson")
+        usleep(1_000_000)
+        let sender = try ProcessRunner.run(
+            Self.ip,
+            ["netns", "exec", lab.sender, "timeout", "30", "python3", Self.load, "send", "--to", server, "--rate", "5000",
+             "--seconds", "3", "--sockets", "16"])
+        try #require(sender.status == 0, "\(sender.stderr)")
+        try #require(Self.wait(sniff, seconds: 40))
+        #expect(sniff.terminationStatus == 65, "packets were lost: \(Self.read(directory + "/ndjson.err"))")
+        let lines = try Self.lines(Self.read(directory + "/ndjson"))
+        let report = try #require(lines.last?["report"] as? [String: Any])
+        let input = try #require((report["inputs"] as? [[String: Any]])?.first)
+        let live = try #require(input["liveCapture"] as? [String: Any])
+        let received = try #require(live["received"] as? Int)
+        let dropped = try #require(live["droppedByKernel"] as? Int)
+        let packets = try #require(input["packets"] as? Int)
+        #expect(dropped > 1_000, "\(live)")
+        #expect(packets + dropped == received, "every packet the kernel counted was either read or dropped")
+        #expect(received == 30_000)
+        let windows = try #require(live["dropWindows"] as? [[String: Any]])
+        #expect(!windows.isEmpty)
+        #expect(windows.compactMap { $0["droppedByKernel"] as? Int }.reduce(0, +) == dropped)
+        // The stream said so while it ran, before the report.
+        #expect(lines.dropLast().contains { $0["type"] as? String == "stats" && ($0["droppedByKernel"] as? Int ?? 0) > 0 })
+        let findings = try #require(report["findings"] as? [[String: Any]])
+        let finding = try #require(findings.first { $0["code"] as? String == "capture-dropped-packets" })
+        #expect(finding["severity"] as? String == "error")
+        #expect((finding["message"] as? String)?.contains("lost \(dropped) packets") == true, "\(finding)")
+        #expect((report["verdict"] as? String)?.contains("the capture lost \(dropped) packets") == true)
+        // Every timeout kept in full is marked as possibly a lost answer (the losses cover the first seconds).
+        let transactions = try #require(report["transactions"] as? [[String: Any]])
+        let timeouts = transactions.filter { $0["outcome"] as? String == "timeout" }
+        #expect(!timeouts.isEmpty)
+        #expect(timeouts.allSatisfy { $0["duringCaptureDrops"] as? Bool == true })
+        #expect(!transactions.contains { $0["outcome"] as? String == "success" && $0["duringCaptureDrops"] != nil })
     }
 }

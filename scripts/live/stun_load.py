@@ -32,6 +32,17 @@ def binding_request() -> bytes:
     return header + fingerprint(header)
 
 
+def ice_check(index: int) -> bytes:
+    """A connectivity check: USERNAME "rfrag:lfrag", PRIORITY, ICE-CONTROLLING, FINGERPRINT."""
+    username = b'rfrag:lfrag'
+    attributes = struct.pack('!HH', 0x0006, len(username)) + username + bytes((4 - len(username) % 4) % 4)
+    attributes += struct.pack('!HHI', 0x0024, 4, 0x6E7F00FF)
+    attributes += struct.pack('!HHQ', 0x802A, 8, 0x1234567890 + index)
+    header = struct.pack('!HHI', 0x0001, len(attributes) + 8, MAGIC) + os.urandom(12)
+    body = header + attributes
+    return body + fingerprint(body)
+
+
 def respond(args):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
@@ -98,6 +109,11 @@ def send(args):
                     answers += 1
                 except BlockingIOError:
                     break
+    # Then a few ICE checks, so that another kind of event follows the flood.
+    for index in range(args.ice_checks):
+        sockets[0].sendto(ice_check(index), (args.to, args.port))
+        sent += 1
+        time.sleep(0.01)
     # Collect the last answers.
     settle = time.monotonic() + 1
     while time.monotonic() < settle:
@@ -126,6 +142,7 @@ def main():
     s.add_argument('--rtp-rate', type=float, default=0)
     s.add_argument('--seconds', type=float, default=10)
     s.add_argument('--sockets', type=int, default=64)
+    s.add_argument('--ice-checks', type=int, default=0)
     args = parser.parse_args()
     if args.seconds > 900 or getattr(args, 'rate', 0) > 200000 or getattr(args, 'rtp_rate', 0) > 200000:
         parser.error('bounded: at most 900 s and 200 000 packets/s')

@@ -547,6 +547,10 @@ public enum Diagnosis {
         let interface = max(counters.droppedByInterface, input.dropWindows.reduce(0) { $0 + $1.droppedByInterface })
         let several = result.vantages.count > 1
         let unsafe = result.transactions.transactions.filter { $0.duringCaptureDrops && (!several || $0.vantage == input.vantage) }
+        let keptTimeouts = result.transactions.transactions.filter { $0.outcome == .timeout && (!several || $0.vantage == input.vantage) }.count
+        let allTimeouts = result.transactions.summary(vantage: several ? input.vantage : nil).timeout
+        // Transactions only tallied (beyond the cap) have no times: they cannot be placed in a window.
+        let unplaced = allTimeouts - keptTimeouts
         let windows = input.dropWindows
         var reasons: [String] = []
         if kernel > 0 { reasons.append("\(kernel) by the kernel, its capture buffer full") }
@@ -556,12 +560,13 @@ public enum Diagnosis {
             + (windows.isEmpty ? "" : " in \(windows.count) window\(windows.count == 1 ? "" : "s") between "
                 + "\(timeOfDay(clock.time(windows[0].start, input.vantage))) and "
                 + "\(timeOfDay(clock.time(windows[windows.count - 1].end, input.vantage)))") + ". "
-        if unsafe.isEmpty {
+        if unsafe.isEmpty && unplaced == 0 {
             message += "No transaction reported as timed out falls in these windows, but counts, rates and anything "
                 + "decided from a missing packet there are incomplete."
         } else {
-            message += "\(unsafe.count) transactions reported as timed out fall in these windows and may have been answered: "
-                + "timeouts, unanswered checks, failed pairs and lost consent in these windows are not safe conclusions."
+            message += "\(unsafe.count) transactions reported as timed out fall in these windows and may have been answered"
+                + (unplaced > 0 ? " (and \(unplaced) more timeouts were only counted, past the transaction cap, so cannot be placed)" : "")
+                + ": timeouts, unanswered checks, failed pairs and lost consent in these windows are not safe conclusions."
         }
         var evidence = windows.prefix(Finding.evidenceItemsKept).map { window in
             Evidence(
@@ -580,7 +585,7 @@ public enum Diagnosis {
         }
         findings.append(
             Finding(
-                severity: unsafe.isEmpty ? .warning : .error, code: .captureDroppedPackets, message: message, evidence: evidence,
+                severity: unsafe.isEmpty && unplaced == 0 ? .warning : .error, code: .captureDroppedPackets, message: message, evidence: evidence,
                 fix: "Give the capture a larger kernel buffer (`wedio sniff --buffer-size 256M`), a narrower --filter "
                     + "(e.g. `udp`), or a smaller --snaplen; or capture with `tcpdump -w` and analyse the file.",
                 time: windows.first.map { clock.time($0.start, input.vantage) }))
