@@ -32,8 +32,28 @@ public struct LiveSettings: Sendable {
     /// The rate limit of each event kind (see `LiveEventLimiter`).
     public var eventBurst = 100
     public var eventsPerSecond = 20
+    /// Seconds between two window reports (`--report-every`); nil: one report at the end.
+    public var reportEvery: Double?
+    /// With window reports: what has no end of its own (an ICE session, a NAT mapping, a media flow) is over
+    /// once idle this long, and is forgotten after the window that saw it last.
+    public var idleSeconds: Double = 60
+    /// Set (by SIGUSR1) to have a report of the window so far written now.
+    public var reportNow: ReportTrigger?
+    /// Receives each window's report on the analysing thread (`reportEvery` or `reportNow`).
+    public var windowReport: (@Sendable (AnalysisResult) -> Void)?
 
     public init() {}
+}
+
+/// Asks a running live capture for a report of the window so far; safe to set from a signal handler's queue.
+public final class ReportTrigger: Sendable {
+    private let asked = Atomic<Bool>(false)
+
+    public init() {}
+
+    public func fire() { asked.store(true, ordering: .releasing) }
+
+    func take() -> Bool { asked.exchange(false, ordering: .acquiringAndReleasing) }
 }
 
 extension Pipeline {
@@ -189,6 +209,8 @@ final class LiveAnalysis: @unchecked Sendable {
     private var lastCountersTime: CaptureTime?
     private var lastStatsLine: CaptureTime?
     private var start: CaptureTime?
+    private var windowStart: CaptureTime?
+    private var windowIndex = 1
 
     init(
         interface: String, linkType: LinkType, options: Analyzer.Options, settings: LiveSettings,
@@ -245,7 +267,40 @@ final class LiveAnalysis: @unchecked Sendable {
         }
         for reading in batch.counters { note(reading) }
         if start == nil { start = summary.firstTime }
-        guard let output else { return }
+        if let output { stream(batch, output) }
+        if !batch.isLast { windows(now: batch.sentAt) }
+    }
+
+    /// Window reports: one per `reportEvery` (then what was over is forgotten), or one now when asked.
+    private func windows(now: CaptureTime) {
+        guard let windowReport = settings.windowReport else { return }
+        let begin = windowStart ?? now
+        if windowStart == nil { windowStart = now }
+        let due = settings.reportEvery.map { Double(now.nanoseconds - begin.nanoseconds) / 1e9 >= $0 } ?? false
+        let asked = settings.reportNow?.take() ?? false
+        guard due || asked else { return }
+        var snapshot = analyzer
+        snapshot.absorb(decoder)
+        snapshot.finish()
+        var result = AnalysisResult(inputs: [snapshotSummary()], analyzer: snapshot)
+        result.liveWindow = LiveWindow(index: windowIndex, start: begin, end: now, onDemand: !due, evicted: analyzer.evicted)
+        windowReport(result)
+        guard due else { return }
+        analyzer.evict(
+            before: now, idleBefore: CaptureTime(nanoseconds: now.nanoseconds - Int64(settings.idleSeconds * 1e9)))
+        windowStart = now
+        windowIndex += 1
+    }
+
+    /// The input as known so far (the decoder's and the log's counts included).
+    private func snapshotSummary() -> InputSummary {
+        var copy = summary
+        for (reason, count) in log.sortedCounts { copy.errors[reason.rawValue] = count }
+        copy.errorSamples = log.samples
+        return copy
+    }
+
+    private func stream(_ batch: LivePacketBatch, _ output: @Sendable (LiveOutput) -> Void) {
         // Requests run out of time on the wall clock too: a quiet capture still reports them.
         let now = batch.isLast ? nil : batch.sentAt
         var events = analyzer.drainLiveEvents(now: now)
@@ -293,7 +348,12 @@ final class LiveAnalysis: @unchecked Sendable {
         for (reason, count) in log.sortedCounts { summary.errors[reason.rawValue] = count }
         summary.errorSamples = log.samples
         analyzer.finish()
-        let result = AnalysisResult(inputs: [summary], analyzer: analyzer)
+        var result = AnalysisResult(inputs: [summary], analyzer: analyzer)
+        if settings.windowReport != nil, let begin = windowStart {
+            result.liveWindow = LiveWindow(
+                index: windowIndex, start: begin, end: summary.lastTime.map { max($0, begin) } ?? begin, onDemand: false,
+                evicted: analyzer.evicted)
+        }
         // What only the end decides goes to the stream from the finished report.
         if let output {
             for event in result.timeline.events where LiveEvents.fromFinalReport.contains(event.kind) {

@@ -66,6 +66,31 @@ public struct Analyzer: Sendable {
         return liveFeed?.drain() ?? []
     }
 
+    /// What `evict` forgot so far, per kind.
+    public private(set) var evicted = Evicted()
+
+    public struct Evicted: Sendable, Hashable {
+        public var transactions = 0
+        public var iceSessions = 0
+        public var turnAllocations = 0
+        public var natMappings = 0
+        public var mediaFlows = 0
+    }
+
+    /// Forgets what was over before `cutoff` (a live capture left running for hours): finished
+    /// transactions, ICE sessions without checks since, allocations deleted or expired, mappings and media
+    /// flows idle since. Counters and tallies keep counting; only the objects go.
+    /// `idleCutoff` applies to what has no end of its own (sessions, mappings, flows): idle since then is over.
+    public mutating func evict(before cutoff: CaptureTime, idleBefore idleCutoff: CaptureTime) {
+        liveFeed?.natChanges(nat.changes)  // reported before the list shrinks
+        evicted.transactions += transactions.evict(before: cutoff)
+        evicted.iceSessions += ice.evict(idleBefore: idleCutoff)
+        evicted.turnAllocations += turn.evict(endedBefore: cutoff)
+        evicted.natMappings += nat.evict(idleBefore: idleCutoff)
+        evicted.mediaFlows += media.evict(idleBefore: idleCutoff)
+        liveFeed?.natChangesRebased(nat.changes.count)
+    }
+
     /// At the end of a live capture: the requests still open are reported as unanswered.
     public mutating func finishLiveEvents() -> [TimelineEvent] {
         liveFeed?.finish(at: lastTime ?? CaptureTime(nanoseconds: 0))

@@ -56,6 +56,25 @@ public struct InputSummary: Sendable, Hashable {
     }
 }
 
+/// One window of a long live capture.
+public struct LiveWindow: Sendable, Hashable {
+    public var index: Int
+    public var start: CaptureTime
+    public var end: CaptureTime
+    /// Asked for with SIGUSR1 rather than at the end of a period.
+    public var onDemand: Bool
+    /// Objects forgotten so far because they were over before an earlier window ended.
+    public var evicted: Analyzer.Evicted
+
+    public init(index: Int, start: CaptureTime, end: CaptureTime, onDemand: Bool, evicted: Analyzer.Evicted) {
+        self.index = index
+        self.start = start
+        self.end = end
+        self.onDemand = onDemand
+        self.evicted = evicted
+    }
+}
+
 /// One vantage point: its name, its inputs and how its clock relates to the reference (the first).
 public struct VantageSummary: Sendable, Hashable {
     public var name: String
@@ -89,6 +108,9 @@ public struct AnalysisResult: Sendable {
     public var natObservationsDropped = 0
     /// ICE checks beyond the caps (per session, and in total), counted only.
     public var iceChecksDropped = 0
+    /// A live capture's report of one window (`wedio sniff --report-every`): which, when, and what earlier
+    /// windows' eviction forgot. Its lists hold what was active in the window; its counters run from the start.
+    public var liveWindow: LiveWindow?
 
     public init(
         inputs: [InputSummary], statistics: Statistics, methodCounts: [String: Int], messages: [MessageRecord],

@@ -86,6 +86,27 @@ public struct MediaTable: Sendable {
 
     public init() {}
 
+    /// Forgets flows idle since before `cutoff` (a long live capture); returns how many.
+    public mutating func evict(idleBefore cutoff: CaptureTime) -> Int {
+        let kept = flows.indices.filter { flows[$0].lastTime >= cutoff }
+        let removed = flows.count - kept.count
+        guard removed > 0 else { return 0 }
+        flows = kept.map { flows[$0] }
+        flowKeys = kept.map { flowKeys[$0] }
+        lastKey = 0
+        lastIndex = 0
+        mask = max(1_023, mask)
+        keys = Array(repeating: 0, count: mask + 1)
+        indexes = Array(repeating: -1, count: mask + 1)
+        for (index, key) in flowKeys.enumerated() {
+            var position = Int(truncatingIfNeeded: key) & mask
+            while keys[position] != 0 { position = (position + 1) & mask }
+            keys[position] = key
+            indexes[position] = Int32(index)
+        }
+        return removed
+    }
+
     private mutating func grow() {
         let size = (mask + 1) * 2
         mask = size - 1

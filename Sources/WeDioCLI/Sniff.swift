@@ -80,6 +80,21 @@ struct Sniff: ParsableCommand {
         help: "text: the summary at the end. ndjson: one JSON object per line as events happen (flushed per line), \"stats\" lines with the kernel's counters, \"suppressed\" lines counting what the rate limit held back, then the full report as the last line.")
     var format: LiveFormat = .text
 
+    @Option(
+        name: .customLong("report-every"),
+        help: ArgumentHelp(
+            "With --output: write a report of each window of this many seconds (what was active in it, and counters since the start), then forget what was over (finished transactions, deleted or expired allocations, sessions, mappings and flows idle for 60 s), so that memory stays flat for hours. SIGUSR1 writes one at once.",
+            valueName: "S"))
+    var reportEvery: Double?
+
+    @Option(
+        name: .customLong("output"),
+        help: ArgumentHelp("Directory for window reports (--report-every, SIGUSR1): wedio-IFACE-START-N.json (or .md).", valueName: "DIR"))
+    var output: String?
+
+    @Option(name: .customLong("report-format"), help: "Format of the window reports: json or markdown.")
+    var reportFormat: WindowFormat = .json
+
     @Flag(
         name: .customLong("redact"),
         help: "Replace addresses, ufrags, TURN users and realms with consistent pseudonyms in every line and the report.")
@@ -99,6 +114,14 @@ struct Sniff: ParsableCommand {
             throw ValidationError("--rotate-size must be at least 4K (e.g. 100M)")
         }
         if let rotateSeconds, rotateSeconds <= 0 { throw ValidationError("--rotate-seconds must be positive") }
+        if let reportEvery, reportEvery < 1 { throw ValidationError("--report-every must be at least 1 second") }
+        if reportEvery != nil && output == nil { throw ValidationError("--report-every needs --output DIR") }
+        if let output {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: output, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ValidationError("--output must be an existing directory (got '\(output)')")
+            }
+        }
         if (rotateSize != nil || rotateSeconds != nil) && write == nil {
             throw ValidationError("--rotate-size and --rotate-seconds need --write FILE")
         }
@@ -130,12 +153,28 @@ struct Sniff: ParsableCommand {
         analyzerOptions.signalledCandidates = try credentials.signalledCandidates()
         let pipeline = Pipeline(filter: filter, analyzerOptions: analyzerOptions)
         let stop = CaptureStopToken()
-        let sources = [SIGINT, SIGTERM].map { number -> any DispatchSourceSignal in
+        var sources = [SIGINT, SIGTERM].map { number -> any DispatchSourceSignal in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler { stop.stop() }
             source.resume()
             return source
+        }
+        var settings = LiveSettings()
+        settings.reportEvery = reportEvery
+        var reports: WindowReports?
+        if let output {
+            let trigger = ReportTrigger()
+            signal(SIGUSR1, SIG_IGN)
+            let usr1 = DispatchSource.makeSignalSource(signal: SIGUSR1, queue: .global())
+            usr1.setEventHandler { trigger.fire() }
+            usr1.resume()
+            sources.append(usr1)
+            let writer = WindowReports(
+                directory: output, interface: interface, format: reportFormat, redact: redact)
+            settings.reportNow = trigger
+            settings.windowReport = { writer.write($0) }
+            reports = writer
         }
         defer { sources.forEach { $0.cancel() } }
         var options = LiveOptions(
@@ -149,9 +188,9 @@ struct Sniff: ParsableCommand {
         let outcome: Result<AnalysisResult, CaptureError>
         do throws(CaptureError) {
             if format == .ndjson {
-                outcome = .success(try pipeline.sniff(options, stop: stop) { stream.write($0) })
+                outcome = .success(try pipeline.sniff(options, stop: stop, settings: settings) { stream.write($0) })
             } else {
-                outcome = .success(try pipeline.sniff(options, stop: stop))
+                outcome = .success(try pipeline.sniff(options, stop: stop, settings: settings))
             }
         } catch {
             outcome = .failure(error)
@@ -164,6 +203,9 @@ struct Sniff: ParsableCommand {
             printError("wedio: \(error)")
             throw ExitCode(Self.exitStatus(for: error))
         }
+        reports?.write(result)
+        let reportFailure = reports?.failure
+        if let reportFailure { printError("wedio: \(reportFailure)") }
         let text: String
         if format == .ndjson {
             text = try stream.reportLine(result)
@@ -173,8 +215,63 @@ struct Sniff: ParsableCommand {
         }
         FileHandle.standardOutput.write(Data(text.utf8))
         if result.hasDamagedInput { throw ExitCode(ExitStatus.captureUnavailable) }
+        if reportFailure != nil { throw ExitCode(ExitStatus.cannotCreate) }
         // Like a file damaged part-way: everything captured is reported, but packets are missing.
         if result.inputs.contains(where: { ($0.liveCounters?.dropped ?? 0) > 0 }) { throw ExitCode(ExitStatus.damagedInput) }
+    }
+}
+
+/// Formats of the window reports.
+enum WindowFormat: String, ExpressibleByArgument, CaseIterable {
+    case json
+    case markdown
+}
+
+/// Writes each window's report into the output directory, whole or not at all (written aside, then renamed),
+/// so that a shipper watching the directory never reads half a file.
+final class WindowReports: Sendable {
+    let directory: String
+    let interface: String
+    let format: WindowFormat
+    let redact: Bool
+    private let firstFailure = Mutex<String?>(nil)
+    /// One redactor for every window, so that an address keeps its pseudonym from file to file.
+    private let redactor = Mutex(Redactor())
+
+    init(directory: String, interface: String, format: WindowFormat, redact: Bool) {
+        self.directory = directory
+        self.interface = interface
+        self.format = format
+        self.redact = redact
+    }
+
+    var failure: String? { firstFailure.withLock { $0 } }
+
+    func write(_ result: AnalysisResult) {
+        guard let window = result.liveWindow else { return }
+        let stamp = TimeFormat.rfc3339(window.start).filter { $0.isNumber || $0 == "T" || $0 == "Z" }
+        let name =
+            "wedio-\(interface.filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })-\(stamp)-\(window.index)"
+            + (window.onDemand ? "-now" : "") + (format == .json ? ".json" : ".md")
+        let path = (directory as NSString).appendingPathComponent(name)
+        do {
+            var text =
+                format == .json
+                ? try JSONReport(toolVersion: wedioVersion, includeMessages: false).render(result)
+                : MarkdownReport(toolVersion: wedioVersion).render(result)
+            if redact {
+                let rendered = text
+                text = redactor.withLock { redactor in
+                    redactor.learn(result)
+                    return format == .json ? redactor.redact(json: rendered) : redactor.redact(text: rendered)
+                }
+            }
+            let partial = path + ".partial"
+            try Data(text.utf8).write(to: URL(fileURLWithPath: partial))
+            guard rename(partial, path) == 0 else { throw CocoaError(.fileWriteUnknown) }
+        } catch {
+            firstFailure.withLock { $0 = $0 ?? "cannot write the window report \(path): \(error)" }
+        }
     }
 }
 

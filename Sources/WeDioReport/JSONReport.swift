@@ -138,6 +138,7 @@ public struct JSONReport: Sendable {
         var findings: [FindingJSON]
         var iceSessions: Mapped<ICESession, Session>
         var inputs: [Input]
+        var liveWindow: Window?
         var messages: Mapped<MessageRecord, Message>?
         var natBehaviour: [Behaviour]
         var natMappings: Mapped<NATMapping, Mapping>
@@ -175,6 +176,28 @@ public struct JSONReport: Sendable {
             timeline = Mapped(result.timeline.events) { Event($0, start: start) }
             timelineDropped = result.timeline.dropped
             messages = includeMessages ? Mapped(result.messages, Message.init) : nil
+            liveWindow = result.liveWindow.map(Window.init)
+        }
+    }
+
+    /// `wedio sniff --report-every`: the window this report covers.
+    struct Window: Encodable {
+        var end: String
+        var evicted: [String: Int]
+        var index: Int
+        var onDemand: Bool
+        var start: String
+
+        init(_ window: LiveWindow) {
+            end = TimeFormat.rfc3339(window.end)
+            evicted = [
+                "transactions": window.evicted.transactions, "iceSessions": window.evicted.iceSessions,
+                "turnAllocations": window.evicted.turnAllocations, "natMappings": window.evicted.natMappings,
+                "mediaFlows": window.evicted.mediaFlows,
+            ]
+            index = window.index
+            onDemand = window.onDemand
+            start = TimeFormat.rfc3339(window.start)
         }
     }
 

@@ -293,6 +293,11 @@ public struct LiveEventFeed: Sendable {
         }
         natChangesSeen = changes.count
     }
+
+    /// After the NAT tracker forgot old changes: all of the remaining ones were reported.
+    mutating func natChangesRebased(_ count: Int) {
+        natChangesSeen = count
+    }
 }
 
 /// Kinds the live stream takes from the final report, because only the end of the capture decides them.

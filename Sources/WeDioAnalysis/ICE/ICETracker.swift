@@ -65,6 +65,47 @@ public struct ICETracker: Sendable {
 
     public init() {}
 
+    /// Forgets the sessions (pairs of ufrags) with no check or answer since `cutoff` (a long live capture:
+    /// consent checks keep a live session busy every few seconds); returns how many.
+    public mutating func evict(idleBefore cutoff: CaptureTime) -> Int {
+        var lastActivity: [AgentPair: CaptureTime] = [:]
+        for check in checks {
+            let key = AgentPair(Substring(check.receiver), Substring(check.sender))
+            let latest = max(check.time, check.responseTime ?? check.time)
+            if lastActivity[key].map({ latest > $0 }) ?? true { lastActivity[key] = latest }
+        }
+        let idle = Set(lastActivity.filter { $0.value < cutoff }.keys)
+        guard !idle.isEmpty else { return 0 }
+        var newIndex: [Int] = Array(repeating: -1, count: checks.count)
+        var kept: [Check] = []
+        kept.reserveCapacity(checks.count)
+        for (index, check) in checks.enumerated()
+        where !idle.contains(AgentPair(Substring(check.receiver), Substring(check.sender))) {
+            newIndex[index] = kept.count
+            kept.append(check)
+        }
+        checks = kept
+        checkIndex = checkIndex.compactMapValues { newIndex.indices.contains($0) && newIndex[$0] >= 0 ? newIndex[$0] : nil }
+        for key in idle {
+            checksPerSession[key] = nil
+            relayedChecks[key] = nil
+            googPings[key] = nil
+        }
+        relayedOrder.removeAll { relayedChecks[$0] == nil }
+        if let full = lastFullSession, idle.contains(full) {
+            lastFullSession = nil
+            lastFullUsername = nil
+            lastFullSessionDropped = 0
+        }
+        firstSeenAsSource.removeAll(keepingCapacity: true)
+        firstSeenAsTarget.removeAll(keepingCapacity: true)
+        for check in checks {
+            if firstSeenAsSource[check.from].map({ check.time < $0 }) ?? true { firstSeenAsSource[check.from] = check.time }
+            if firstSeenAsTarget[check.to].map({ check.time < $0 }) ?? true { firstSeenAsTarget[check.to] = check.time }
+        }
+        return idle.count
+    }
+
     public mutating func handle(_ message: STUNMessage, flow: FiveTuple, time: CaptureTime, carrier: MessageCarrier) {
         switch (message.method, message.messageClass) {
         case (.googPing, .request):

@@ -42,6 +42,26 @@ public struct NATTracker: Sendable {
 
     public init() {}
 
+    /// Forgets mappings not seen since `cutoff`, and the evidence (changes, exchanges, unsolicited requests)
+    /// from before it (a long live capture); returns how many mappings.
+    public mutating func evict(idleBefore cutoff: CaptureTime) -> Int {
+        let before = mappings.count
+        mappings.removeAll { $0.lastTime < cutoff }
+        mappingIndex.removeAll(keepingCapacity: true)
+        for (index, mapping) in mappings.enumerated() {
+            mappingIndex[
+                MappingKey(internalAddress: mapping.internalAddress, destination: mapping.destination, transport: mapping.transport)
+            ] = index
+        }
+        changes.removeAll { $0.time < cutoff }
+        exchanges.removeAll { $0.time < cutoff }
+        unsolicited.removeAll { $0.time < cutoff }
+        exchangeByID.removeAll(keepingCapacity: true)
+        for (index, exchange) in exchanges.enumerated() { exchangeByID[exchange.id] = index }
+        if mappedByTransaction.count > Limits.natMappedTransactions / 2 { mappedByTransaction.removeAll(keepingCapacity: true) }
+        return before - mappings.count
+    }
+
     /// `request`: for a response, the transaction it answers as the transaction tracker matched it.
     public mutating func handle(
         _ message: STUNMessage, flow: FiveTuple, time: CaptureTime, ref: PacketRef, purpose: RequestPurpose? = nil,

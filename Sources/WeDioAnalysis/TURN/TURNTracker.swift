@@ -22,8 +22,38 @@ public struct TURNTracker: Sendable {
     private var byClient: [FiveTuple: Int] = [:]
     private var pending: [TransactionID: Pending] = [:]
     public private(set) var dropped = 0
+    /// Allocations followed so far (evicted ones included): numbers the next one's id.
+    private var followed = 0
 
     public init() {}
+
+    /// Forgets allocations that were over before `cutoff`: deleted, expired, or refused (a long live
+    /// capture); returns how many.
+    public mutating func evict(endedBefore cutoff: CaptureTime) -> Int {
+        var newIndex: [Int: Int] = [:]
+        var kept: [TURNAllocation] = []
+        for (index, allocation) in allocations.enumerated() {
+            let over = allocation.ended ?? allocation.expires ?? (allocation.created == nil ? allocation.firstRequest : nil)
+            if let over, over < cutoff { continue }
+            newIndex[index] = kept.count
+            kept.append(allocation)
+        }
+        let removed = allocations.count - kept.count
+        guard removed > 0 else { return 0 }
+        allocations = kept
+        byClient = byClient.compactMapValues { newIndex[$0] }
+        connectionsByID = connectionsByID.compactMapValues { entry in
+            newIndex[entry.allocation].map { (allocation: $0, connection: entry.connection) }
+        }
+        pending = pending.compactMapValues { request in
+            newIndex[request.allocation].map { index in
+                var moved = request
+                moved.allocation = index
+                return moved
+            }
+        }
+        return removed
+    }
 
     static let turnMethods: Set<UInt16> = [0x003, 0x004, 0x006, 0x007, 0x008, 0x009, 0x00A, 0x00B, 0x00C]
     /// RFC 6062 CONNECTION-ID → (allocation, TCP connection), for ConnectionBind on a new TCP connection.
@@ -51,9 +81,10 @@ public struct TURNTracker: Sendable {
                 }
                 index = allocations.count
                 byClient[flow] = index
+                followed += 1
                 allocations.append(
                     TURNAllocation(
-                        id: "alloc-\(index + 1)", client: flow.source, server: flow.destination, transport: flow.transport,
+                        id: "alloc-\(followed)", client: flow.source, server: flow.destination, transport: flow.transport,
                         firstRequest: time))
             }
             if case .text(let username) = message.value(.username) { allocations[index].username = username }

@@ -148,6 +148,32 @@ public struct TransactionTracker: Sendable {
         dropped.add(old)
     }
 
+    /// Forgets transactions over before `cutoff` (answered, indications, or unanswered for 39.5 s), tallied like
+    /// those the cap drops (a long live capture: the report then lists what is recent); returns how many.
+    public mutating func evict(before cutoff: CaptureTime) -> Int {
+        var kept: [STUNTransaction] = []
+        var removed = 0
+        for var transaction in transactions {
+            let over: CaptureTime? =
+                transaction.outcome != nil
+                ? (transaction.responseTime ?? transaction.requestTime)
+                : CaptureTime(nanoseconds: transaction.requestTime.nanoseconds &+ Self.timeoutNanoseconds)
+            if let over, over < cutoff {
+                if transaction.outcome == nil { transaction.outcome = .timeout }
+                dropped.add(transaction)
+                removed += 1
+            } else {
+                kept.append(transaction)
+            }
+        }
+        guard removed > 0 else { return 0 }
+        storage = kept
+        ringNext = 0
+        byID = TransactionIndex(capacity: Limits.transactions)
+        for (slot, transaction) in storage.enumerated() { byID.insert(transaction.id, slot: slot) }
+        return removed
+    }
+
     /// Seconds after a request's last transmission during which its answer could still arrive, for deciding
     /// whether a lost packet may have been that answer (RFC 8489's last wait is Rm × RTO = 8 s).
     public static let answerWindowNanoseconds: Int64 = 8_000_000_000
