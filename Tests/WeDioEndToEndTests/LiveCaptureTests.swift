@@ -378,4 +378,65 @@ struct LiveCaptureTests {
         #expect(timeouts.allSatisfy { $0["duringCaptureDrops"] as? Bool == true })
         #expect(!transactions.contains { $0["outcome"] as? String == "success" && $0["duringCaptureDrops"] != nil })
     }
+
+    @Test("--report-every with --output: a report per window, one more on SIGUSR1, every transaction listed in some window, counters running from the start, finished transactions forgotten after their window")
+    func windowReports() throws {
+        let lab = try Lab("f")
+        defer { lab.tearDown() }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wedio-windows-\(getpid())").path
+        try? FileManager.default.removeItem(atPath: directory)
+        try FileManager.default.createDirectory(atPath: directory + "/reports", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = "10.213.\(lab.subnet).1"
+        let responder = try Self.start(
+            lab.capture, ["timeout", "30", "python3", Self.load, "respond", "--bind", server, "--seconds", "12"],
+            stdout: directory + "/respond")
+        defer { _ = Self.wait(responder, seconds: 20) }
+        let binary = try #require(Fixtures.wedioBinary)
+        let sniff = try Self.start(
+            lab.capture,
+            Self.unblockingSignals + [binary, "sniff", "-i", "wedio-c", "--filter", "udp", "--duration", "9", "--report-every", "2",
+             "--output", directory + "/reports", "--format", "ndjson"], stdout: directory + "/ndjson")
+        usleep(1_000_000)
+        let sender = try ProcessRunner.run(
+            Self.ip,
+            ["netns", "exec", lab.sender, "timeout", "30", "python3", Self.load, "send", "--to", server, "--rate", "500",
+             "--seconds", "4", "--sockets", "8"])
+        try #require(sender.status == 0, "\(sender.stderr)")
+        kill(sniff.processIdentifier, SIGUSR1)
+        try #require(Self.wait(sniff, seconds: 30))
+        #expect(sniff.terminationStatus == 0, "\(Self.read(directory + "/ndjson.err"))")
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory + "/reports").sorted()
+        #expect(!names.contains { $0.hasSuffix(".partial") })
+        #expect(names.contains { $0.hasSuffix("-now.json") }, "SIGUSR1 wrote a report: \(names)")
+        let periodic = names.filter { !$0.hasSuffix("-now.json") }
+        #expect(periodic.count >= 4, "\(names)")
+        var ids: Set<String> = []
+        var windows: [[String: Any]] = []
+        for name in periodic {
+            let data = try Data(contentsOf: URL(fileURLWithPath: directory + "/reports/" + name))
+            let report = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+            let window = try #require(report["liveWindow"] as? [String: Any], "\(name)")
+            windows.append(window)
+            for transaction in report["transactions"] as? [[String: Any]] ?? [] {
+                if let id = transaction["id"] as? String { ids.insert(id) }
+            }
+        }
+        let indexes = windows.compactMap { $0["index"] as? Int }.sorted()
+        #expect(indexes == Array(1...indexes.count), "\(indexes)")
+        // Each window begins where the one before ended.
+        let ordered = windows.sorted { ($0["index"] as? Int ?? 0) < ($1["index"] as? Int ?? 0) }
+        for (previous, next) in zip(ordered, ordered.dropFirst()) {
+            #expect(previous["end"] as? String == next["start"] as? String)
+        }
+        // Every transaction of the run appears in some window, and the last report's counters cover them all.
+        #expect(ids.count == 2_000, "\(ids.count) distinct transactions over the windows")
+        let lines = try Self.lines(Self.read(directory + "/ndjson"))
+        let final = try #require(lines.last?["report"] as? [String: Any])
+        let outcomes = try #require((final["stats"] as? [String: Any])?["transactionOutcomes"] as? [String: Int])
+        #expect(outcomes == ["success": 2_000])
+        let evicted = try #require((final["liveWindow"] as? [String: Any])?["evicted"] as? [String: Int])
+        #expect(evicted["transactions"] == 2_000, "every finished transaction was forgotten after its window: \(evicted)")
+        #expect((final["transactions"] as? [Any])?.isEmpty == true)
+    }
 }
