@@ -3,8 +3,8 @@ import Glibc
 import Synchronization
 import WeDioBasics
 
-/// Asks a running live capture to stop. The only `@unchecked Sendable` in WeDio: `pcap_breakloop` is
-/// documented as safe to call from another thread or a signal handler, and the flag is atomic.
+/// Asks a running live capture to stop. `@unchecked Sendable` because it holds a `pcap_t` address:
+/// `pcap_breakloop` is documented as safe to call from another thread or a signal handler, and the flag is atomic.
 public final class CaptureStopToken: @unchecked Sendable {
     private let stopped = Atomic<Bool>(false)
     /// The running handle's address (0 when none): a plain integer so the mutex holds a Sendable value.

@@ -6,7 +6,7 @@ import WeDioSTUN
 /// The JSON report (Schemas/wedio-report.schema.json). Keys are sorted and every list is ordered by
 /// first appearance, so the same capture always gives the same bytes. Passwords never appear.
 public struct JSONReport: Sendable {
-    public static let schemaVersion = "0.3"
+    public static let schemaVersion = "0.4"
 
     public var toolVersion: String
     /// Adds every decoded STUN message with its attributes (`--messages`).

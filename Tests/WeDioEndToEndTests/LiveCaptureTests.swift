@@ -195,7 +195,7 @@ struct LiveCaptureTests {
         #expect(lines.last?.hasPrefix("{\"report\"") == true)
         let stats = try #require(report?["stats"] as? [String: Any])
         #expect(stats["stunMessages"] as? Int == 6)
-        #expect(report?["schemaVersion"] as? String == "0.3")
+        #expect(report?["schemaVersion"] as? String == "0.4")
     }
 
     // MARK: Under load, against tcpdump on the same interface
@@ -223,6 +223,17 @@ struct LiveCaptureTests {
     static let unblockingSignals = [
         "python3", "-c", "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execvp(sys.argv[1], sys.argv[1:])",
     ]
+
+    /// Every line of a stream (and window reports) against the schema, by Python's jsonschema.
+    static func validate(stream: String, reports: [String] = []) throws {
+        guard SchemaValidator.isAvailable else {
+            Issue.record("python3 with jsonschema is needed to check the stream against the schema")
+            return
+        }
+        let script = Fixtures.repositoryRoot.appendingPathComponent("scripts/live/validate_stream.py").path
+        let output = try ProcessRunner.run("/usr/bin/env", ["python3", script, stream] + (reports.isEmpty ? [] : ["--report"] + reports))
+        #expect(output.status == 0, "\(output.stdout)\(output.stderr)")
+    }
 
     static func read(_ path: String) -> String {
         (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
@@ -323,6 +334,7 @@ struct LiveCaptureTests {
         #expect((ice["keys"] as? [String: String])?["ice"] == "lfrag:rfrag")
         #expect(lines.contains { $0["type"] as? String == "stats" })
         #expect(!events.contains { $0["kind"] as? String == "stun-timeout" })
+        try Self.validate(stream: directory + "/ndjson")
     }
 
     @Test("A kernel buffer too small for the load: the drops are counted, placed in time, named in a finding, and the timeouts they may explain are marked")
@@ -377,6 +389,7 @@ struct LiveCaptureTests {
         #expect(!timeouts.isEmpty)
         #expect(timeouts.allSatisfy { $0["duringCaptureDrops"] as? Bool == true })
         #expect(!transactions.contains { $0["outcome"] as? String == "success" && $0["duringCaptureDrops"] != nil })
+        try Self.validate(stream: directory + "/ndjson")
     }
 
     @Test("--report-every with --output: a report per window, one more on SIGUSR1, every transaction listed in some window, counters running from the start, finished transactions forgotten after their window")
@@ -437,6 +450,7 @@ struct LiveCaptureTests {
         #expect(outcomes == ["success": 2_000])
         let evicted = try #require((final["liveWindow"] as? [String: Any])?["evicted"] as? [String: Int])
         #expect(evicted["transactions"] == 2_000, "every finished transaction was forgotten after its window: \(evicted)")
+        try Self.validate(stream: directory + "/ndjson", reports: names.map { directory + "/reports/" + $0 })
         #expect((final["transactions"] as? [Any])?.isEmpty == true)
     }
 }

@@ -47,14 +47,35 @@ def respond(args):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
     s.bind((args.bind, args.port))
-    s.settimeout(0.2)
+    s.setblocking(False)
+    # RTP goes to port + 1: a socket takes it so that no ICMP port-unreachable comes back.
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+    sink.bind((args.bind, args.port + 1))
+    sink.setblocking(False)
+    selector = selectors.DefaultSelector()
+    selector.register(s, selectors.EVENT_READ)
+    selector.register(sink, selectors.EVENT_READ)
     end = time.monotonic() + args.seconds
     answered = 0
+    pending = []
     while time.monotonic() < end:
-        try:
-            data, addr = s.recvfrom(2048)
-        except socket.timeout:
+        if not pending:
+            for key, _ in selector.select(timeout=0.2):
+                if key.fileobj is sink:
+                    try:
+                        while True:
+                            sink.recv(2048)
+                    except BlockingIOError:
+                        pass
+                else:
+                    try:
+                        while len(pending) < 256:
+                            pending.append(s.recvfrom(2048))
+                    except BlockingIOError:
+                        pass
             continue
+        data, addr = pending.pop(0)
         if len(data) < 20 or data[0:2] != b'\x00\x01':
             continue
         ip = struct.unpack('!I', socket.inet_aton(addr[0]))[0] ^ MAGIC
