@@ -363,3 +363,43 @@ final class LiveAnalysis: @unchecked Sendable {
         return result
     }
 }
+
+extension Pipeline {
+    /// Reads a capture held in memory as a live capture would analyse it, and returns the events the live
+    /// stream would carry (before its rate limit) beside the result: the same derivation, testable without
+    /// an interface. `unfinished` sees the analyzer after the last packet, before the end closes what is open.
+    public func followLive(
+        bytes: [UInt8], name: String = "<memory>", unfinished: ((Analyzer) -> Void)? = nil
+    ) -> (events: [TimelineEvent], result: AnalysisResult) {
+        var analyzer = Analyzer(options: analyzerOptions)
+        analyzer.followLive(vantage: name)
+        var decoder = PacketDecoder()
+        var log = DiagnosticLog()
+        var analysisLog = DiagnosticLog()
+        var summary = InputSummary(index: 0, path: name, vantage: name)
+        var events: [TimelineEvent] = []
+        do throws(CaptureError) {
+            let capture = try OfflineCapture(bytes: bytes, name: name)
+            summary.linkType = capture.linkType.name
+            try capture.forEach { record, packet in
+                summary.packets += 1
+                if summary.firstTime == nil { summary.firstTime = record.time }
+                summary.lastTime = record.time
+                decoder.decode(
+                    link: capture.linkType, ref: PacketRef(input: 0, packet: record.number), time: record.time,
+                    wireLength: record.wireLength, bytes: packet, log: &log
+                ) { payload, payloadBytes in
+                    analyzer.handle(payload, bytes: payloadBytes, log: &analysisLog)
+                }
+                events += analyzer.drainLiveEvents(now: record.time)
+            }
+        } catch {
+            summary.record(error, status: .damaged)
+        }
+        analyzer.absorb(decoder)
+        unfinished?(analyzer)
+        events += analyzer.finishLiveEvents()
+        analyzer.finish()
+        return (events, AnalysisResult(inputs: [summary], analyzer: analyzer))
+    }
+}

@@ -28,7 +28,14 @@ public struct Redactor: Sendable {
     public mutating func learn(_ event: TimelineEvent) {
         var ips: [IPAddress] = []
         for text in [event.summary] + event.refs + Array(event.keys.values) { Self.addresses(in: text, into: &ips) }
+        // A stream of random addresses must not grow the table without end: past the limit it starts again
+        // (a line is redacted right after its event is learned, so nothing it holds is forgotten first).
+        if addresses.count + ips.count > Self.remembered {
+            addresses.removeAll(keepingCapacity: true)
+            given.removeAll(keepingCapacity: true)
+        }
         assign(ips)
+        if names.count >= Self.remembered { names.removeAll(keepingCapacity: true) }
         if let session = event.keys["ice"] {
             for ufrag in session.split(separator: ":") { name(String(ufrag), "ufrag") }
         }
@@ -129,6 +136,10 @@ public struct Redactor: Sendable {
         nameCounters[kind, default: 0] += 1
         names[original] = "\(kind)-\(nameCounters[kind] ?? 1)"
     }
+
+    /// Addresses (and names) remembered at once: a live stream of random addresses must not grow without end.
+    /// Past this the table starts again with fresh pseudonyms (numbering continues, none is given twice).
+    static let remembered = 262_144
 
     /// Gives each new address a pseudonym.
     private mutating func assign(_ ips: [IPAddress]) {

@@ -453,4 +453,39 @@ struct LiveCaptureTests {
         try Self.validate(stream: directory + "/ndjson", reports: names.map { directory + "/reports/" + $0 })
         #expect((final["transactions"] as? [Any])?.isEmpty == true)
     }
+
+    @Test("--redact on the live stream: no address of the lab and no ufrag survives in any line, the report included")
+    func redactedStream() throws {
+        let lab = try Lab("g")
+        defer { lab.tearDown() }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wedio-redact-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = "10.213.\(lab.subnet).1"
+        let responder = try Self.start(
+            lab.capture, ["timeout", "30", "python3", Self.load, "respond", "--bind", server, "--seconds", "8"],
+            stdout: directory + "/respond")
+        defer { _ = Self.wait(responder, seconds: 20) }
+        let binary = try #require(Fixtures.wedioBinary)
+        let sniff = try Self.start(
+            lab.capture,
+            [binary, "sniff", "-i", "wedio-c", "--filter", "udp", "--duration", "5", "--format", "ndjson", "--redact"],
+            stdout: directory + "/ndjson")
+        usleep(1_000_000)
+        let sender = try ProcessRunner.run(
+            Self.ip,
+            ["netns", "exec", lab.sender, "timeout", "30", "python3", Self.load, "send", "--to", server, "--rate", "50",
+             "--seconds", "1", "--sockets", "4", "--ice-checks", "5"])
+        try #require(sender.status == 0, "\(sender.stderr)")
+        try #require(Self.wait(sniff, seconds: 30))
+        let stream = Self.read(directory + "/ndjson")
+        let lines = try Self.lines(stream)
+        #expect(lines.contains { $0["kind"] as? String == "ice-checks-started" })
+        #expect(lines.last?["type"] as? String == "report")
+        // The oracle is the lab's own addressing, not the redactor's lists.
+        #expect(!stream.contains("10.213."), "a lab address survived")
+        #expect(!stream.contains("rfrag") && !stream.contains("lfrag"), "a ufrag survived")
+        #expect(stream.contains("10.128."), "private addresses become 10.128.x.y pseudonyms")
+        #expect(stream.contains("ufrag-1"))
+    }
 }

@@ -45,6 +45,9 @@ public struct LiveEventFeed: Sendable {
     private var sessions: [String: SessionState] = [:]
     private var sessionOrder = Ring<String>(capacity: LiveEventFeed.sessionsFollowed)
     static let sessionsFollowed = 65_536
+    /// Pairs remembered as succeeded or nominated over all sessions (forged answers could name millions).
+    private var pairsRemembered = 0
+    static let pairsFollowed = 262_144
     /// Pending checks and TURN requests remembered at once; beyond this the table starts again.
     static let pendingRequests = Limits.pendingRequests
 
@@ -103,7 +106,9 @@ public struct LiveEventFeed: Sendable {
             let b = username[username.index(after: colon)...]
             let session = a < b ? "\(a):\(b)" : "\(b):\(a)"
             if sessions[session] == nil {
-                if sessionOrder.isFull, let oldest = sessionOrder.first { sessions[oldest] = nil }
+                if sessionOrder.isFull, let oldest = sessionOrder.removeFirst(), let forgotten = sessions.removeValue(forKey: oldest) {
+                    pairsRemembered -= forgotten.succeeded.count + forgotten.nominated.count
+                }
                 sessionOrder.append(session)
                 sessions[session] = SessionState()
                 add(
@@ -140,7 +145,9 @@ public struct LiveEventFeed: Sendable {
                 guard attribute.type == .xorPeerAddress, case .xorAddress(let peer) = attribute.value else { return nil }
                 return peer.ip.description
             }
-            remember(id, "permission for " + peers.joined(separator: ", "))
+            // At most a few named: a hostile request can carry a hundred peers, and thousands wait at once.
+            let named = peers.prefix(4).joined(separator: ", ")
+            remember(id, "permission for " + named + (peers.count > 4 ? " and \(peers.count - 4) more" : ""))
         case .channelBind:
             var text = "channel"
             if case .channelNumber(let number) = message.value(.channelNumber) { text += " 0x" + String(number, radix: 16) }
@@ -175,11 +182,14 @@ public struct LiveEventFeed: Sendable {
             guard let check = checks.removeValue(forKey: id), var session = sessions[check.session] else { return }
             let pair = clientFlow
             let keys = ["ice": check.session, "transaction": id.description]
+            let room = pairsRemembered < Self.pairsFollowed
             if success {
-                if session.succeeded.count < 1_024, session.succeeded.insert(pair).inserted {
+                if room, session.succeeded.count < 1_024, session.succeeded.insert(pair).inserted {
+                    pairsRemembered += 1
                     add(time, .icePairSucceeded, "pair \(pair.source) ↔ \(pair.destination) succeeded", refs: [transaction], keys: keys)
                 }
-                if check.nominated, session.nominated.count < 1_024, session.nominated.insert(pair).inserted {
+                if room, check.nominated, session.nominated.count < 1_024, session.nominated.insert(pair).inserted {
+                    pairsRemembered += 1
                     add(time, .iceNominated, "pair \(pair.source) ↔ \(pair.destination) nominated", refs: [transaction], keys: keys)
                     if !session.connected {
                         session.connected = true
