@@ -695,8 +695,11 @@ public struct JSONReport: Sendable {
         var vantage: String
         var restartOf: String?
         var pairsOmitted, candidatesOmitted, checksSeen, checksDropped: Int
+        /// The join key of live events (`keys.ice`): the two ufrags sorted, joined by ":".
+        var key: String
 
         init(_ session: ICESession) {
+            key = session.ufrags.sorted().joined(separator: ":")
             vantage = session.vantage
             restartOf = session.restartOf
             pairsOmitted = session.pairsOmitted
@@ -754,6 +757,7 @@ public struct JSONReport: Sendable {
             writer.field("controlling", controlling)
             writer.field("googPings", googPings)
             writer.field("id", id)
+            writer.field("key", key)
             try writer.object("media", media)
             try writer.encodable("networkInfo", networkInfo)
             writer.field("outcome", outcome)
@@ -792,6 +796,8 @@ public struct JSONReport: Sendable {
             var packetsToPeer, bytesToPeer, packetsFromPeer, bytesFromPeer: Int
         }
         var id, client, server, transport, endReason: String
+        /// The join key of live events (`keys.turnClient`): the client's 5-tuple.
+        var key: String
         var username, realm, mappedAddress: String?
         var requestedTransport: String?
         var relayedAddresses: [String]
@@ -829,6 +835,7 @@ public struct JSONReport: Sendable {
         init(_ a: TURNAllocation) {
             vantage = a.vantage
             id = a.id
+            key = FiveTuple(source: a.client, destination: a.server, transport: a.transport).description
             client = a.client.description
             server = a.server.description
             transport = a.transport.rawValue

@@ -488,4 +488,47 @@ struct LiveCaptureTests {
         #expect(stream.contains("10.128."), "private addresses become 10.128.x.y pseudonyms")
         #expect(stream.contains("ufrag-1"))
     }
+
+    @Test("--write with --rotate-size: files named as tcpdump -C names them, none over the size, together every packet")
+    func rotatedWrite() throws {
+        let lab = try Lab("h")
+        defer { lab.tearDown() }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wedio-rotate-\(getpid())").path
+        try? FileManager.default.removeItem(atPath: directory)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = "10.213.\(lab.subnet).1"
+        let responder = try Self.start(
+            lab.capture, ["timeout", "30", "python3", Self.load, "respond", "--bind", server, "--seconds", "7"],
+            stdout: directory + "/respond")
+        defer { _ = Self.wait(responder, seconds: 20) }
+        let binary = try #require(Fixtures.wedioBinary)
+        let sniff = try Self.start(
+            lab.capture,
+            [binary, "sniff", "-i", "wedio-c", "--filter", "udp", "--duration", "4", "--write", directory + "/ring.pcap",
+             "--rotate-size", "4K"], stdout: directory + "/text")
+        usleep(1_000_000)
+        let sender = try ProcessRunner.run(
+            Self.ip,
+            ["netns", "exec", lab.sender, "timeout", "30", "python3", Self.load, "send", "--to", server, "--rate", "200",
+             "--seconds", "1", "--sockets", "4"])
+        try #require(sender.status == 0, "\(sender.stderr)")
+        try #require(Self.wait(sniff, seconds: 30))
+        #expect(sniff.terminationStatus == 0, "\(Self.read(directory + "/text.err"))")
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("ring.pcap") }
+        let expected = ["ring.pcap"] + (1..<files.count).map { "ring.pcap\($0)" }
+        #expect(files.sorted() == expected.sorted(), "\(files)")
+        #expect(files.count >= 8, "400 packets of about 90 bytes in 4 KiB files: \(files.count)")
+        for file in files {
+            let size = try #require(try FileManager.default.attributesOfItem(atPath: directory + "/" + file)[.size] as? Int)
+            #expect(size <= 4_096 + 24, "\(file): \(size) bytes")
+        }
+        // Read back in order as one vantage point: every packet is in exactly one file, no transaction cut.
+        let analyzed = try ProcessRunner.run(binary, ["analyze", "--format", "json"] + expected.map { directory + "/" + $0 })
+        #expect(analyzed.status == 0, "\(analyzed.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(analyzed.stdout.utf8)) as? [String: Any])
+        let packets = (report["inputs"] as? [[String: Any]] ?? []).compactMap { $0["packets"] as? Int }.reduce(0, +)
+        #expect(packets == 400)
+        #expect((report["stats"] as? [String: Any])?["transactionOutcomes"] as? [String: Int] == ["success": 200])
+    }
 }
