@@ -93,4 +93,27 @@ struct FragmentTests {
         #expect(harness.decoder.fragments.datagramsInFlight <= Limits.fragmentDatagramsInFlight)
         #expect(harness.decoder.fragments.evicted == 200)
     }
+
+    @Test("A long capture of datagrams dropped part-way: the bytes they held are given back, so reassembly never stops")
+    func droppedDatagramsFreeTheirBytes() {
+        var harness = DecodeHarness()
+        // 12 000 datagrams whose first fragment is held, then a fragment reaching past 65 535 bytes drops them:
+        // 17 MB in all, more than the 16 MiB of buffers if the dropped bytes stayed counted.
+        for index in 0..<12_000 {
+            let identification = UInt16(index % 60_000)
+            harness.feed(Self.ipv4Fragments(identification: identification)[0])
+            let beyond = PacketBuilder.ipv4(
+                source: DecodeHarness.client.ip, destination: DecodeHarness.server.ip, protocol: 17,
+                payload: Array(repeating: 0, count: 1_480), identification: identification, fragmentOffset: 64_800,
+                moreFragments: true)
+            harness.feed(PacketBuilder.ethernet(beyond, etherType: 0x0800))
+        }
+        #expect(harness.decoder.fragments.datagramsInFlight == 0)
+        #expect(harness.decoder.fragments.bytesInFlight == 0)
+        #expect(harness.decoder.fragments.evicted == 0)
+        // A datagram after all that still reassembles.
+        for fragment in Self.ipv4Fragments(identification: 60_001) { harness.feed(fragment) }
+        #expect(harness.outputs.map(\.kind) == [.stun])
+        #expect(harness.outputs.first?.bytes == Self.stun)
+    }
 }

@@ -47,6 +47,8 @@ public struct FragmentReassembler: Sendable {
     public init() {}
 
     public var datagramsInFlight: Int { datagrams.count }
+    /// Bytes held for incomplete datagrams (always the sum over them).
+    public var bytesInFlight: Int { bufferedBytes }
 
     public mutating func add(
         _ packet: IPPacket, fragment: FragmentInfo, payload: borrowing Span<UInt8>, at time: CaptureTime
@@ -57,7 +59,8 @@ public struct FragmentReassembler: Sendable {
             identification: fragment.identification)
         let length = packet.payload.count
         guard fragment.offset + length <= Limits.fragmentDatagramBytes else {
-            datagrams[key] = nil
+            // The whole datagram goes, and with it the bytes it held.
+            if let dropped = datagrams.removeValue(forKey: key) { bufferedBytes -= dropped.bufferedBytes }
             return .dropped(.malformedIP, "fragment ends at \(fragment.offset + length), past 65535")
         }
         if fragment.moreFragments && length % 8 != 0 {
