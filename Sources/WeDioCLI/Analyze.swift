@@ -91,7 +91,16 @@ struct Analyze: ParsableCommand {
         return result
     }
 
+    /// Tests: throws an error no command expects, to check that such a fault exits 70.
+    @Flag(name: .customLong("fail-internally"), help: .hidden)
+    var failInternally = false
+
+    struct InternalFault: Error, CustomStringConvertible {
+        var description: String { "a fault asked for by --fail-internally" }
+    }
+
     func run() throws {
+        if failInternally { throw InternalFault() }
         let store = try credentials.store()
         var options = Analyzer.Options(keepMessages: messages, credentials: store)
         options.signalledCandidates = try credentials.signalledCandidates()

@@ -55,6 +55,15 @@ func useColor() -> Bool {
 /// The entry point the `wedio` executable calls (keeps ArgumentParser out of the executable target).
 public enum WeDioMain {
     public static func main(_ arguments: [String]? = nil) {
-        WeDioCommand.main(arguments)
+        do {
+            var command = try WeDioCommand.parseAsRoot(arguments)
+            try command.run()
+        } catch {
+            // Usage errors, help, and the exit codes the commands chose go through the parser as usual;
+            // anything else thrown is a fault of ours: one line, and EX_SOFTWARE (70), not a bare 1.
+            guard WeDioCommand.exitCode(for: error) == .failure else { WeDioCommand.exit(withError: error) }
+            printError("wedio: internal error: \(error)")
+            Foundation.exit(ExitStatus.software)
+        }
     }
 }

@@ -184,6 +184,23 @@ struct CommandLineTests {
         #expect(!output.stdout.contains("failed MESSAGE-INTEGRITY"))
     }
 
+    @Test("An error no command expects exits 70 (EX_SOFTWARE) with one line, not 1")
+    func internalError() throws {
+        let output = try Self.wedio(["analyze", "--fail-internally", Fixtures.path("link/ethernet-lo.pcap")])
+        #expect(output.status == 70)
+        #expect(output.stderr == "wedio: internal error: a fault asked for by --fail-internally\n")
+    }
+
+    @Test(
+        "sniff without permission to capture exits 77 with the way out",
+        .enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/sbin/runuser"), "needs root to become nobody"))
+    func noPermission() throws {
+        let binary = try #require(Fixtures.wedioBinary)
+        let output = try ProcessRunner.run("/usr/sbin/runuser", ["-u", "nobody", "--", binary, "sniff", "-i", "lo", "--duration", "1"])
+        #expect(output.status == 77, "\(output.stderr)")
+        #expect(output.stderr.contains("CAP_NET_RAW"))
+    }
+
     @Test("interfaces lists the loopback")
     func interfaces() throws {
         let output = try Self.wedio(["interfaces"])
