@@ -28,11 +28,15 @@ public enum Fixtures {
         return names.filter { $0.hasSuffix(".pcap") || $0.hasSuffix(".pcapng") }.sorted()
     }
 
-    /// The built `wedio` binary beside the test bundle.
+    /// The `wedio` binary SwiftPM built beside the test bundle (the end-to-end tests depend on it, so it is
+    /// there whatever the build directory); the usual build directories only as a fallback. Tests
+    /// `#require` it: a missing binary fails them, it does not skip them.
     public static var wedioBinary: String? {
+        let runner = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath()
         let candidates = [
+            runner.deletingLastPathComponent().appendingPathComponent("wedio").path,
+            runner.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("wedio").path,
             repositoryRoot.appendingPathComponent(".build/debug/wedio").path,
-            repositoryRoot.appendingPathComponent(".build/release/wedio").path,
         ]
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
     }

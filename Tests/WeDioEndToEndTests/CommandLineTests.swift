@@ -4,7 +4,7 @@ import WeDioBasics
 import WeDioTestSupport
 
 /// Runs the built `wedio` binary: output and exit status as a user sees them.
-@Suite("wedio command line", .enabled(if: Fixtures.wedioBinary != nil, "wedio is not built"))
+@Suite("wedio command line")
 struct CommandLineTests {
     static func wedio(_ arguments: [String]) throws -> ProcessRunner.Output {
         var environment = ProcessInfo.processInfo.environment

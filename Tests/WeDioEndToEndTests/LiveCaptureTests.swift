@@ -8,7 +8,6 @@ import WeDioTestSupport
     "wedio sniff on a veth pair",
     .enabled(if: getuid() == 0, "needs root for network namespaces"),
     .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") || FileManager.default.isExecutableFile(atPath: "/sbin/ip"), "needs iproute2"),
-    .enabled(if: Fixtures.wedioBinary != nil, "wedio is not built"),
     .serialized)
 struct LiveCaptureTests {
     static let ip = FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") ? "/usr/sbin/ip" : "/sbin/ip"

@@ -30,6 +30,16 @@ struct MarkdownReportTests {
         #expect(markdown.contains("**Verdict:** Failed: ICE inside/ice-1"))
     }
 
+    @Test("The terminal summary (no colour), the default output: golden text on a relayed call and on a total failure")
+    func goldenText() {
+        let relay = Self.result([("a-inside", "ice/relay-turn/a-inside.pcap")])
+        Golden.assertMatches(TextReport(color: false, toolVersion: "test").render(relay), named: "relay-turn-a-inside.txt")
+        let failure = Self.result([("inside", "ice/total-failure/a-inside.pcap"), ("outside", "ice/total-failure/a-outside.pcap")])
+        let text = TextReport(color: false, toolVersion: "test").render(failure)
+        Golden.assertMatches(text, named: "total-failure-a.txt")
+        #expect(!text.contains("\u{1B}["), "no escape sequences without colour")
+    }
+
     @Test("The Mermaid diagram declares every participant it uses, once, and has no statement breakers", arguments: [
         "ice/relay-turn/a-inside.pcap", "ice/aiortc-call/a-inside.pcap", "ice/ipv6-host/host-pair.pcap", "link/ethernet-lo.pcap",
     ])
