@@ -185,8 +185,12 @@ public struct TextReport: Sendable {
         let errors = allocation.allocateErrors.map(String.init).joined(separator: ", ")
         switch allocation.end {
         case .failed:
-            let reason = allocation.credentialsRefused > 0 ? "credentials refused (401 after an authenticated request)" : "Allocate refused"
-            lines.append(red("  failed: \(reason); errors \(errors)") + (who.isEmpty ? "" : "  \(who.joined(separator: ", "))"))
+            // Never answered is not refused: say which it was, and list errors only when there were some.
+            let reason =
+                allocation.credentialsRefused > 0
+                ? "credentials refused (401 after an authenticated request); errors \(errors)"
+                : errors.isEmpty ? "no answer to the Allocate" : "Allocate refused; errors \(errors)"
+            lines.append(red("  failed: \(reason)") + (who.isEmpty ? "" : "  \(who.joined(separator: ", "))"))
         case .alive, .deleted, .expired:
             let relayed = allocation.relayedAddresses.map(\.description).joined(separator: ", ")
             let lifetime = allocation.lifetimeSeconds.map { ", lifetime \($0) s" } ?? ""

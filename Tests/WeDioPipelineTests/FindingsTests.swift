@@ -3,6 +3,7 @@ import Testing
 import WeDio
 import WeDioAnalysis
 import WeDioBasics
+import WeDioReport
 import WeDioSTUN
 import WeDioTestSupport
 
@@ -164,6 +165,48 @@ struct FindingsTests {
     func authFailed() {
         let result = Pipeline().analyze(bytes: Self.allocation(answers: [401]).bytes)
         #expect(Self.codes(result.findings) == ["error turn-auth-failed"])
+    }
+
+    @Test("Two clients refused the same way read as one finding, with each client in its evidence")
+    func sameSentenceOnce() throws {
+        var capture = SyntheticCapture()
+        let key = STUNKey.longTerm(username: "alice", realm: "r", password: "p")
+        // The first client is refused once, the second tries twice: different histories, one sentence.
+        for (client, tries) in [("10.0.0.5:5000", 1), ("10.0.0.6:5000", 2)] {
+            let first = capture.newID()
+            capture.add(.allocate, .request, id: first, from: client, to: Self.server, at: 0)
+            capture.add(
+                .allocate, .errorResponse, id: first, from: Self.server, to: client, at: 0.01,
+                [SyntheticCapture.error(401, "Unauthorized"), SyntheticCapture.text(.realm, "r"), SyntheticCapture.text(.nonce, "n1")])
+            for attempt in 0..<tries {
+                let id = capture.newID()
+                let at = 0.1 + Double(attempt) * 0.1
+                capture.add(
+                    .allocate, .request, id: id, from: client, to: Self.server, at: at,
+                    [
+                        SyntheticCapture.text(.username, "alice"), SyntheticCapture.text(.realm, "r"),
+                        SyntheticCapture.text(.nonce, "n1"), SyntheticCapture.integrity,
+                    ], key: key)
+                capture.add(
+                    .allocate, .errorResponse, id: id, from: Self.server, to: client, at: at + 0.01,
+                    [SyntheticCapture.error(401, "Unauthorized"), SyntheticCapture.text(.nonce, "n2")])
+            }
+        }
+        let result = Pipeline().analyze(bytes: capture.bytes)
+        #expect(Self.codes(result.findings) == ["error turn-auth-failed"])
+        let evidence = try #require(result.findings.first?.evidence.map(\.summary))
+        #expect(evidence.count == 2)
+        #expect(evidence.contains { $0.hasPrefix("10.0.0.5:5000 → ") } && evidence.contains { $0.hasPrefix("10.0.0.6:5000 → ") })
+    }
+
+    @Test("An Allocate never answered is not called refused, and lists no empty errors")
+    func allocateUnanswered() {
+        var capture = SyntheticCapture()
+        capture.add(.allocate, .request, id: capture.newID(), from: Self.client, to: Self.server, at: 0)
+        let text = TextReport(color: false, toolVersion: "test").render(Pipeline().analyze(bytes: capture.bytes))
+        #expect(text.contains("failed: no answer to the Allocate"), "\(text)")
+        #expect(!text.contains("refused"))
+        #expect(!text.contains("errors \n") && !text.contains("errors  "))
     }
 
     @Test("438 Stale Nonce three times in a row: turn-stale-nonce-loop")

@@ -28,6 +28,22 @@ public enum Diagnosis {
             if let key = finding.mergeKey.map({ "\(finding.code.rawValue)/\($0)" }) { byKey[key] = merged.count }
             merged.append(finding)
         }
+        // The same sentence twice (two vantage points, or two clients the sentence does not name) reads as a
+        // repeat: one finding, with each one's evidence (which names the client and the vantage point).
+        var bySentence: [String: Int] = [:]
+        var distinct: [Finding] = []
+        for finding in merged {
+            let sentence = "\(finding.code.rawValue)/\(finding.message)"
+            if let index = bySentence[sentence] {
+                distinct[index].evidence += finding.evidence
+                distinct[index].severity = max(distinct[index].severity, finding.severity)
+                if let time = finding.time, distinct[index].time.map({ time < $0 }) ?? true { distinct[index].time = time }
+                continue
+            }
+            bySentence[sentence] = distinct.count
+            distinct.append(finding)
+        }
+        merged = distinct
         // Worst first, then in time order.
         merged.sort {
             if $0.severity != $1.severity { return $0.severity > $1.severity }
