@@ -4,8 +4,10 @@ import WeDioSTUN
 
 /// Reconstructs ICE sessions from connectivity checks (RFC 8445 §7): Binding requests with USERNAME
 /// "RFRAG:LFRAG" and PRIORITY, grouped by the pair of ufrags. Candidates are typed from addresses, never
-/// from PRIORITY. Checks carried inside TURN (ChannelData, Data indications) need the TURN channel table
-/// and are not yet placed on pairs.
+/// from PRIORITY. Checks carried inside TURN (ChannelData, Send/Data indications) arrive here with the
+/// 5-tuple they really travelled (relayed address ↔ peer, resolved by the analyzer from the allocation's
+/// channels and peers) and are placed on pairs like direct ones; only those whose allocation was never seen
+/// are counted apart (`relayedChecks`).
 public struct ICETracker: Sendable {
     struct Check: Sendable {
         var sender: String
@@ -130,8 +132,9 @@ public struct ICETracker: Sendable {
             }
             let agents = AgentPair(username[..<colon], username[username.index(after: colon)...])
             guard carrier == .direct else {
-                // Relayed checks need the TURN channel table to be placed on pairs (issue 6); until then
-                // they are counted so that a session is never called failed while checks went through TURN.
+                // Relayed, and the relayed address unknown (the allocation was not captured): no pair can be
+                // named, so the check is counted, so that a session is never called failed while checks went
+                // through TURN.
                 if relayedChecks[agents] == nil {
                     guard relayedOrder.count < Limits.iceChecks else { return }  // bounded like the checks
                     relayedOrder.append(agents)
