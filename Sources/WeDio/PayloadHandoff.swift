@@ -40,7 +40,7 @@ struct PayloadBatch: Sendable {
     var isFull: Bool { payloads.count >= Self.payloadsPerBatch || bytes.count >= Self.bytesPerBatch }
 
     mutating func append(_ payload: ClassifiedPayload, bytes source: borrowing Span<UInt8>) {
-        let kept = Analyzer.bytesNeeded(payload.kind, count: source.count)
+        let kept = Analyzer.bytesNeeded(payload.kind, count: source.count, first: source.isEmpty ? nil : source[0])
         source.withUnsafeBufferPointer { buffer in
             bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer.prefix(kept)))
         }

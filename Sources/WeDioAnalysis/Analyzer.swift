@@ -99,10 +99,11 @@ public struct Analyzer: Sendable {
 
     /// How many of a payload's bytes `handle` reads, by kind: the rest only counts by length. A reader
     /// thread handing payloads to an analysing thread copies only these (see `handle(_:bytes:length:log:)`).
-    public static func bytesNeeded(_ kind: PayloadKind, count: Int) -> Int {
+    public static func bytesNeeded(_ kind: PayloadKind, count: Int, first: UInt8? = nil) -> Int {
         switch kind {
         case .rtp: min(count, 12)  // payload type, sequence number, SSRC
-        case .rtcp, .tls, .zrtp, .unknown: 0
+        case .tls: first == 22 ? min(count, 4_096) : 0  // a handshake record: the ClientHello's ALPN and SNI
+        case .rtcp, .zrtp, .unknown: 0
         case .stun, .classicSTUN, .channelData, .dtls: count
         }
     }
@@ -145,7 +146,7 @@ public struct Analyzer: Sendable {
             statistics.dtlsRecords += Shapes.isDTLS(bytes) ?? 0
             let moment = media.record(.dtls, flow: payload.flow, bytes: bytes, time: payload.time)
             if let moment, liveFeed != nil { liveFeed?.media(moment, flow: payload.flow, time: payload.time) }
-            encryptedTURN.record(flow: payload.flow, bytes: length, time: payload.time, dtls: true)
+            encryptedTURN.record(flow: payload.flow, bytes: length, time: payload.time, dtls: true, head: bytes)
         case .rtp:
             statistics.rtpPackets += 1
             let moment = media.record(.rtp, flow: payload.flow, bytes: bytes, length: length, time: payload.time)
@@ -157,7 +158,7 @@ public struct Analyzer: Sendable {
             statistics.zrtpPackets += 1
         case .tls:
             statistics.tlsBytes += length
-            encryptedTURN.record(flow: payload.flow, bytes: length, time: payload.time, dtls: false)
+            encryptedTURN.record(flow: payload.flow, bytes: length, time: payload.time, dtls: false, head: bytes)
         case .unknown:
             break
         }

@@ -167,7 +167,12 @@ public struct AnalysisResult: Sendable {
             inputs: inputs, statistics: statistics, methodCounts: methodCounts, messages: messages,
             transactions: TransactionTracker.merged(trackers), iceSessions: sessions)
         turnAllocations = allocations
-        self.encryptedTURN = encryptedTURN
+        // TLS/DTLS on 443 is TURN only on evidence: a server that answered STUN/TURN in clear is one.
+        var clearServers = Set(allocations.map(\.server.ip))
+        for transaction in self.transactions.transactions where transaction.responseTime != nil {
+            clearServers.insert(transaction.server.ip)
+        }
+        self.encryptedTURN = EncryptedTURNTable.turnOnly(encryptedTURN, clearServers: clearServers)
 
         // NAT: per vantage point, then across vantage points.
         var views: [VantageView] = []

@@ -221,8 +221,15 @@ public struct JSONReport: Sendable {
         var client, server, security, vantage, firstTime, lastTime: String
         var durationMs: Double
         var bytesToServer, bytesFromServer, segmentsToServer, segmentsFromServer: Int
+        /// Why it is taken for TURN, and what its ClientHello said in clear.
+        var evidence: String
+        var alpn: [String]?
+        var serverName: String?
 
         init(_ c: EncryptedConnection) {
+            evidence = c.evidence
+            alpn = c.protocols.isEmpty ? nil : c.protocols
+            serverName = c.serverName
             client = c.client.description
             server = c.server.description
             security = c.security

@@ -100,6 +100,73 @@ struct TURNTCPTests {
         #expect(connection.bytesToServer == hello.count + 7)
         #expect(connection.bytesFromServer == answer.count)
         #expect(connection.durationMilliseconds == 2_000)
+        #expect(connection.evidence == "TURN port 5349")
+    }
+
+    /// A TLS ClientHello (or a DTLS one) offering `alpn` for `serverName`.
+    static func clientHello(alpn: [String], serverName: String?, dtls: Bool = false) -> [UInt8] {
+        var extensions: [UInt8] = []
+        func add(_ type: UInt16, _ body: [UInt8]) {
+            extensions.appendBigEndian(type)
+            extensions.appendBigEndian(UInt16(body.count))
+            extensions += body
+        }
+        if let serverName {
+            let name = Array(serverName.utf8)
+            var body: [UInt8] = []
+            body.appendBigEndian(UInt16(name.count + 3))
+            body.append(0)
+            body.appendBigEndian(UInt16(name.count))
+            add(0, body + name)
+        }
+        if !alpn.isEmpty {
+            let list = alpn.flatMap { [UInt8($0.utf8.count)] + Array($0.utf8) }
+            var body: [UInt8] = []
+            body.appendBigEndian(UInt16(list.count))
+            add(16, body + list)
+        }
+        if dtls { add(14, [0, 2, 0, 1, 0]) }  // use_srtp, as WebRTC's DTLS offers it
+        var hello: [UInt8] = [0xFE, 0xFD] + [UInt8](repeating: 7, count: 32) + [0]  // version, random, session id
+        if dtls { hello.append(0) }  // empty cookie
+        hello += [0, 2, 0x13, 0x01, 1, 0]  // one cipher suite, null compression
+        hello.appendBigEndian(UInt16(extensions.count))
+        hello += extensions
+        var handshake: [UInt8] = [1, 0, UInt8(hello.count >> 8), UInt8(hello.count & 0xFF)]
+        if dtls { handshake += [0, 0, 0, 0, 0, 0, UInt8(hello.count >> 8), UInt8(hello.count & 0xFF)] }
+        handshake += hello
+        var record: [UInt8] = dtls ? [22, 0xFE, 0xFF, 0, 0, 0, 0, 0, 0, 0, 0] : [22, 3, 1]
+        record.appendBigEndian(UInt16(handshake.count))
+        return record + handshake
+    }
+
+    @Test(
+        "TLS or DTLS to 443 is TURN only on evidence: ALPN stun.turn, or a server that answers STUN in clear; HTTPS and a DTLS media port are not",
+        arguments: [
+            (["h2", "http/1.1"], "www.example.com", false, false, nil),
+            (["stun.turn"], "turn.example.com", false, false, "ALPN stun.turn"),
+            ([], nil, true, false, "server also answers STUN/TURN in clear"),
+            (["h2"], "turn.example.com", true, false, nil),
+            ([], nil, false, false, nil),
+            ([], nil, false, true, nil),
+            (["stun.turn"], nil, false, true, "ALPN stun.turn"),
+        ] as [([String], String?, Bool, Bool, String?)])
+    func tlsOn443(alpn: [String], serverName: String?, stunInClear: Bool, dtls: Bool, evidence: String?) throws {
+        var capture = SyntheticCapture()
+        let client = try #require(TransportAddress("10.0.0.5:40000"))
+        let server = try #require(TransportAddress("192.0.2.1:443"))
+        if stunInClear { capture.answeredBinding(from: "10.0.0.5:5000", to: "192.0.2.1:3478", mapped: "198.51.100.1:5000", at: 0) }
+        let hello = Self.clientHello(alpn: alpn, serverName: serverName, dtls: dtls)
+        capture.addFrame(
+            dtls
+                ? PacketBuilder.udpFrame(from: client, to: server, payload: hello)
+                : PacketBuilder.tcpFrame(from: client, to: server, sequence: 1, payload: hello), at: 1)
+        let result = Pipeline().analyze(bytes: capture.bytes)
+        #expect(result.encryptedTURN.first?.evidence == evidence)
+        #expect(result.encryptedTURN.count == (evidence == nil ? 0 : 1))
+        if evidence != nil {
+            #expect(result.encryptedTURN.first?.protocols == alpn)
+            #expect(result.encryptedTURN.first?.serverName == serverName)
+        }
     }
 
     @Test("An ICE restart (new ufrags on the same addresses) is a new session linked to the old")

@@ -1,7 +1,8 @@
 import WeDioBasics
 
 /// A TLS (TCP) or DTLS (UDP) connection to a TURN port (RFC 8656 §3.1: 5349 for TURN over TLS/DTLS, 443
-/// where firewalls allow nothing else). Its content is encrypted, so only timing and byte counts are known.
+/// where firewalls allow nothing else). Its content is encrypted, so only timing, byte counts and what the
+/// ClientHello says in clear are known.
 public struct EncryptedConnection: Sendable, Hashable {
     public var client: TransportAddress
     public var server: TransportAddress
@@ -14,6 +15,12 @@ public struct EncryptedConnection: Sendable, Hashable {
     public var segmentsToServer = 0
     public var segmentsFromServer = 0
     public var vantage = ""
+    /// The ClientHello's ALPN protocols and server name, when it was captured.
+    public var protocols: [String] = []
+    public var serverName: String?
+    var sawClientHello = false
+    /// Why it is taken for TURN (see `EncryptedTURNTable.turnOnly`).
+    public var evidence = ""
 
     public var durationMilliseconds: Double { lastTime.milliseconds(since: firstTime) }
 }
@@ -36,7 +43,28 @@ public struct EncryptedTURNTable: Sendable {
 
     public init() {}
 
-    public mutating func record(flow: FiveTuple, bytes: Int, time: CaptureTime, dtls: Bool) {
+    /// Only the connections that are TURN by evidence: the ClientHello offers ALPN "stun.turn" (RFC 7443), or
+    /// the port is TURN's own (5349, 5350), or (on 443) the server speaks STUN/TURN in clear in the capture and
+    /// the ClientHello offers no other protocol. An HTTPS connection to 443 is none of these.
+    public static func turnOnly(_ connections: [EncryptedConnection], clearServers: Set<IPAddress>) -> [EncryptedConnection] {
+        connections.compactMap { connection in
+            var kept = connection
+            if connection.protocols.contains(ClientHello.turnProtocol) {
+                kept.evidence = "ALPN stun.turn"
+            } else if connection.server.port == 5349 || connection.server.port == 5350 {
+                kept.evidence = "TURN port \(connection.server.port)"
+            } else if clearServers.contains(connection.server.ip), connection.protocols.isEmpty {
+                kept.evidence = "server also answers STUN/TURN in clear"
+            } else {
+                return nil
+            }
+            return kept
+        }
+    }
+
+    public mutating func record(
+        flow: FiveTuple, bytes: Int, time: CaptureTime, dtls: Bool, head: borrowing Span<UInt8>
+    ) {
         let toServerPort = Self.isTURNPort(flow.destination.port)
         let fromServerPort = Self.isTURNPort(flow.source.port)
         guard toServerPort || fromServerPort else { return }
@@ -58,6 +86,13 @@ public struct EncryptedTURNTable: Sendable {
         }
         connections[position].lastTime = max(connections[position].lastTime, time)
         if toServer {
+            if !connections[position].sawClientHello, connections[position].segmentsToServer < 4,
+                let hello = ClientHello(head, dtls: dtls)
+            {
+                connections[position].sawClientHello = true
+                connections[position].protocols = hello.protocols
+                connections[position].serverName = hello.serverName
+            }
             connections[position].bytesToServer += bytes
             connections[position].segmentsToServer += 1
         } else {
