@@ -147,11 +147,11 @@ public struct MarkdownReport: Sendable {
     func turn(_ result: AnalysisResult) -> [String] {
         var encrypted: [String] = []
         if !result.encryptedTURN.isEmpty {
-            encrypted = ["## Encrypted TURN (TLS/DTLS)", "", "| client | server | security | duration | bytes up | bytes down |", "| --- | --- | --- | ---: | ---: | ---: |"]
+            encrypted = ["## Encrypted TURN (TLS/DTLS)", "", "| client | server | security | duration | bytes up | bytes down | TURN by |", "| --- | --- | --- | ---: | ---: | ---: | --- |"]
             for connection in result.encryptedTURN.prefix(Self.rowsPerTable) {
                 encrypted.append(
                     "| \(connection.client) | \(connection.server) | \(connection.security) | \(milliseconds(connection.durationMilliseconds)) | "
-                        + "\(connection.bytesToServer) | \(connection.bytesFromServer) |")
+                        + "\(connection.bytesToServer) | \(connection.bytesFromServer) | \(connection.evidence) |")
             }
             encrypted.append("")
         }

@@ -68,7 +68,7 @@ public struct TextReport: Sendable {
             lines.append(
                 bold("Encrypted TURN") + " \(connection.security.uppercased()) \(connection.client) → \(connection.server): "
                     + "\(Diagnosis.formatMilliseconds(connection.durationMilliseconds)), \(connection.bytesToServer) bytes up, "
-                    + "\(connection.bytesFromServer) bytes down (content encrypted)")
+                    + "\(connection.bytesFromServer) bytes down (content encrypted; TURN by \(connection.evidence))")
         }
         lines.append(contentsOf: renderNAT(result))
         var problems: [String] = []
