@@ -11,6 +11,8 @@ public struct Analyzer: Sendable {
         public var credentials: CredentialStore
         /// Candidates from the offer/answer (`--sdp`), set beside the wire's.
         public var signalledCandidates: [SignalledCandidate] = []
+        /// How many messages `keepMessages` keeps (the first ones); the rest are counted.
+        public var messagesKept = Limits.messagesKept
 
         public init(keepMessages: Bool = false, credentials: CredentialStore = CredentialStore()) {
             self.keepMessages = keepMessages
@@ -21,6 +23,8 @@ public struct Analyzer: Sendable {
     public let options: Options
     public private(set) var statistics = Statistics()
     public private(set) var messages: [MessageRecord] = []
+    /// Messages not kept for `--messages` beyond `Limits.messagesKept`.
+    public private(set) var messagesDropped = 0
     public private(set) var transactions = TransactionTracker()
     public private(set) var ice = ICETracker()
     public private(set) var turn = TURNTracker()
@@ -251,6 +255,10 @@ public struct Analyzer: Sendable {
             liveFeed?.observe(message, flow: flow, time: payload.time, ref: payload.ref, purpose: purpose, answered: answered)
         }
         if options.keepMessages {
+            guard messages.count < options.messagesKept else {
+                messagesDropped += 1
+                return
+            }
             messages.append(
                 MessageRecord(
                     ref: payload.ref, time: payload.time, flow: payload.flow, carrier: carrier, message: message,

@@ -108,6 +108,8 @@ public struct AnalysisResult: Sendable {
     public var natObservationsDropped = 0
     /// ICE checks beyond the caps (per session, and in total), counted only.
     public var iceChecksDropped = 0
+    /// Decoded messages beyond `Limits.messagesKept` per vantage point (`--messages`), counted only.
+    public var messagesDropped = 0
     /// A live capture's report of one window (`wedio sniff --report-every`): which, when, and what earlier
     /// windows' eviction forgot. Its lists hold what was active in the window; its counters run from the start.
     public var liveWindow: LiveWindow?
@@ -134,6 +136,7 @@ public struct AnalysisResult: Sendable {
         var statistics = Statistics()
         var methodCounts: [String: Int] = [:]
         var messages: [MessageRecord] = []
+        var droppedMessages = 0
         var trackers: [(String, TransactionTracker)] = []
         var sessions: [ICESession] = []
         var allocations: [TURNAllocation] = []
@@ -143,6 +146,7 @@ public struct AnalysisResult: Sendable {
             statistics.add(analyzer.statistics)
             methodCounts.merge(analyzer.methodCounts, uniquingKeysWith: +)
             messages += analyzer.messages
+            droppedMessages += analyzer.messagesDropped
             trackers.append((name, analyzer.transactions))
             for var session in analyzer.ice.sessions(media: analyzer.media, end: analyzer.lastTime) {
                 session.vantage = name
@@ -166,6 +170,7 @@ public struct AnalysisResult: Sendable {
         self.init(
             inputs: inputs, statistics: statistics, methodCounts: methodCounts, messages: messages,
             transactions: TransactionTracker.merged(trackers), iceSessions: sessions)
+        messagesDropped = droppedMessages
         turnAllocations = allocations
         // TLS/DTLS on 443 is TURN only on evidence: a server that answered STUN/TURN in clear is one.
         var clearServers = Set(allocations.map(\.server.ip))

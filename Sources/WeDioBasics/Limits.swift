@@ -65,6 +65,9 @@ public enum Limits {
     public static let natEvents = 4_096
     /// Request keys remembered so a response (which carries no USERNAME) is verified with its request's key.
     public static let requestKeys = 16_384
+    /// Decoded messages kept for `--messages` (the first ones: a call's set-up is at the start); the rest are
+    /// counted (`stats.capped.messagesDropped`). About 100 MB at the most.
+    public static let messagesKept = 100_000
     /// Windows of a live capture's packet loss listed per input; later losses extend the last window.
     public static let dropWindows = 1_024
     /// Timeline events kept in a report (the earliest); a call has dozens.

@@ -160,6 +160,7 @@ public struct JSONReport: Sendable {
             stats.capped["iceChecksDropped"] = result.iceChecksDropped
             stats.capped["natObservationsDropped"] = result.natObservationsDropped
             stats.capped["timelineEventsDropped"] = result.timeline.dropped
+            if includeMessages { stats.capped["messagesDropped"] = result.messagesDropped }
             transactions = Mapped(result.transactions.transactions, Transaction.init)
             iceSessions = Mapped(result.iceSessions, Session.init)
             turnAllocations = result.turnAllocations.map(Allocation.init)

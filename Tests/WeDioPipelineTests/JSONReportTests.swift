@@ -136,4 +136,21 @@ struct JSONReportTests {
         #expect(!json.contains("wonderland"))
         #expect(json.contains("\"integrity\" : \"verified\""))
     }
+
+    @Test("--messages keeps the first messages up to its cap and counts the rest in stats.capped.messagesDropped")
+    func messagesCapped() throws {
+        var options = Analyzer.Options(keepMessages: true)
+        options.messagesKept = 10
+        let capture = SyntheticCapture.flood(requests: 30)
+        let result = Pipeline(analyzerOptions: options).analyze(bytes: capture.bytes)
+        let decoded = result.statistics.stunMessages
+        #expect(result.messages.count == 10)
+        #expect(result.messagesDropped == decoded - 10)
+        #expect(result.messages.map(\.ref.packet) == Array(result.messages.map(\.ref.packet).sorted()))
+        let json = try JSONReport(toolVersion: "test", includeMessages: true).render(result)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let capped = try #require((object["stats"] as? [String: Any])?["capped"] as? [String: Int])
+        #expect(capped["messagesDropped"] == decoded - 10)
+        #expect((object["messages"] as? [Any])?.count == 10)
+    }
 }
