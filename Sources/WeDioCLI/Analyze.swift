@@ -126,9 +126,8 @@ struct Analyze: ParsableCommand {
             bytes = Array(MarkdownReport(toolVersion: wedioVersion).render(result).utf8)
         }
         if redact {
-            let redactor = Redactor(result)
-            let text = String(decoding: bytes, as: UTF8.self)
-            bytes = Array((format == .json ? redactor.redact(json: text) : redactor.redact(text: text)).utf8)
+            var redactor = Redactor(result)
+            bytes = Array(redactor.redactAll(String(decoding: bytes, as: UTF8.self), json: format == .json).utf8)
         }
         if let output {
             do {

@@ -211,7 +211,8 @@ struct Sniff: ParsableCommand {
             text = try stream.reportLine(result)
         } else {
             let rendered = TextReport(color: useColor(), toolVersion: wedioVersion).render(result)
-            text = redact ? Redactor(result).redact(text: rendered) : rendered
+            var redactor = Redactor(result)
+            text = redact ? redactor.redactAll(rendered, json: false) : rendered
         }
         FileHandle.standardOutput.write(Data(text.utf8))
         if result.hasDamagedInput { throw ExitCode(ExitStatus.captureUnavailable) }
@@ -263,7 +264,7 @@ final class WindowReports: Sendable {
                 let rendered = text
                 text = redactor.withLock { redactor in
                     redactor.learn(result)
-                    return format == .json ? redactor.redact(json: rendered) : redactor.redact(text: rendered)
+                    return redactor.redactAll(rendered, json: format == .json)
                 }
             }
             let partial = path + ".partial"
@@ -298,7 +299,7 @@ final class LiveStream: Sendable {
                 eventsSuppressed: stats.eventsSuppressed)
         }
         guard let line else { return }
-        let written = redactor.withLock { $0?.redact(json: line) ?? line }
+        let written = redactor.withLock { redactor in redactor?.redactAll(line, json: true) ?? line }
         FileHandle.standardOutput.write(Data(written.utf8))  // unbuffered: one write per line
     }
 
@@ -307,7 +308,7 @@ final class LiveStream: Sendable {
         let line = try JSONReport(toolVersion: wedioVersion, includeMessages: false).reportLine(result)
         return redactor.withLock { redactor in
             redactor?.learn(result)
-            return redactor?.redact(json: line) ?? line
+            return redactor?.redactAll(line, json: true) ?? line
         }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import WeDioAnalysis
 import WeDioBasics
 import WeDioSTUN
@@ -113,6 +114,7 @@ public struct Redactor: Sendable {
             name(allocation.username, "user")
             name(allocation.realm, "realm")
         }
+        for connection in result.encryptedTURN { name(connection.serverName, "host") }
         for record in result.messages {
             for attribute in record.message.attributes {
                 guard case .text(let text) = attribute.value else { continue }
@@ -144,7 +146,7 @@ public struct Redactor: Sendable {
     /// Gives each new address a pseudonym.
     private mutating func assign(_ ips: [IPAddress]) {
         let originals = Set(ips.map(\.description)).union(addresses.keys)
-        for ip in ips where !ip.isLoopback && addresses[ip.description] == nil {
+        for ip in ips where !ip.isLoopback && !ip.isUnspecified && addresses[ip.description] == nil {
             let pool = Self.pool(ip)
             // Skip pseudonyms that are real addresses of this capture; a capture holding a whole pool's worth
             // of them (hostile input) gets textual pseudonyms instead of an endless search.
@@ -182,17 +184,66 @@ public struct Redactor: Sendable {
 
     /// Redacts running text (the terminal and Markdown reports).
     public func redact(text: String) -> String {
-        replaceTokens(in: text)
+        replaceTokens(in: replaceOddNames(in: text, json: false))
     }
 
-    /// Redacts the string values of a JSON document; keys are left alone.
-    public func redact(json: String) -> String {
+    /// Names the tokenizer cannot see whole (binary bytes, spaces: MS-TURN usernames and realms are opaque
+    /// blobs) are replaced as they are written: escaped as the JSON report writes them, or as the text and
+    /// Markdown reports print them.
+    private func replaceOddNames(in text: String, json: Bool) -> String {
+        var output = text
+        for (name, pseudonym) in names where name.contains(where: { !Self.isTokenCharacter($0) }) {
+            let written =
+                json
+                ? ((try? JSONReport.compact(name)).map { String($0.dropFirst().dropLast()) } ?? name)
+                : TextReport.printable(name, keepingColour: false)
+            if !written.isEmpty { output = output.replacingOccurrences(of: written, with: pseudonym) }
+        }
+        return output
+    }
+
+    static func isTokenCharacter(_ character: Character) -> Bool {
+        character.isLetter || character.isNumber || "._-+/=:@".contains(character)
+    }
+
+    /// Learns every IP literal in a rendered report before redacting it: whatever part of the result an address
+    /// came from (and whether or not `learn(_ result:)` knew that part), it cannot survive.
+    public mutating func learnLiterals(in text: String) {
+        var ips: [IPAddress] = []
+        Self.addresses(in: text, into: &ips)
+        var seen: Set<IPAddress> = []
+        assign(ips.filter { seen.insert($0).inserted })
+    }
+
+    /// `learnLiterals` then `redact(json:)` or `redact(text:)`.
+    public mutating func redactAll(_ rendered: String, json: Bool) -> String {
+        learnLiterals(in: rendered)
+        return json ? redact(json: rendered) : redact(text: rendered)
+    }
+
+    /// Redacts the string values of a JSON document, and the keys that are addresses (per-peer tables); other
+    /// keys are left alone (a ufrag that happens to spell a field name must not rename the field).
+    public func redact(json original: String) -> String {
+        let json = replaceOddNames(in: original, json: true)
         var output = ""
         output.reserveCapacity(json.utf8.count)
         var index = json.startIndex
+        // The key that opened each enclosing object (nil for arrays and the top): the keys of a few maps are
+        // data (per-agent network info is keyed by ufrag), every other key is a field name and stays.
+        var parents: [String?] = []
+        var lastKey: String?
         while index < json.endIndex {
             let character = json[index]
             guard character == "\"" else {
+                switch character {
+                case "{", "[":
+                    parents.append(character == "{" ? lastKey : nil)
+                    lastKey = nil
+                case "}", "]":
+                    _ = parents.popLast()
+                default:
+                    break
+                }
                 output.append(character)
                 index = json.index(after: index)
                 continue
@@ -211,10 +262,21 @@ public struct Redactor: Sendable {
             var after = json.index(after: end)
             while after < json.endIndex, json[after] == " " { after = json.index(after: after) }
             let isKey = after < json.endIndex && json[after] == ":"
-            output += "\"" + (isKey ? body : replaceTokens(in: body)) + "\""
+            if isKey { lastKey = body }
+            let dataKey = isKey && ((parents.last ?? nil).map(Self.dataKeyedMaps.contains) ?? false)
+            output += "\"" + (isKey && !dataKey && !Self.isAddressKey(body) ? body : replaceTokens(in: body)) + "\""
             index = json.index(after: end)
         }
         return output
+    }
+
+    /// JSON objects whose keys are data, not field names.
+    static let dataKeyedMaps: Set<String> = ["networkInfo", "perPeer"]
+
+    /// "IP", "IP:port" or "[v6]:port".
+    static func isAddressKey(_ key: String) -> Bool {
+        if IPAddress(key) != nil || TransportAddress(key) != nil { return true }
+        return false
     }
 
     /// Replaces whole tokens: a run of characters that can make up an address or a name, split further at
@@ -230,7 +292,7 @@ public struct Redactor: Sendable {
             token = ""
         }
         for character in text {
-            if character.isLetter || character.isNumber || "._-+/=:@".contains(character) {
+            if Self.isTokenCharacter(character) {
                 token.append(character)
             } else {
                 flush()
@@ -266,6 +328,13 @@ public struct Redactor: Sendable {
 }
 
 extension IPAddress {
+    var isUnspecified: Bool {
+        switch self {
+        case .v4(let value): value == 0
+        case .v6(let value): value == 0
+        }
+    }
+
     var isLoopback: Bool {
         switch self {
         case .v4(let value): value >> 24 == 127

@@ -16,6 +16,42 @@ public struct TextReport: Sendable {
     private func red(_ text: String) -> String { color ? "\u{1B}[31m\(text)\u{1B}[0m" : text }
     private func yellow(_ text: String) -> String { color ? "\u{1B}[33m\(text)\u{1B}[0m" : text }
 
+    /// Capture bytes reach the report (usernames, realms, reason phrases): every control character but the
+    /// line feed is shown as \xNN, so a hostile capture cannot drive the terminal. With colour, the only
+    /// escape sequences kept are the four SGR codes this report writes (bold, red, yellow, reset).
+    public static func printable(_ text: String, keepingColour: Bool) -> String {
+        var output = ""
+        output.unicodeScalars.reserveCapacity(text.unicodeScalars.count)
+        let scalars = Array(text.unicodeScalars)
+        var index = 0
+        while index < scalars.count {
+            let scalar = scalars[index]
+            if scalar == "\u{1B}", keepingColour, let length = ownColourCode(scalars, at: index) {
+                output.unicodeScalars.append(contentsOf: scalars[index..<(index + length)])
+                index += length
+                continue
+            }
+            let value = scalar.value
+            if (value < 0x20 && scalar != "\n" && scalar != "\t") || (0x7F...0x9F).contains(value) {
+                output += "\\x" + (value < 0x10 ? "0" : "") + String(value, radix: 16, uppercase: true)
+            } else {
+                output.unicodeScalars.append(scalar)
+            }
+            index += 1
+        }
+        return output
+    }
+
+    /// The length of "ESC[0m", "ESC[1m", "ESC[31m" or "ESC[33m" at `index`, else nil.
+    private static func ownColourCode(_ scalars: [Unicode.Scalar], at index: Int) -> Int? {
+        for code in ["[0m", "[1m", "[31m", "[33m"] {
+            let tail = Array(code.unicodeScalars)
+            guard index + tail.count < scalars.count else { continue }
+            if Array(scalars[(index + 1)...(index + tail.count)]) == tail { return tail.count + 1 }
+        }
+        return nil
+    }
+
     public func render(_ result: AnalysisResult) -> String {
         var lines: [String] = []
         lines.append(bold("WeDio \(toolVersion)") + " — \(result.inputs.count) input\(result.inputs.count == 1 ? "" : "s")")
@@ -89,7 +125,7 @@ public struct TextReport: Sendable {
             lines.append("")
             lines.append(yellow("Problems: " + problems.joined(separator: ", ")))
         }
-        return lines.joined(separator: "\n") + "\n"
+        return Self.printable(lines.joined(separator: "\n") + "\n", keepingColour: color)
     }
 
     private func renderTransactions(_ tracker: TransactionTracker) -> [String] {

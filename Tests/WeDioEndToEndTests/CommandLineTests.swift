@@ -201,6 +201,39 @@ struct CommandLineTests {
         #expect(output.stderr.contains("CAP_NET_RAW"))
     }
 
+    @Test(
+        "--redact on every fixture and corpus capture, in JSON, Markdown and text: no address outside the pseudonym ranges and no USERNAME, REALM or server name tshark reads survives",
+        .enabled(if: Tshark.isInstalled, "tshark is the oracle for the names"))
+    func redactionOracle() throws {
+        let fixtures = try FileManager.default.subpathsOfDirectory(atPath: Fixtures.path(""))
+            .filter { $0.hasSuffix(".pcap") || $0.hasSuffix(".pcapng") }.sorted().map { Fixtures.path($0) }
+        let corpus = Fixtures.corpusIsPresent ? Fixtures.corpusFiles.map(Fixtures.corpus) : []
+        #expect(fixtures.count >= 40)
+        let script = Fixtures.repositoryRoot.appendingPathComponent("scripts/check_redaction.py").path
+        let output = try ProcessRunner.run("/usr/bin/env", ["python3", script, try #require(Fixtures.wedioBinary)] + fixtures + corpus)
+        #expect(output.status == 0, "\(output.stdout)\(output.stderr)")
+    }
+
+    @Test("Control characters from a capture never reach the terminal: a USERNAME with escape sequences is printed as \\xNN")
+    func controlCharacters() throws {
+        let escape = "\u{1B}]0;owned\u{07}\u{1B}[2J"
+        var stun: [UInt8] = [0x00, 0x03, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42] + [UInt8](repeating: 9, count: 12)
+        let name = Array(escape.utf8)
+        stun += [0x00, 0x06, 0x00, UInt8(name.count)] + name + [UInt8](repeating: 0, count: (4 - name.count % 4) % 4)
+        stun[3] = UInt8(stun.count - 20)
+        let client = try #require(TransportAddress("10.0.0.5:5000"))
+        let server = try #require(TransportAddress("192.0.2.1:3478"))
+        var writer = PcapWriter(linkType: 1)
+        writer.add(PacketBuilder.udpFrame(from: client, to: server, payload: stun), seconds: 1_700_000_000, fraction: 0)
+        let path = try Self.temporaryFile("escape.pcap", writer.bytes)
+        for format in ["text", "markdown"] {
+            let output = try Self.wedio(["analyze", "--format", format, path])
+            #expect(output.status == 0)
+            #expect(!output.stdout.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" && $0 != "\t" }, "\(format)")
+            #expect(output.stdout.contains("\\x1B]0;owned\\x07\\x1B[2J"), "\(format): \(output.stdout)")
+        }
+    }
+
     @Test("interfaces lists the loopback")
     func interfaces() throws {
         let output = try Self.wedio(["interfaces"])
