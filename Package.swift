@@ -22,7 +22,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // MARK: C interop
@@ -31,6 +30,13 @@ let package = Package(
             pkgConfig: "libpcap",
             providers: [.apt(["libpcap-dev"])]
         ),
+        .systemLibrary(
+            name: "CLibCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        // MD5, SHA-256 and HMACs from the system's libcrypto, behind a safe interface.
+        .target(name: "WeDioCrypto", dependencies: ["CLibCrypto"], swiftSettings: commonSettings),
 
         // MARK: Layers (capture → decode → STUN → analysis → report → CLI)
         .target(name: "WeDioBasics", swiftSettings: strictSettings),
@@ -38,7 +44,7 @@ let package = Package(
         .target(name: "WeDioDecode", dependencies: ["WeDioBasics"], swiftSettings: strictSettings),
         .target(
             name: "WeDioSTUN",
-            dependencies: ["WeDioBasics", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["WeDioBasics", "WeDioCrypto"],
             swiftSettings: strictSettings
         ),
         .target(
@@ -75,7 +81,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WeDioSTUNTests",
-            dependencies: ["WeDioSTUN", "WeDioTestSupport", "WeDio"],
+            dependencies: ["WeDioSTUN", "WeDioCrypto", "WeDioTestSupport", "WeDio"],
             resources: [.copy("Vectors")],
             swiftSettings: commonSettings
         ),

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Installs libpcap-dev when missing, builds wedio, and analyses a capture shipped in fixtures/.
+# Installs libpcap-dev and libssl-dev when missing, builds wedio, and analyses a capture shipped in fixtures/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! dpkg -s libpcap-dev >/dev/null 2>&1; then
+packages=()
+dpkg -s libpcap-dev >/dev/null 2>&1 || packages+=(libpcap-dev)
+dpkg -s libssl-dev >/dev/null 2>&1 || packages+=(libssl-dev)
+if [ ${#packages[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpcap-dev
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}"
     else
-        sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpcap-dev
+        sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}"
     fi
 fi
 export PATH="/opt/swift/usr/bin:$PATH"

@@ -1,4 +1,4 @@
-import Crypto
+import WeDioCrypto
 import WeDioBasics
 
 /// A MESSAGE-INTEGRITY key (RFC 8489 §9): the short-term password itself, or for long-term credentials
@@ -19,9 +19,9 @@ public struct STUNKey: Hashable, Sendable {
     {
         let input = Array("\(username):\(realm):\(password)".utf8)
         if algorithm == PasswordAlgorithm.sha256 {
-            return STUNKey(bytes: Array(SHA256.hash(data: input)))
+            return STUNKey(bytes: Digests.sha256(input))
         }
-        return STUNKey(bytes: Array(Insecure.MD5.hash(data: input)))
+        return STUNKey(bytes: Digests.md5(input))
     }
 }
 
@@ -63,10 +63,7 @@ public enum Integrity {
 
     /// The full MAC for an integrity attribute type.
     public static func mac(for type: AttributeType, input: [UInt8], key: STUNKey) -> [UInt8] {
-        let symmetric = SymmetricKey(data: key.bytes)
-        if type == .messageIntegritySHA256 {
-            return Array(HMAC<SHA256>.authenticationCode(for: input, using: symmetric))
-        }
-        return Array(HMAC<Insecure.SHA1>.authenticationCode(for: input, using: symmetric))
+        if type == .messageIntegritySHA256 { return Digests.hmacSHA256(key: key.bytes, data: input) }
+        return Digests.hmacSHA1(key: key.bytes, data: input)
     }
 }
