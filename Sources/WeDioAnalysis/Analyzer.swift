@@ -107,7 +107,7 @@ public struct Analyzer: Sendable {
         switch kind {
         case .rtp: min(count, 12)  // payload type, sequence number, SSRC
         case .tls: first == 22 ? min(count, 4_096) : 0  // a handshake record: the ClientHello's ALPN and SNI
-        case .rtcp, .zrtp, .unknown: 0
+        case .rtcp, .zrtp, .turnTCPData, .unknown: 0
         case .stun, .classicSTUN, .channelData, .dtls: count
         }
     }
@@ -160,6 +160,9 @@ public struct Analyzer: Sendable {
             media.record(.rtcp, flow: payload.flow, bytes: bytes, length: length, time: payload.time)
         case .zrtp:
             statistics.zrtpPackets += 1
+        case .turnTCPData:
+            statistics.turnTCPDataBytes += length
+            turn.tcpData(flow: payload.flow, bytes: length)
         case .tls:
             statistics.tlsBytes += length
             encryptedTURN.record(flow: payload.flow, bytes: length, time: payload.time, dtls: false, head: bytes)

@@ -16,6 +16,8 @@ public struct Statistics: Sendable, Equatable {
     public var rtcpPackets = 0
     public var zrtpPackets = 0
     public var tlsBytes = 0
+    /// Peer data on RFC 6062 data connections (raw, after ConnectionBind).
+    public var turnTCPDataBytes = 0
     public var udpPackets = 0
     public var tcpSegments = 0
     public var truncated = 0
@@ -39,7 +41,7 @@ public struct Statistics: Sendable, Equatable {
     public mutating func add(_ other: Statistics) {
         let fields: [WritableKeyPath<Statistics, Int>] = [
             \.packets, \.stunMessages, \.classicStunMessages, \.channelData, \.relayedStunMessages, \.dtlsRecords,
-            \.rtpPackets, \.rtcpPackets, \.zrtpPackets, \.tlsBytes, \.udpPackets, \.tcpSegments, \.truncated,
+            \.rtpPackets, \.rtcpPackets, \.zrtpPackets, \.tlsBytes, \.turnTCPDataBytes, \.udpPackets, \.tcpSegments, \.truncated,
             \.malformed, \.fingerprintFailures, \.integrityFailures, \.ipFragments, \.reassembledDatagrams,
             \.fragmentsEvicted, \.fragmentsTimedOut, \.fragmentOverlaps, \.tcpRetransmissions, \.tcpGaps,
             \.tcpStreamsEvicted, \.stunFlowsReplaced,

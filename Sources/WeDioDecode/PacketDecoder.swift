@@ -117,6 +117,7 @@ public struct PacketDecoder: Sendable {
                 case .stun: kind = demux.classifyStreamFrame(frame, flow: flow)
                 case .rfc4571: kind = demux.classify(frame, flow: flow)
                 case .tls: kind = .tls
+                case .relayedData: kind = .turnTCPData
                 }
                 deliver(ClassifiedPayload(ref: ref, time: time, flow: flow, kind: kind, framing: framing), frame)
             }

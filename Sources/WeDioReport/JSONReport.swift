@@ -838,6 +838,8 @@ public struct JSONReport: Sendable {
             var peer, initiator, requestedTime: String
             var establishedTime, boundTime, dataConnectionFrom, dataConnectionTo: String?
             var errorCode, bindErrorCode: Int?
+            /// Peer data on the data connection after ConnectionBind (present once bound).
+            var bytesToPeer, bytesFromPeer: Int?
         }
 
         init(_ a: TURNAllocation) {
@@ -902,7 +904,8 @@ public struct JSONReport: Sendable {
                     requestedTime: TimeFormat.rfc3339($0.requested), establishedTime: $0.established.map(TimeFormat.rfc3339),
                     boundTime: $0.bound.map(TimeFormat.rfc3339), dataConnectionFrom: $0.dataConnection?.source.description,
                     dataConnectionTo: $0.dataConnection?.destination.description, errorCode: $0.errorCode,
-                    bindErrorCode: $0.bindErrorCode)
+                    bindErrorCode: $0.bindErrorCode, bytesToPeer: $0.bound == nil ? nil : $0.bytesToPeer,
+                    bytesFromPeer: $0.bound == nil ? nil : $0.bytesFromPeer)
             }
         }
     }

@@ -249,7 +249,9 @@ public struct TextReport: Sendable {
         for connection in allocation.tcpConnections.prefix(8) {
             let state =
                 connection.errorCode.map { "refused \($0)" }
-                ?? (connection.bound != nil ? "bound on \(connection.dataConnection?.source.description ?? "?")" : "not bound")
+                ?? (connection.bound != nil
+                    ? "bound on \(connection.dataConnection?.source.description ?? "?"), \(connection.bytesToPeer) bytes to the peer, "
+                        + "\(connection.bytesFromPeer) from it" : "not bound")
             lines.append(
                 "  TCP connection (RFC 6062) to \(connection.peer), opened by the \(connection.initiator.rawValue)"
                     + (connection.connectionID.map { ", id \($0)" } ?? "") + ": \(state)")

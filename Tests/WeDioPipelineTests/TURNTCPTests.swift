@@ -62,6 +62,45 @@ struct TURNTCPTests {
         #expect(connection.bound == CaptureTime(seconds: 1_700_000_001, nanoseconds: 110_000_000))
     }
 
+    @Test("After ConnectionBind succeeds, the data connection carries the peer's raw bytes: counted per direction, never framed as STUN")
+    func dataConnection() throws {
+        var capture = Self.allocated()
+        let connect = capture.newID()
+        capture.add(.connect, .request, id: connect, from: Self.control, to: Self.server, at: 1, [SyntheticCapture.address(.xorPeerAddress, Self.peer)])
+        capture.add(
+            .connect, .successResponse, id: connect, from: Self.server, to: Self.control, at: 1.05,
+            [STUNAttribute(type: .connectionID, value: .uint32(0x1234))])
+        // The data connection is TCP: ConnectionBind and its answer framed as STUN, then raw data both ways.
+        let client = try #require(TransportAddress(Self.data))
+        let server = try #require(TransportAddress(Self.server))
+        let id = capture.newID()
+        let request = STUNEncoder.encode(
+            STUNMessage(
+                method: .connectionBind, messageClass: .request, transactionID: id,
+                attributes: [STUNAttribute(type: .connectionID, value: .uint32(0x1234))]), key: nil)
+        let answer = STUNEncoder.encode(
+            STUNMessage(method: .connectionBind, messageClass: .successResponse, transactionID: id, attributes: []), key: nil)
+        // Peer data that starts like a STUN header (an HTTP server's bytes could be anything).
+        let up = [UInt8]([0x00, 0x01, 0x00, 0x5C]) + [UInt8](repeating: 0x41, count: 96)
+        let down = [UInt8]([0x01, 0x01, 0x00, 0x2E]) + [UInt8](repeating: 0x42, count: 46)
+        capture.addFrame(PacketBuilder.tcpFrame(from: client, to: server, sequence: 1, payload: request), at: 1.1)
+        capture.addFrame(PacketBuilder.tcpFrame(from: server, to: client, sequence: 1, payload: answer + down.prefix(10)), at: 1.11)
+        capture.addFrame(PacketBuilder.tcpFrame(from: client, to: server, sequence: 1 + UInt32(request.count), payload: up), at: 1.2)
+        capture.addFrame(
+            PacketBuilder.tcpFrame(from: server, to: client, sequence: 1 + UInt32(answer.count + 10), payload: Array(down.dropFirst(10))),
+            at: 1.3)
+        let result = Pipeline().analyze(bytes: capture.bytes)
+        let connection = try #require(result.turnAllocations.first?.tcpConnections.first)
+        #expect(connection.bound != nil)
+        #expect(connection.bytesToPeer == 100)
+        #expect(connection.bytesFromPeer == 50)
+        #expect(result.statistics.turnTCPDataBytes == 150)
+        #expect(result.statistics.malformed == 0)
+        #expect(result.inputs.first?.errors.isEmpty == true, "\(result.inputs.first?.errors ?? [:])")
+        let json = try JSONReport(toolVersion: "test", includeMessages: false).render(result)
+        #expect(json.contains("\"bytesToPeer\" : 100"))
+    }
+
     @Test("Peer-initiated: ConnectionAttempt, then ConnectionBind; a refused Connect keeps its error")
     func peerAttemptAndRefusal() throws {
         var capture = Self.allocated()

@@ -51,6 +51,9 @@ public struct TURNTCPConnection: Sendable, Hashable {
     public var dataConnection: FiveTuple?
     public var bound: CaptureTime?
     public var bindErrorCode: Int?
+    /// Peer data carried on the data connection after ConnectionBind (TCP payload bytes, each direction).
+    public var bytesToPeer = 0
+    public var bytesFromPeer = 0
 }
 
 /// What a vantage point on the relay's other side (a capture on the TURN server, or at the peer) saw to and

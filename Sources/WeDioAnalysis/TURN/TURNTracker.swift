@@ -45,6 +45,9 @@ public struct TURNTracker: Sendable {
         connectionsByID = connectionsByID.compactMapValues { entry in
             newIndex[entry.allocation].map { (allocation: $0, connection: entry.connection) }
         }
+        dataFlows = dataFlows.compactMapValues { entry in
+            newIndex[entry.allocation].map { (allocation: $0, connection: entry.connection) }
+        }
         pending = pending.compactMapValues { request in
             newIndex[request.allocation].map { index in
                 var moved = request
@@ -58,6 +61,26 @@ public struct TURNTracker: Sendable {
     static let turnMethods: Set<UInt16> = [0x003, 0x004, 0x006, 0x007, 0x008, 0x009, 0x00A, 0x00B, 0x00C]
     /// RFC 6062 CONNECTION-ID → (allocation, TCP connection), for ConnectionBind on a new TCP connection.
     private var connectionsByID: [UInt32: (allocation: Int, connection: Int)] = [:]
+    /// Bound data connections (client → server) → (allocation, TCP connection), to count the peer data on them.
+    private var dataFlows: [FiveTuple: (allocation: Int, connection: Int)] = [:]
+    /// Peer data on data connections whose ConnectionBind was not captured, counted only.
+    public private(set) var unattributedTCPDataBytes = 0
+
+    /// Raw peer data on an RFC 6062 data connection: client → server is on its way to the peer.
+    public mutating func tcpData(flow: FiveTuple, bytes: Int) {
+        let toPeer = dataFlows[flow] != nil
+        guard let (index, position) = dataFlows[flow] ?? dataFlows[flow.reversed],
+            allocations.indices.contains(index), allocations[index].tcpConnections.indices.contains(position)
+        else {
+            unattributedTCPDataBytes += bytes
+            return
+        }
+        if toPeer {
+            allocations[index].tcpConnections[position].bytesToPeer += bytes
+        } else {
+            allocations[index].tcpConnections[position].bytesFromPeer += bytes
+        }
+    }
 
     /// The allocation a client→server flow belongs to.
     func index(clientFlow: FiveTuple) -> Int? { byClient[clientFlow] }
@@ -206,6 +229,9 @@ public struct TURNTracker: Sendable {
             if success {
                 allocations[index].tcpConnections[position].dataConnection = request.dataFlow
                 allocations[index].tcpConnections[position].bound = time
+                if let flow = request.dataFlow, dataFlows.count < Limits.tcpFlows {
+                    dataFlows[flow] = (allocation: index, connection: position)
+                }
             } else if case .errorCode(let code, _) = message.value(.errorCode) {
                 allocations[index].tcpConnections[position].bindErrorCode = code
             }

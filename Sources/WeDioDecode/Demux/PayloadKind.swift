@@ -15,6 +15,8 @@ public enum PayloadKind: Hashable, Sendable {
     case zrtp
     /// TLS on a TCP stream (TURN over TLS: counted, not decrypted).
     case tls
+    /// Peer data on an RFC 6062 data connection, after a successful ConnectionBind: raw bytes, not framed.
+    case turnTCPData
     case unknown
 }
 
@@ -44,4 +46,6 @@ public enum StreamFraming: String, Hashable, Sendable {
     case rfc4571
     /// TLS records (TURN over TLS): sized, not decrypted.
     case tls
+    /// An RFC 6062 data connection after ConnectionBind succeeded: the peer's bytes as they come.
+    case relayedData
 }

@@ -23,6 +23,9 @@ public struct TCPReassembler: Sendable {
         var outOfOrderBytes = 0
         var pending: [UInt8] = []
         var framing: FramingState = .undetermined
+        /// This direction just carried the success response of a ConnectionBind (RFC 6062 §5.4): both
+        /// directions are raw peer data from here on.
+        var becameDataConnection = false
         var lastSeen: CaptureTime
         var buffered: Int { outOfOrderBytes + pending.count }
     }
@@ -40,6 +43,8 @@ public struct TCPReassembler: Sendable {
     }
 
     private var streams: [FiveTuple: Stream] = [:]
+    /// Directions whose other side became a data connection before this side's next bytes arrived.
+    private var dataConnections: Set<FiveTuple> = []
     private var totalBuffered = 0
     public private(set) var counters = Counters()
 
@@ -57,6 +62,7 @@ public struct TCPReassembler: Sendable {
         counters.segments += 1
         var stream = streams.removeValue(forKey: flow) ?? Stream(lastSeen: time)
         totalBuffered -= stream.buffered
+        if !dataConnections.isEmpty, dataConnections.remove(flow) != nil { Self.becomeData(&stream) }
         stream.lastSeen = time
         let payloadLength = header.payload.count
         if header.syn {
@@ -80,6 +86,16 @@ public struct TCPReassembler: Sendable {
                 let range = (header.payload.lowerBound - delta)..<header.payload.upperBound
                 consume(&stream, bytes: bytes, range: range, deliver: deliver)
                 drainOutOfOrder(&stream, deliver: deliver)
+            }
+        }
+        if stream.becameDataConnection {
+            stream.becameDataConnection = false
+            // The client's direction turns too: now if it is followed, else when it is next seen (bounded).
+            if var other = streams[flow.reversed] {
+                Self.becomeData(&other)
+                streams[flow.reversed] = other
+            } else if dataConnections.count < Limits.tcpFlows {
+                dataConnections.insert(flow.reversed)
             }
         }
         if header.fin || header.rst {
@@ -144,6 +160,9 @@ public struct TCPReassembler: Sendable {
             return
         case .framed(.tls):
             deliver(.tls, bytes.extracting(range))
+            return
+        case .framed(.relayedData):
+            deliver(.relayedData, bytes.extracting(range))
             return
         case .undetermined, .framed(.stun), .framed(.rfc4571):
             break
@@ -219,14 +238,27 @@ public struct TCPReassembler: Sendable {
                 guard let length = ByteCursor.getUInt16(bytes, at: offset) else { return offset }
                 size = 2 + Int(length)
                 inner = (offset + 2)..<(offset + size)
-            case .tls:
+            case .tls, .relayedData:
                 return bytes.count
             }
             guard offset + size <= bytes.count else { return offset }
             deliver(framing, bytes.extracting(inner))
             offset += size
+            // A ConnectionBind success response (type 0x010B): what follows is the peer's data.
+            if framing == .stun, ByteCursor.getUInt16(bytes, at: inner.lowerBound) == 0x010B {
+                stream.becameDataConnection = true
+                stream.framing = .framed(.relayedData)
+                if offset < bytes.count { deliver(.relayedData, bytes.extracting(offset..<bytes.count)) }
+                return bytes.count
+            }
         }
         return offset
+    }
+
+    /// Bytes still held for framing go out as data when the stream turns (none, for a client that waited).
+    private static func becomeData(_ stream: inout Stream) {
+        stream.framing = .framed(.relayedData)
+        stream.pending.removeAll()
     }
 
     private mutating func lose(_ stream: inout Stream) {
