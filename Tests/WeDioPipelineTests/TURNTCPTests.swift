@@ -101,6 +101,33 @@ struct TURNTCPTests {
         #expect(json.contains("\"bytesToPeer\" : 100"))
     }
 
+    @Test(
+        "coturn's RFC 6062 client to client (lab): both data connections bound, their raw bytes counted as tshark sums their TCP payloads, nothing malformed",
+        .enabled(if: Tshark.isInstalled, "tshark is the oracle"))
+    func coturnDataConnections() throws {
+        let path = Fixtures.path("ice/turn-tcp-relay/a-inside.pcap")
+        let result = Pipeline().analyze([InputSpec(path: path)])
+        let connections = result.turnAllocations.flatMap(\.tcpConnections)
+        #expect(connections.map(\.initiator).sorted { $0.rawValue < $1.rawValue } == [.client, .peer])
+        #expect(result.statistics.malformed == 0)
+        #expect(result.inputs.first?.errors.isEmpty == true, "\(result.inputs.first?.errors ?? [:])")
+        for connection in connections {
+            let flow = try #require(connection.dataConnection)
+            // The oracle: every TCP payload byte on that connection after the ConnectionBind exchange.
+            let rows = try Tshark.fields(
+                path, ["tcp.srcport", "tcp.len", "frame.number"],
+                filter: "tcp.port == \(flow.source.port) && tcp.len > 0 && !stun")
+            var up = 0
+            var down = 0
+            for row in rows where row.count == 3 {
+                if Int(row[0]) == Int(flow.source.port) { up += Int(row[1]) ?? 0 } else { down += Int(row[1]) ?? 0 }
+            }
+            #expect(up == 500 && down == 500, "tshark: \(up) up, \(down) down")
+            #expect(connection.bytesToPeer == up)
+            #expect(connection.bytesFromPeer == down)
+        }
+    }
+
     @Test("Peer-initiated: ConnectionAttempt, then ConnectionBind; a refused Connect keeps its error")
     func peerAttemptAndRefusal() throws {
         var capture = Self.allocated()
