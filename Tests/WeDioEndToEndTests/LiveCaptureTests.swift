@@ -276,7 +276,7 @@ struct LiveCaptureTests {
             stdout: directory + "/tcpdump")
         defer { if tcpdump.isRunning { kill(tcpdump.processIdentifier, SIGKILL) } }
         let binary = try #require(Fixtures.wedioBinary)
-        let sniff = ["timeout", "60", binary, "sniff", "-i", "wedio-c", "--filter", "udp", "--duration", "17"]
+        let sniff = ["timeout", "60", binary, "sniff", "-i", "wedio-c", "--filter", "udp", "--duration", "22"]
         let text = try Self.start(lab.capture, sniff, stdout: directory + "/text")
         let ndjson = try Self.start(lab.capture, sniff + ["--format", "ndjson"], stdout: directory + "/ndjson")
         usleep(1_500_000)
@@ -291,18 +291,25 @@ struct LiveCaptureTests {
         tcpdump.interrupt()  // SIGINT: tcpdump prints its counts and exits
         try #require(Self.wait(tcpdump, seconds: 10))
         let oracle = try #require(Self.tcpdumpCounts(Self.read(directory + "/tcpdump.err")), "\(Self.read(directory + "/tcpdump.err"))")
-        // The load is what it claims, and tcpdump kept up: otherwise the comparison means nothing.
-        #expect(sent["sent"] as? Int == 50_020)
-        #expect(sent["answers"] as? Int == 50_020)
+        // The load is what it claims, and tcpdump kept up: otherwise the comparison means nothing. A responder
+        // that lagged on a busy machine leaves requests unanswered on the wire: those, and only those, may be
+        // timeouts (tcpdump's count minus the requests is the responses that crossed the veth).
+        try #require(sent["sent"] as? Int == 50_020, "the sender could not send its load: \(sent)")
         try #require(oracle.dropped == 0, "tcpdump itself dropped packets")
-        #expect(oracle.captured == 100_040)
+        let answered = oracle.captured - 50_020
+        #expect(answered == 50_020, "the responder answered \(answered) of 50 020 (checked below either way)")
+        let unanswered = 50_020 - answered
 
-        // Text: the same packet count, the kernel's counters, no timeouts.
+        // Text: the same packet count, the kernel's counters, no timeouts but the unanswered.
         let summary = Self.read(directory + "/text")
         #expect(text.terminationStatus == 0, "\(Self.read(directory + "/text.err"))")
         #expect(summary.contains("  \(oracle.captured) packets,"), "\(summary.prefix(600))")
         #expect(summary.contains("kernel: \(oracle.captured) received, 0 dropped (buffer full)"), "\(summary.prefix(600))")
-        #expect(!summary.contains("timed out"), "\(summary.prefix(2_000))")
+        if unanswered == 0 {
+            #expect(!summary.contains("timed out"), "\(summary.prefix(2_000))")
+        } else {
+            #expect(summary.contains(" · \(unanswered) timed out"), "\(summary.prefix(2_000))")
+        }
         #expect(!summary.contains("capture-dropped-packets"))
 
         // NDJSON: the same from the report line; each answered Binding is an event or counted as suppressed.
@@ -316,12 +323,15 @@ struct LiveCaptureTests {
         #expect(live["droppedByKernel"] as? Int == 0)
         let stats = try #require(report["stats"] as? [String: Any])
         let outcomes = try #require(stats["transactionOutcomes"] as? [String: Int])
-        #expect(outcomes == ["success": 50_020], "\(outcomes)")
+        #expect(outcomes["success"] == answered && (outcomes["timeout"] ?? 0) == unanswered, "\(outcomes)")
         let events = lines.filter { $0["type"] as? String == "event" }
         let bindings = events.filter { $0["kind"] as? String == "stun-binding" }
         let held = lines.filter { $0["type"] as? String == "suppressed" && $0["kind"] as? String == "stun-binding" }
         let heldCount = held.compactMap { $0["count"] as? Int }.reduce(0, +)
-        #expect(bindings.count + heldCount == 50_000, "\(bindings.count) events + \(heldCount) suppressed")
+        // Answered ICE checks are not STUN-server Bindings: the session's pairs say how many there were.
+        let sessions = report["iceSessions"] as? [[String: Any]] ?? []
+        let checksAnswered = sessions.flatMap { $0["pairs"] as? [[String: Any]] ?? [] }.compactMap { $0["responses"] as? Int }.reduce(0, +)
+        #expect(bindings.count + heldCount == answered - checksAnswered, "\(bindings.count) events + \(heldCount) suppressed")
         #expect(bindings.count > 200, "a per-kind cap still stops the stream: \(bindings.count)")
         // The flood's events reach its last second, and the ICE checks after it still get through.
         let times = bindings.compactMap { $0["offsetMs"] as? Double }
@@ -332,7 +342,10 @@ struct LiveCaptureTests {
         let ice = try #require(events.first { $0["kind"] as? String == "ice-checks-started" })
         #expect((ice["keys"] as? [String: String])?["ice"] == "lfrag:rfrag")
         #expect(lines.contains { $0["type"] as? String == "stats" })
-        #expect(!events.contains { $0["kind"] as? String == "stun-timeout" })
+        let timeouts = events.filter { $0["kind"] as? String == "stun-timeout" }.count
+            + lines.filter { $0["type"] as? String == "suppressed" && $0["kind"] as? String == "stun-timeout" }
+            .compactMap { $0["count"] as? Int }.reduce(0, +)
+        #expect(timeouts == unanswered)
         try Self.validate(stream: directory + "/ndjson")
     }
 
@@ -371,7 +384,7 @@ struct LiveCaptureTests {
         let packets = try #require(input["packets"] as? Int)
         #expect(dropped > 1_000, "\(live)")
         #expect(packets + dropped == received, "every packet the kernel counted was either read or dropped")
-        #expect(received == 30_000)
+        #expect((15_000...30_000).contains(received), "15 000 requests and up to as many answers: \(received)")
         let windows = try #require(live["dropWindows"] as? [[String: Any]])
         #expect(!windows.isEmpty)
         #expect(windows.compactMap { $0["droppedByKernel"] as? Int }.reduce(0, +) == dropped)
