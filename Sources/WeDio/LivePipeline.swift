@@ -70,12 +70,12 @@ extension Pipeline {
         var effective = options
         if effective.filter == nil { effective.filter = filter }
         let capture = try LiveCapture(effective)
-        let queue = LiveHandoff(depth: LivePacketBatch.queueDepth)
+        let queue = Handoff<LivePacketBatch>(depth: LivePacketBatch.queueDepth)
         let analysis = LiveAnalysis(
             interface: options.interface, linkType: capture.linkType, options: analyzerOptions, settings: settings,
             output: output)
         analysis.start(queue)
-        var batch = queue.emptyBatch()
+        var batch = queue.emptyBatch().batch
         var lastSent = LiveCapture.monotonicSeconds()
         /// Hands the batch on when it is full, old, or the capture is idle (so events are not late).
         func send(force: Bool) {
@@ -85,7 +85,7 @@ extension Pipeline {
             else { return }
             batch.sentAt = LiveCapture.wallClock()
             queue.send(batch)
-            batch = queue.emptyBatch()
+            batch = queue.emptyBatch().batch
             lastSent = now
         }
         var failure: CaptureError?
@@ -118,7 +118,7 @@ struct LiveCounterReading: Sendable {
 }
 
 /// Packets copied out of libpcap's ring on the capturing thread, on their way to the analysing thread.
-struct LivePacketBatch: Sendable {
+struct LivePacketBatch: HandoffBatch {
     static let packetsPerBatch = 4_096
     static let bytesPerBatch = 1_024 * 1_024
     /// Batches in circulation: up to 64 MiB of packets waiting in user space, beyond the kernel buffer.
@@ -151,44 +151,6 @@ struct LivePacketBatch: Sendable {
         bytes.removeAll(keepingCapacity: true)
         counters.removeAll(keepingCapacity: true)
         isLast = false
-    }
-}
-
-/// The bounded queue between the capturing and the analysing thread: `depth` batches circulate.
-final class LiveHandoff: Sendable {
-    private let ready = Mutex<[LivePacketBatch]>([])
-    private let spare: Mutex<[LivePacketBatch]>
-    private let readyCount = DispatchSemaphore(value: 0)
-    private let spareCount: DispatchSemaphore
-
-    init(depth: Int) {
-        spare = Mutex([])
-        spareCount = DispatchSemaphore(value: depth)
-    }
-
-    /// An empty batch (made on first use; waits while all `depth` are in use).
-    func emptyBatch() -> LivePacketBatch {
-        spareCount.wait()
-        return spare.withLock { $0.popLast() } ?? LivePacketBatch()
-    }
-
-    func send(_ batch: consuming LivePacketBatch) {
-        let sent = batch
-        ready.withLock { $0.append(sent) }
-        readyCount.signal()
-    }
-
-    func receive() -> LivePacketBatch {
-        readyCount.wait()
-        return ready.withLock { $0.removeFirst() }
-    }
-
-    func recycle(_ batch: consuming LivePacketBatch) {
-        var emptied = batch
-        emptied.reset()
-        let spared = emptied
-        spare.withLock { $0.append(spared) }
-        spareCount.signal()
     }
 }
 
@@ -227,7 +189,7 @@ final class LiveAnalysis: @unchecked Sendable {
         limiter = LiveEventLimiter(burst: settings.eventBurst, perSecond: settings.eventsPerSecond)
     }
 
-    func start(_ queue: LiveHandoff) {
+    func start(_ queue: Handoff<LivePacketBatch>) {
         done.enter()
         // A thread of its own for the whole capture (it blocks on the queue between batches).
         DispatchQueue(label: "wedio.live-analysis", qos: .userInitiated).async { [self] in

@@ -84,51 +84,63 @@ struct PayloadBatch: Sendable {
     }
 }
 
-/// A bounded queue of batches between one reader and one analyser: `depth` batches circulate, so the
-/// reader waits when the analyser falls behind (memory stays bounded) and vice versa.
-final class BatchQueue: Sendable {
-    private let ready = Mutex<[PayloadBatch]>([])
-    private let spare: Mutex<[PayloadBatch]>
+/// A batch that goes round between a reader and an analyser: made empty, filled, emptied again.
+protocol HandoffBatch: Sendable {
+    init()
+    mutating func reset()
+}
+
+extension PayloadBatch: HandoffBatch {}
+
+/// A bounded queue of batches between one reader and one analyser: `depth` batches circulate (each made on
+/// first use), so the reader waits when the analyser falls behind (memory stays bounded) and vice versa.
+/// Files (payload batches) and live captures (packet batches) go through the same queue.
+final class Handoff<Batch: HandoffBatch>: Sendable {
+    private let ready = Mutex<[Batch]>([])
+    private let spare = Mutex<[Batch]>([])
     private let readyCount = DispatchSemaphore(value: 0)
     private let spareCount: DispatchSemaphore
 
-    /// Fixed instead of adaptive (tests check both places give the same result).
-    private let readerDecodesSTUN: Bool?
-
-    init(depth: Int, readerDecodesSTUN: Bool? = nil) {
-        spare = Mutex((0..<depth).map { _ in PayloadBatch() })
+    init(depth: Int) {
         spareCount = DispatchSemaphore(value: depth)
-        self.readerDecodesSTUN = readerDecodesSTUN
     }
 
-    /// An empty batch for the reader to fill (waits while all are in use). When it had to wait, the
-    /// analyser is behind: the batch asks the reader to decode STUN itself.
-    func emptyBatch() -> PayloadBatch {
+    /// An empty batch for the reader to fill (waits while all are in use), and whether it had to wait:
+    /// then the analyser is the slower side.
+    func emptyBatch() -> (batch: Batch, waited: Bool) {
         let waited = spareCount.wait(timeout: .now()) == .timedOut
         if waited { spareCount.wait() }
-        var batch = spare.withLock { $0.removeLast() }
-        batch.decodesSTUN = readerDecodesSTUN ?? waited
-        return batch
+        return (spare.withLock { $0.popLast() } ?? Batch(), waited)
     }
 
-    func send(_ batch: consuming PayloadBatch) {
+    func send(_ batch: consuming Batch) {
         let sent = batch
         ready.withLock { $0.append(sent) }
         readyCount.signal()
     }
 
     /// The next filled batch for the analyser (waits for one).
-    func receive() -> PayloadBatch {
+    func receive() -> Batch {
         readyCount.wait()
         return ready.withLock { $0.removeFirst() }
     }
 
-    func recycle(_ batch: consuming PayloadBatch) {
+    func recycle(_ batch: consuming Batch) {
         var emptied = batch
         emptied.reset()
         let spared = emptied
         spare.withLock { $0.append(spared) }
         spareCount.signal()
+    }
+}
+
+extension Handoff where Batch == PayloadBatch {
+    /// An empty payload batch; when the reader had to wait for it, the batch asks the reader to decode STUN
+    /// itself (`fixed` overrides that: tests check both places give the same result).
+    func emptyBatch(readerDecodesSTUN fixed: Bool?) -> PayloadBatch {
+        var (batch, waited) = emptyBatch()
+        batch.decodesSTUN = fixed ?? waited
+        return batch
     }
 }
 
@@ -150,7 +162,7 @@ final class AnalyzerBox: @unchecked Sendable {
     }
 
     /// Starts analysing batches from `queue` on another thread until the last one.
-    func start(_ queue: BatchQueue) {
+    func start(_ queue: Handoff<PayloadBatch>) {
         done.enter()
         let analyzer = self.analyzer
         self.analyzer = Analyzer(options: analyzer.options)  // the thread holds the only copy: no copy-on-write

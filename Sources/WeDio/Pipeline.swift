@@ -158,17 +158,17 @@ public struct Pipeline: Sendable {
         // With a spare core the analyzer runs on its own thread, fed in batches (PayloadHandoff.swift); it
         // sees the same payloads in the same order, so the result is the same as on one thread.
         // The queue and its batches exist only then (they reserve a few megabytes).
-        var queue: BatchQueue?
+        var queue: Handoff<PayloadBatch>?
         var box: AnalyzerBox?
         var batch: PayloadBatch?
         if splitThreads && !decodeOnly {
-            let handoff = BatchQueue(depth: 4, readerDecodesSTUN: readerDecodesSTUN)
+            let handoff = Handoff<PayloadBatch>(depth: 4)
             let started = AnalyzerBox(analyzer)
             analyzer = Analyzer(options: analyzer.options)  // the box holds the only copy: no copy-on-write
             started.start(handoff)
             queue = handoff
             box = started
-            batch = handoff.emptyBatch()
+            batch = handoff.emptyBatch(readerDecodesSTUN: readerDecodesSTUN)
         }
         do throws(CaptureError) {
             try capture.forEach { record, bytes in
@@ -187,7 +187,7 @@ public struct Pipeline: Sendable {
                         batch?.append(payload, bytes: payloadBytes)
                         if batch?.isFull == true, let full = batch.take() {
                             queue.send(full)
-                            batch = queue.emptyBatch()
+                            batch = queue.emptyBatch(readerDecodesSTUN: readerDecodesSTUN)
                         }
                     } else {
                         analyzer.handle(payload, bytes: payloadBytes, log: &analysisLog)

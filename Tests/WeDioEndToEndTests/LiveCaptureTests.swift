@@ -84,6 +84,34 @@ struct LiveCaptureTests {
             return process
         }
 
+        /// A fresh directory for one test's files.
+        func directory(_ name: String) throws -> String {
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("wedio-\(name)-\(getpid())").path
+            try? FileManager.default.removeItem(atPath: path)
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            return path
+        }
+
+        var server: String { "10.213.\(subnet).1" }
+
+        /// scripts/live/stun_load.py answering Binding requests in the capturing namespace for `seconds`.
+        func startLoadResponder(seconds: Int, directory: String) throws -> Process {
+            try LiveCaptureTests.start(
+                capture, ["timeout", "\(seconds + 20)", "python3", LiveCaptureTests.load, "respond", "--bind", server, "--seconds", "\(seconds)"],
+                stdout: directory + "/respond")
+        }
+
+        /// scripts/live/stun_load.py's load from the sender namespace; returns its own account of it.
+        @discardableResult
+        func sendLoad(rate: Int, seconds: Int, sockets: Int, iceChecks: Int = 0) throws -> [String: Any] {
+            let output = try ProcessRunner.run(
+                LiveCaptureTests.ip,
+                ["netns", "exec", sender, "timeout", "30", "python3", LiveCaptureTests.load, "send", "--to", server, "--rate", "\(rate)",
+                 "--seconds", "\(seconds)", "--sockets", "\(sockets)", "--ice-checks", "\(iceChecks)"])
+            guard output.status == 0 else { throw LabError.command("stun_load.py send: " + output.stderr) }
+            return (try? JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any]) ?? [:]
+        }
+
         func startSniff(_ extra: [String]) throws -> (Process, Pipe, Pipe) {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: LiveCaptureTests.ip)
@@ -263,13 +291,9 @@ struct LiveCaptureTests {
     func underLoad() throws {
         let lab = try Lab("d")
         defer { lab.tearDown() }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wedio-load-\(getpid())").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try lab.directory("load")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let server = "10.213.\(lab.subnet).1"
-        let responder = try Self.start(
-            lab.capture, ["timeout", "40", "python3", Self.load, "respond", "--bind", server, "--seconds", "22"],
-            stdout: directory + "/respond")
+        let responder = try lab.startLoadResponder(seconds: 22, directory: directory)
         defer { _ = Self.wait(responder, seconds: 30) }
         let tcpdump = try Self.start(
             lab.capture, Self.unblockingSignals + ["tcpdump", "-i", "wedio-c", "-n", "-w", "/dev/null", "udp"],
@@ -280,12 +304,7 @@ struct LiveCaptureTests {
         let text = try Self.start(lab.capture, sniff, stdout: directory + "/text")
         let ndjson = try Self.start(lab.capture, sniff + ["--format", "ndjson"], stdout: directory + "/ndjson")
         usleep(1_500_000)
-        let sender = try ProcessRunner.run(
-            Self.ip,
-            ["netns", "exec", lab.sender, "timeout", "30", "python3", Self.load, "send", "--to", server, "--rate", "5000",
-             "--seconds", "10", "--sockets", "64", "--ice-checks", "20"])
-        try #require(sender.status == 0, "\(sender.stderr)")
-        let sent = try #require(try JSONSerialization.jsonObject(with: Data(sender.stdout.utf8)) as? [String: Any])
+        let sent = try lab.sendLoad(rate: 5000, seconds: 10, sockets: 64, iceChecks: 20)
         try #require(Self.wait(text, seconds: 40))
         try #require(Self.wait(ndjson, seconds: 40))
         tcpdump.interrupt()  // SIGINT: tcpdump prints its counts and exits
@@ -353,13 +372,9 @@ struct LiveCaptureTests {
     func forcedDrops() throws {
         let lab = try Lab("e")
         defer { lab.tearDown() }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wedio-drops-\(getpid())").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try lab.directory("drops")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let server = "10.213.\(lab.subnet).1"
-        let responder = try Self.start(
-            lab.capture, ["timeout", "30", "python3", Self.load, "respond", "--bind", server, "--seconds", "12"],
-            stdout: directory + "/respond")
+        let responder = try lab.startLoadResponder(seconds: 12, directory: directory)
         defer { _ = Self.wait(responder, seconds: 20) }
         let binary = try #require(Fixtures.wedioBinary)
         // 64 KiB of buffer, and nothing read for the first 2 s: the kernel must drop most of those seconds.
@@ -368,11 +383,7 @@ struct LiveCaptureTests {
             ["timeout", "40", binary, "sniff", "-i", "wedio-c", "--filter", "udp", "--duration", "8", "--format", "ndjson",
              "--kernel-buffer-bytes", "65536", "--read-delay", "2"], stdout: directory + "/ndjson")
         usleep(1_000_000)
-        let sender = try ProcessRunner.run(
-            Self.ip,
-            ["netns", "exec", lab.sender, "timeout", "30", "python3", Self.load, "send", "--to", server, "--rate", "5000",
-             "--seconds", "3", "--sockets", "16"])
-        try #require(sender.status == 0, "\(sender.stderr)")
+        try lab.sendLoad(rate: 5000, seconds: 3, sockets: 16)
         try #require(Self.wait(sniff, seconds: 40))
         #expect(sniff.terminationStatus == 65, "packets were lost: \(Self.read(directory + "/ndjson.err"))")
         let lines = try Self.lines(Self.read(directory + "/ndjson"))
@@ -392,14 +403,15 @@ struct LiveCaptureTests {
         #expect(lines.dropLast().contains { $0["type"] as? String == "stats" && ($0["droppedByKernel"] as? Int ?? 0) > 0 })
         let findings = try #require(report["findings"] as? [[String: Any]])
         let finding = try #require(findings.first { $0["code"] as? String == "capture-dropped-packets" })
-        #expect(finding["severity"] as? String == "error")
         #expect((finding["message"] as? String)?.contains("lost \(dropped) packets") == true, "\(finding)")
         #expect((report["verdict"] as? String)?.contains("the capture lost \(dropped) packets") == true)
-        // Every timeout kept in full is marked as possibly a lost answer (the losses cover the first seconds).
+        // A timeout appears where a request was kept and its answer dropped (at the edge of the overflow; how
+        // many is a matter of timing, often none): every one is marked as possibly a lost answer, and any makes
+        // the finding an error.
         let transactions = try #require(report["transactions"] as? [[String: Any]])
         let timeouts = transactions.filter { $0["outcome"] as? String == "timeout" }
-        #expect(!timeouts.isEmpty)
         #expect(timeouts.allSatisfy { $0["duringCaptureDrops"] as? Bool == true })
+        #expect(finding["severity"] as? String == (timeouts.isEmpty ? "warning" : "error"))
         #expect(!transactions.contains { $0["outcome"] as? String == "success" && $0["duringCaptureDrops"] != nil })
         try Self.validate(stream: directory + "/ndjson")
     }
@@ -408,14 +420,10 @@ struct LiveCaptureTests {
     func windowReports() throws {
         let lab = try Lab("f")
         defer { lab.tearDown() }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wedio-windows-\(getpid())").path
-        try? FileManager.default.removeItem(atPath: directory)
+        let directory = try lab.directory("windows")
         try FileManager.default.createDirectory(atPath: directory + "/reports", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let server = "10.213.\(lab.subnet).1"
-        let responder = try Self.start(
-            lab.capture, ["timeout", "30", "python3", Self.load, "respond", "--bind", server, "--seconds", "12"],
-            stdout: directory + "/respond")
+        let responder = try lab.startLoadResponder(seconds: 12, directory: directory)
         defer { _ = Self.wait(responder, seconds: 20) }
         let binary = try #require(Fixtures.wedioBinary)
         let sniff = try Self.start(
@@ -423,11 +431,7 @@ struct LiveCaptureTests {
             Self.unblockingSignals + [binary, "sniff", "-i", "wedio-c", "--filter", "udp", "--duration", "9", "--report-every", "2",
              "--output", directory + "/reports", "--format", "ndjson"], stdout: directory + "/ndjson")
         usleep(1_000_000)
-        let sender = try ProcessRunner.run(
-            Self.ip,
-            ["netns", "exec", lab.sender, "timeout", "30", "python3", Self.load, "send", "--to", server, "--rate", "500",
-             "--seconds", "4", "--sockets", "8"])
-        try #require(sender.status == 0, "\(sender.stderr)")
+        try lab.sendLoad(rate: 500, seconds: 4, sockets: 8)
         kill(sniff.processIdentifier, SIGUSR1)
         try #require(Self.wait(sniff, seconds: 30))
         #expect(sniff.terminationStatus == 0, "\(Self.read(directory + "/ndjson.err"))")
@@ -470,13 +474,9 @@ struct LiveCaptureTests {
     func redactedStream() throws {
         let lab = try Lab("g")
         defer { lab.tearDown() }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wedio-redact-\(getpid())").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try lab.directory("redact")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let server = "10.213.\(lab.subnet).1"
-        let responder = try Self.start(
-            lab.capture, ["timeout", "30", "python3", Self.load, "respond", "--bind", server, "--seconds", "8"],
-            stdout: directory + "/respond")
+        let responder = try lab.startLoadResponder(seconds: 8, directory: directory)
         defer { _ = Self.wait(responder, seconds: 20) }
         let binary = try #require(Fixtures.wedioBinary)
         let sniff = try Self.start(
@@ -484,11 +484,7 @@ struct LiveCaptureTests {
             [binary, "sniff", "-i", "wedio-c", "--filter", "udp", "--duration", "5", "--format", "ndjson", "--redact"],
             stdout: directory + "/ndjson")
         usleep(1_000_000)
-        let sender = try ProcessRunner.run(
-            Self.ip,
-            ["netns", "exec", lab.sender, "timeout", "30", "python3", Self.load, "send", "--to", server, "--rate", "50",
-             "--seconds", "1", "--sockets", "4", "--ice-checks", "5"])
-        try #require(sender.status == 0, "\(sender.stderr)")
+        try lab.sendLoad(rate: 50, seconds: 1, sockets: 4, iceChecks: 5)
         try #require(Self.wait(sniff, seconds: 30))
         let stream = Self.read(directory + "/ndjson")
         let lines = try Self.lines(stream)
@@ -505,14 +501,9 @@ struct LiveCaptureTests {
     func rotatedWrite() throws {
         let lab = try Lab("h")
         defer { lab.tearDown() }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wedio-rotate-\(getpid())").path
-        try? FileManager.default.removeItem(atPath: directory)
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try lab.directory("rotate")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let server = "10.213.\(lab.subnet).1"
-        let responder = try Self.start(
-            lab.capture, ["timeout", "30", "python3", Self.load, "respond", "--bind", server, "--seconds", "7"],
-            stdout: directory + "/respond")
+        let responder = try lab.startLoadResponder(seconds: 7, directory: directory)
         defer { _ = Self.wait(responder, seconds: 20) }
         let binary = try #require(Fixtures.wedioBinary)
         let sniff = try Self.start(
@@ -520,11 +511,7 @@ struct LiveCaptureTests {
             [binary, "sniff", "-i", "wedio-c", "--filter", "udp", "--duration", "4", "--write", directory + "/ring.pcap",
              "--rotate-size", "4K"], stdout: directory + "/text")
         usleep(1_000_000)
-        let sender = try ProcessRunner.run(
-            Self.ip,
-            ["netns", "exec", lab.sender, "timeout", "30", "python3", Self.load, "send", "--to", server, "--rate", "200",
-             "--seconds", "1", "--sockets", "4"])
-        try #require(sender.status == 0, "\(sender.stderr)")
+        try lab.sendLoad(rate: 200, seconds: 1, sockets: 4)
         try #require(Self.wait(sniff, seconds: 30))
         #expect(sniff.terminationStatus == 0, "\(Self.read(directory + "/text.err"))")
         let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("ring.pcap") }

@@ -138,6 +138,32 @@ struct LiveEventTests {
         #expect(result.transactions.summary().count == whole.transactions.summary().count)
     }
 
+    @Test("A timeout whose answer could have been among the lost packets is marked, one far from the losses is not, and the finding says so")
+    func dropWindowsMarkTimeouts() throws {
+        var capture = SyntheticCapture()
+        let near = capture.newID()
+        capture.add(.binding, .request, id: near, from: "10.0.0.5:5000", to: "192.0.2.1:3478", at: 1)
+        let far = capture.newID()
+        capture.add(.binding, .request, id: far, from: "10.0.0.5:5001", to: "192.0.2.1:3478", at: 30)
+        capture.answeredBinding(from: "10.0.0.5:5002", to: "192.0.2.1:3478", mapped: "203.0.113.5:1", at: 1.5)
+        var analyzer = try Self.analyzer(capture.bytes)
+        analyzer.finish()
+        func at(_ seconds: Double) -> CaptureTime { CaptureTime(nanoseconds: Int64((1_700_000_000 + seconds) * 1e9)) }
+        var summary = InputSummary(index: 0, path: "eth0", vantage: "eth0")
+        summary.liveCounters = CaptureCounters(received: 100, droppedByKernel: 7, droppedByInterface: 0)
+        // Lost between 0.5 s and 2 s: the request at 1 s may have been answered then; the one at 30 s may not.
+        summary.addDropWindow(CaptureDropWindow(start: at(0.5), end: at(2), droppedByKernel: 7, droppedByInterface: 0))
+        let result = AnalysisResult(inputs: [summary], analyzer: analyzer)
+        let marked = result.transactions.transactions.filter(\.duringCaptureDrops).map(\.id)
+        #expect(marked == [near])
+        #expect(result.transactions.transactions.filter { $0.outcome == .timeout }.map(\.id).sorted() == [near, far].sorted())
+        let finding = try #require(result.findings.first { $0.code == .captureDroppedPackets })
+        #expect(finding.severity == .error)
+        #expect(finding.message.hasPrefix("The live capture on eth0 lost 7 packets (7 by the kernel, its capture buffer full) in 1 window"))
+        #expect(finding.message.contains("1 transactions reported as timed out fall in these windows"))
+        #expect(finding.evidence.last?.transactions == [near.description])
+    }
+
     /// An analyzer fed the whole capture (not finished).
     static func analyzer(_ bytes: [UInt8]) throws -> Analyzer {
         var analyzer: Analyzer?
