@@ -66,7 +66,7 @@ public struct Analyzer: Sendable {
     /// so that a quiet capture still reports them) included.
     public mutating func drainLiveEvents(now: CaptureTime? = nil) -> [TimelineEvent] {
         if let now { liveFeed?.expire(now: now) }
-        liveFeed?.natChanges(nat.changes)
+        liveFeed?.natChanges(nat)
         return liveFeed?.drain() ?? []
     }
 
@@ -86,13 +86,11 @@ public struct Analyzer: Sendable {
     /// flows idle since. Counters and tallies keep counting; only the objects go.
     /// `idleCutoff` applies to what has no end of its own (sessions, mappings, flows): idle since then is over.
     public mutating func evict(before cutoff: CaptureTime, idleBefore idleCutoff: CaptureTime) {
-        liveFeed?.natChanges(nat.changes)  // reported before the list shrinks
         evicted.transactions += transactions.evict(before: cutoff)
         evicted.iceSessions += ice.evict(idleBefore: idleCutoff)
         evicted.turnAllocations += turn.evict(endedBefore: cutoff)
         evicted.natMappings += nat.evict(idleBefore: idleCutoff)
         evicted.mediaFlows += media.evict(idleBefore: idleCutoff)
-        liveFeed?.natChangesRebased(nat.changes.count)
     }
 
     /// At the end of a live capture: the requests still open are reported as unanswered.
@@ -253,6 +251,7 @@ public struct Analyzer: Sendable {
         // Mappings are learned on the wire only: a check relayed through TURN maps the relayed address.
         if carrier == .direct {
             nat.handle(message, flow: flow, time: payload.time, ref: payload.ref, purpose: purpose, request: answered)
+            if liveFeed != nil { liveFeed?.natChanges(nat) }
         }
         if liveFeed != nil {
             liveFeed?.observe(message, flow: flow, time: payload.time, ref: payload.ref, purpose: purpose, answered: answered)

@@ -164,6 +164,20 @@ struct LiveEventTests {
         #expect(finding.evidence.last?.transactions == [near.description])
     }
 
+    @Test("NAT rebindings keep coming as events past the report's cap on listed changes")
+    func rebindingsPastTheCap() {
+        var capture = SyntheticCapture()
+        let changes = Limits.natEvents + 10
+        for index in 0...changes {
+            capture.answeredBinding(
+                from: "10.0.0.5:5000", to: "192.0.2.1:3478", mapped: "203.0.113.5:\(10_000 + index % 2)", at: Double(index) * 0.01)
+        }
+        let (events, result) = Pipeline().followLive(bytes: capture.bytes)
+        #expect(events.filter { $0.kind == .natRebinding }.count == changes)
+        #expect(result.mappingChanges.count == Limits.natEvents)
+        #expect(events.last { $0.kind == .natRebinding }?.summary.hasSuffix("changed from 203.0.113.5:10001 to 203.0.113.5:10000") == true)
+    }
+
     /// An analyzer fed the whole capture (not finished).
     static func analyzer(_ bytes: [UInt8]) throws -> Analyzer {
         var analyzer: Analyzer?

@@ -51,7 +51,7 @@ public struct LiveEventFeed: Sendable {
     /// Pending checks and TURN requests remembered at once; beyond this the table starts again.
     static let pendingRequests = Limits.pendingRequests
 
-    /// NAT rebindings already reported (an index into the NAT tracker's list).
+    /// NAT rebindings already reported (the NAT tracker's running count).
     private var natChangesSeen = 0
 
     /// Requests and sessions not followed because a table was full (each still counts in the report).
@@ -292,22 +292,25 @@ public struct LiveEventFeed: Sendable {
         }
     }
 
-    mutating func natChanges(_ changes: [MappingChange]) {
-        guard changes.count > natChangesSeen else { return }
-        for change in changes[natChangesSeen...] {
+    /// Reports the mapping changes the NAT tracker saw since the last call. Called after every message that
+    /// reached the tracker, so past the list's cap the latest change is the only new one.
+    mutating func natChanges(_ nat: NATTracker) {
+        guard nat.changesSeen > natChangesSeen else { return }
+        let fresh = nat.changesSeen - natChangesSeen
+        let listed = nat.changes.count
+        let fromList = nat.changes.suffix(min(fresh, listed))
+        let changes = fromList.count == fresh ? Array(fromList) : nat.latestChange.map { [$0] } ?? []
+        for change in changes {
             add(
                 change.time, .natRebinding,
                 "mapping of \(change.internalAddress) towards \(change.destination) changed from \(change.previous) to \(change.current)",
                 refs: ["packet \(change.ref.input):\(change.ref.packet)"],
                 keys: ["client": "\(change.internalAddress)", "server": "\(change.destination)"])
         }
-        natChangesSeen = changes.count
+        natChangesSeen = nat.changesSeen
     }
 
-    /// After the NAT tracker forgot old changes: all of the remaining ones were reported.
-    mutating func natChangesRebased(_ count: Int) {
-        natChangesSeen = count
-    }
+
 }
 
 /// Kinds the live stream takes from the final report, because only the end of the capture decides them.

@@ -27,6 +27,10 @@ public struct NATTracker: Sendable {
     private var mappingIndex: [MappingKey: Int] = [:]
     public private(set) var mappings: [NATMapping] = []
     public private(set) var changes: [MappingChange] = []
+    /// Every mapping change seen, the ones past the list's cap included, and the latest: the live stream
+    /// reports each one even when the list is full.
+    public private(set) var changesSeen = 0
+    public private(set) var latestChange: MappingChange?
     public private(set) var exchanges: [DiscoveryExchange] = []
     public private(set) var unsolicited: [UnsolicitedRequest] = []
     private var unsolicitedSeen: Set<Contact> = []
@@ -153,12 +157,14 @@ public struct NATTracker: Sendable {
         if let index = mappingIndex[key] {
             let previous = mappings[index]
             if previous.externalAddress != mapping.externalAddress {
+                let change = MappingChange(
+                    internalAddress: mapping.internalAddress, destination: mapping.destination,
+                    previous: previous.externalAddress, current: mapping.externalAddress, time: mapping.firstTime,
+                    ref: mapping.firstRef)
+                changesSeen += 1
+                latestChange = change
                 if changes.count < Limits.natEvents {
-                    changes.append(
-                        MappingChange(
-                            internalAddress: mapping.internalAddress, destination: mapping.destination,
-                            previous: previous.externalAddress, current: mapping.externalAddress, time: mapping.firstTime,
-                            ref: mapping.firstRef))
+                    changes.append(change)
                 } else {
                     dropped += 1
                 }
