@@ -243,9 +243,10 @@ final class LiveAnalysis: @unchecked Sendable {
         guard due || asked else { return }
         var snapshot = analyzer
         snapshot.absorb(decoder)
-        snapshot.finish()
+        let inFlight = snapshot.finishWindow(at: now)
         var result = AnalysisResult(inputs: [snapshotSummary()], analyzer: snapshot)
-        result.liveWindow = LiveWindow(index: windowIndex, start: begin, end: now, onDemand: !due, evicted: analyzer.evicted)
+        result.liveWindow = LiveWindow(
+            index: windowIndex, start: begin, end: now, onDemand: !due, evicted: analyzer.evicted, inFlight: inFlight)
         windowReport(result)
         guard due else { return }
         analyzer.evict(

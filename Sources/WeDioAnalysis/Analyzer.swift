@@ -289,6 +289,14 @@ public struct Analyzer: Sendable {
         }
     }
 
+    /// A window's snapshot of a live capture: requests still in flight are left for a later window (not
+    /// called timeouts), the rest closed as at the end. Returns how many were in flight.
+    public mutating func finishWindow(at now: CaptureTime) -> Int {
+        let inFlight = transactions.removeInFlight(at: now)
+        finish()
+        return inFlight
+    }
+
     /// Closes what is still open when all inputs are read.
     public mutating func finish() {
         transactions.finish(at: lastTime ?? CaptureTime(nanoseconds: 0))

@@ -65,13 +65,17 @@ public struct LiveWindow: Sendable, Hashable {
     public var onDemand: Bool
     /// Objects forgotten so far because they were over before an earlier window ended.
     public var evicted: Analyzer.Evicted
+    /// Requests still waiting for their answer (under 39.5 s old) when the window ended: left out of this
+    /// report, decided and reported in a later one.
+    public var inFlight: Int
 
-    public init(index: Int, start: CaptureTime, end: CaptureTime, onDemand: Bool, evicted: Analyzer.Evicted) {
+    public init(index: Int, start: CaptureTime, end: CaptureTime, onDemand: Bool, evicted: Analyzer.Evicted, inFlight: Int = 0) {
         self.index = index
         self.start = start
         self.end = end
         self.onDemand = onDemand
         self.evicted = evicted
+        self.inFlight = inFlight
     }
 }
 

@@ -185,6 +185,7 @@ public struct JSONReport: Sendable {
     struct Window: Encodable {
         var end: String
         var evicted: [String: Int]
+        var inFlight: Int
         var index: Int
         var onDemand: Bool
         var start: String
@@ -196,6 +197,7 @@ public struct JSONReport: Sendable {
                 "turnAllocations": window.evicted.turnAllocations, "natMappings": window.evicted.natMappings,
                 "mediaFlows": window.evicted.mediaFlows,
             ]
+            inFlight = window.inFlight
             index = window.index
             onDemand = window.onDemand
             start = TimeFormat.rfc3339(window.start)

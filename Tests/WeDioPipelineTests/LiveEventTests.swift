@@ -178,6 +178,20 @@ struct LiveEventTests {
         #expect(events.last { $0.kind == .natRebinding }?.summary.hasSuffix("changed from 203.0.113.5:10001 to 203.0.113.5:10000") == true)
     }
 
+    @Test("A window's report leaves requests still in flight for a later window instead of calling them timeouts")
+    func windowLeavesInFlight() throws {
+        var capture = SyntheticCapture()
+        capture.answeredBinding(from: "10.0.0.5:5000", to: "192.0.2.1:3478", mapped: "203.0.113.5:1", at: 0)
+        capture.add(.binding, .request, id: capture.newID(), from: "10.0.0.5:5001", to: "192.0.2.1:3478", at: 10)
+        let analyzer = try Self.analyzer(capture.bytes)
+        var early = analyzer
+        #expect(early.finishWindow(at: CaptureTime(seconds: 1_700_000_020)) == 1)
+        #expect(early.transactions.transactions.map(\.outcome) == [.success])
+        var late = analyzer
+        #expect(late.finishWindow(at: CaptureTime(seconds: 1_700_000_060)) == 0)
+        #expect(late.transactions.transactions.map(\.outcome) == [.success, .timeout])
+    }
+
     /// An analyzer fed the whole capture (not finished).
     static func analyzer(_ bytes: [UInt8]) throws -> Analyzer {
         var analyzer: Analyzer?

@@ -174,6 +174,21 @@ public struct TransactionTracker: Sendable {
         return removed
     }
 
+    /// Takes out the requests still waiting for their answer and not yet 39.5 s old at `now` (a window report of
+    /// a live capture: they are decided, and reported, in a later window); returns how many.
+    public mutating func removeInFlight(at now: CaptureTime) -> Int {
+        let all = transactions
+        let kept = all.filter { transaction in
+            transaction.outcome != nil || transaction.requestTime.nanoseconds &+ Self.timeoutNanoseconds <= now.nanoseconds
+        }
+        guard kept.count < all.count else { return 0 }
+        storage = kept
+        ringNext = 0
+        byID = TransactionIndex(capacity: Limits.transactions)
+        for (slot, transaction) in storage.enumerated() { byID.insert(transaction.id, slot: slot) }
+        return all.count - kept.count
+    }
+
     /// Seconds after a request's last transmission during which its answer could still arrive, for deciding
     /// whether a lost packet may have been that answer (RFC 8489's last wait is Rm × RTO = 8 s).
     public static let answerWindowNanoseconds: Int64 = 8_000_000_000
