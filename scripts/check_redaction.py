@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """An oracle for `--redact` that does not share the redactor's lists: runs `wedio analyze --redact` on each
-capture in JSON, Markdown and text, and looks through the whole output for
+capture in JSON, Markdown, text and NDJSON (the live stream replayed from the file), and looks through the
+whole output for
   - any IPv4 or IPv6 literal outside the pseudonym ranges (10.128.0.0/9, 198.18.0.0/15, fd00::/8,
     2001:db8::/32; loopback and unspecified addresses are not redacted),
   - any STUN USERNAME part (ICE ufrags, TURN users), REALM or TLS server name that tshark reads in the capture.
@@ -54,7 +55,7 @@ def main():
     leaks = []
     for path in captures:
         secrets = names(path)
-        for fmt in ("json", "markdown", "text"):
+        for fmt in ("json", "markdown", "text", "ndjson"):
             run = subprocess.run([wedio, "analyze", "--redact", "--format", fmt, path], capture_output=True, text=True,
                                  env={"NO_COLOR": "1"})
             if run.returncode not in (0, 65, 66):

@@ -334,18 +334,38 @@ extension Pipeline {
     public func followLive(
         bytes: [UInt8], name: String = "<memory>", unfinished: ((Analyzer) -> Void)? = nil
     ) -> (events: [TimelineEvent], result: AnalysisResult) {
+        var events: [TimelineEvent] = []
+        let capture = Result { () throws(CaptureError) in try OfflineCapture(bytes: bytes, name: name) }
+        let result = followLive(capture, name: name, unfinished: unfinished) { batch, _ in events += batch }
+        return (events, result)
+    }
+
+    /// Reads a capture file as a live capture would analyse it (`wedio analyze --format ndjson`): `events`
+    /// receives the live stream's events as they are derived, with the first packet's time; the result is
+    /// the same as `analyze`'s for one input.
+    public func followLive(_ input: InputSpec, events: ([TimelineEvent], CaptureTime?) -> Void) -> AnalysisResult {
+        let capture = Result { () throws(CaptureError) in try OfflineCapture(path: input.path, filter: filter, mapped: mapsFiles) }
+        return followLive(capture, name: input.path, vantage: input.vantage, unfinished: nil, events: events)
+    }
+
+    private func followLive(
+        _ opened: Result<OfflineCapture, CaptureError>, name: String, vantage: String? = nil,
+        unfinished: ((Analyzer) -> Void)?, events: ([TimelineEvent], CaptureTime?) -> Void
+    ) -> AnalysisResult {
+        let vantage = vantage ?? name
         var analyzer = Analyzer(options: analyzerOptions)
-        analyzer.followLive(vantage: name)
+        analyzer.followLive(vantage: vantage)
         var decoder = PacketDecoder()
         var log = DiagnosticLog()
         var analysisLog = DiagnosticLog()
-        var summary = InputSummary(index: 0, path: name, vantage: name)
-        var events: [TimelineEvent] = []
+        var summary = InputSummary(index: 0, path: name, vantage: vantage)
         do throws(CaptureError) {
-            let capture = try OfflineCapture(bytes: bytes, name: name)
+            let capture = try opened.get()
             summary.linkType = capture.linkType.name
             try capture.forEach { record, packet in
                 summary.packets += 1
+                summary.bytes += record.wireLength
+                summary.capturedBytes += packet.count
                 if summary.firstTime == nil { summary.firstTime = record.time }
                 summary.lastTime = record.time
                 decoder.decode(
@@ -354,15 +374,24 @@ extension Pipeline {
                 ) { payload, payloadBytes in
                     analyzer.handle(payload, bytes: payloadBytes, log: &analysisLog)
                 }
-                events += analyzer.drainLiveEvents(now: record.time)
+                let fresh = analyzer.drainLiveEvents(now: record.time)
+                if !fresh.isEmpty { events(fresh, summary.firstTime) }
             }
         } catch {
-            summary.record(error, status: .damaged)
+            summary.record(error, status: summary.packets == 0 ? .unreadable : .damaged)
         }
         analyzer.absorb(decoder)
+        log.merge(analysisLog)
+        for (reason, count) in log.sortedCounts { summary.errors[reason.rawValue] = count }
+        summary.errorSamples = log.samples
         unfinished?(analyzer)
-        events += analyzer.finishLiveEvents()
+        let last = analyzer.finishLiveEvents()
+        if !last.isEmpty { events(last, summary.firstTime) }
         analyzer.finish()
-        return (events, AnalysisResult(inputs: [summary], analyzer: analyzer))
+        let result = AnalysisResult(inputs: [summary], analyzer: analyzer)
+        // What only the end decides comes from the finished report, as in a live capture.
+        let decided = result.timeline.events.filter { LiveEvents.fromFinalReport.contains($0.kind) }
+        if !decided.isEmpty { events(decided, result.timeline.start) }
+        return result
     }
 }

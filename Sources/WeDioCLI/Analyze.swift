@@ -35,7 +35,7 @@ struct Analyze: ParsableCommand {
 
     @Option(
         name: .customLong("format"),
-        help: "text: the terminal summary; json: the report of Schemas/wedio-report.schema.json; markdown: tables and a Mermaid sequence diagram.")
+        help: "text: the terminal summary; json: the report of Schemas/wedio-report.schema.json; markdown: tables and a Mermaid sequence diagram; ndjson: the events a live capture (wedio sniff --format ndjson) would have streamed, then the report line (one input).")
     var format: OutputFormat = .text
 
     @Option(name: .customLong("output"), help: ArgumentHelp("Write the report here instead of stdout.", valueName: "PATH"))
@@ -71,6 +71,9 @@ struct Analyze: ParsableCommand {
         if files.isEmpty && vantages.isEmpty {
             throw ValidationError("give at least one capture file")
         }
+        if format == .ndjson && (files.count + vantages.count != 1 || output != nil || messages) {
+            throw ValidationError("--format ndjson replays one capture to standard output (no --output, no --messages)")
+        }
         for value in vantages where !value.contains("=") {
             throw ValidationError("--vantage takes NAME=FILE (got '\(value)')")
         }
@@ -99,6 +102,30 @@ struct Analyze: ParsableCommand {
         var description: String { "a fault asked for by --fail-internally" }
     }
 
+    /// `--format ndjson`: the capture read as a live capture analyses it, the events through the live rate limit
+    /// and redactor, then the report line; exit status as for any input.
+    func replayAsLive(_ spec: InputSpec, pipeline: Pipeline) throws {
+        let stream = LiveStream(redact: redact)
+        var limiter = LiveEventLimiter()
+        let result = pipeline.followLive(spec) { events, start in
+            for line in limiter.admit(events, now: events.last?.time) {
+                switch line {
+                case .event(let event): stream.write(.event(event, start: start))
+                case .suppressed(let held): stream.write(.suppressed(held))
+                }
+            }
+        }
+        for line in limiter.flush() {
+            if case .suppressed(let held) = line { stream.write(.suppressed(held)) }
+        }
+        FileHandle.standardOutput.write(Data(try stream.reportLine(result).utf8))
+        for input in result.inputs where input.status != .complete {
+            printError("wedio: \(input.failure ?? input.path)")
+        }
+        if result.hasUnreadableInput { throw ExitCode(ExitStatus.unreadableInput) }
+        if result.hasDamagedInput { throw ExitCode(ExitStatus.damagedInput) }
+    }
+
     func run() throws {
         if failInternally { throw InternalFault() }
         let store = try credentials.store()
@@ -109,6 +136,10 @@ struct Analyze: ParsableCommand {
         if oneThread { pipeline.analysisThread = .never }
         if noMap { pipeline.mapsFiles = false }
         let specs = inputs()
+        if format == .ndjson, let spec = specs.first {
+            try replayAsLive(spec, pipeline: pipeline)
+            return
+        }
         let progress = ProgressLine(enabled: !noProgress && isatty(STDERR_FILENO) == 1, inputs: specs)
         let result = pipeline.analyze(specs) { progress.update($0) }
         progress.finish()
@@ -122,7 +153,7 @@ struct Analyze: ParsableCommand {
         case .json:
             // Bytes straight from the encoder: a big capture's report is tens of megabytes, not copied into a String.
             bytes = try JSONReport(toolVersion: wedioVersion, includeMessages: messages).renderBytes(result)
-        case .markdown:
+        case .markdown, .ndjson:
             bytes = Array(MarkdownReport(toolVersion: wedioVersion).render(result).utf8)
         }
         if redact {

@@ -14,6 +14,8 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case text
     case json
     case markdown
+    /// The live stream's lines, as `wedio sniff --format ndjson` would have written them, then the report.
+    case ndjson
 }
 
 /// Credentials for MESSAGE-INTEGRITY checks. Passwords are used for keys only and never printed.

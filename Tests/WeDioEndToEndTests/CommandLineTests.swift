@@ -234,6 +234,31 @@ struct CommandLineTests {
         }
     }
 
+    @Test("analyze --format ndjson replays a capture as the live stream: events in time order, valid lines, the report last")
+    func replayAsLive() throws {
+        let output = try Self.wedio(["analyze", "--format", "ndjson", Fixtures.path("ice/relay-turn/a-inside.pcap")])
+        #expect(output.status == 0, "\(output.stderr)")
+        let lines = try output.stdout.split(separator: "\n").map { line in
+            try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        }
+        #expect(lines.last?["type"] as? String == "report")
+        let events = lines.dropLast()
+        #expect(events.allSatisfy { $0["type"] as? String == "event" })
+        let kinds = events.compactMap { $0["kind"] as? String }
+        #expect(Array(kinds.prefix(4)) == ["stun-binding", "turn-allocate-error", "turn-allocated", "ice-checks-started"])
+        let offsets = events.compactMap { $0["offsetMs"] as? Double }
+        #expect(offsets == offsets.sorted())
+        let stream = FileManager.default.temporaryDirectory.appendingPathComponent("wedio-replay-\(getpid()).ndjson").path
+        try output.stdout.write(toFile: stream, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: stream) }
+        if SchemaValidator.isAvailable {
+            let script = Fixtures.repositoryRoot.appendingPathComponent("scripts/live/validate_stream.py").path
+            let checked = try ProcessRunner.run("/usr/bin/env", ["python3", script, stream])
+            #expect(checked.status == 0, "\(checked.stdout)")
+        }
+        #expect(try Self.wedio(["analyze", "--format", "ndjson", "a.pcap", "b.pcap"]).status == 64)
+    }
+
     @Test("interfaces lists the loopback")
     func interfaces() throws {
         let output = try Self.wedio(["interfaces"])
