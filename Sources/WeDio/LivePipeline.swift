@@ -312,7 +312,7 @@ final class LiveAnalysis: @unchecked Sendable {
         summary.errorSamples = log.samples
         analyzer.finish()
         var result = AnalysisResult(inputs: [summary], analyzer: analyzer)
-        if settings.windowReport != nil, let begin = windowStart {
+        if settings.reportEvery != nil, let begin = windowStart {
             result.liveWindow = LiveWindow(
                 index: windowIndex, start: begin, end: summary.lastTime.map { max($0, begin) } ?? begin, onDemand: false,
                 evicted: analyzer.evicted)

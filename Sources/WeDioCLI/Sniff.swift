@@ -26,6 +26,7 @@ struct Sniff: ParsableCommand {
               sudo wedio sniff --interface any --count 1000 --write call.pcap
               sudo wedio sniff -i eth0 --write ring.pcap --rotate-size 100M     # ring.pcap, ring.pcap1, …
               sudo wedio sniff -i eth0 --format ndjson | jq -c 'select(.type == "event")'
+              sudo kill -USR1 $(pidof wedio)      # the report so far: into --output DIR, or on standard error
             """)
 
     @Option(name: [.customShort("i"), .customLong("interface")], help: "Interface to capture on (`wedio interfaces` lists them).")
@@ -163,18 +164,27 @@ struct Sniff: ParsableCommand {
         var settings = LiveSettings()
         settings.reportEvery = reportEvery
         var reports: WindowReports?
+        // SIGUSR1 asks for a report now (and must never end a long capture, SIGUSR1's default): into --output,
+        // or the text summary so far on standard error.
+        let trigger = ReportTrigger()
+        signal(SIGUSR1, SIG_IGN)
+        let usr1 = DispatchSource.makeSignalSource(signal: SIGUSR1, queue: .global())
+        usr1.setEventHandler { trigger.fire() }
+        usr1.resume()
+        sources.append(usr1)
+        settings.reportNow = trigger
         if let output {
-            let trigger = ReportTrigger()
-            signal(SIGUSR1, SIG_IGN)
-            let usr1 = DispatchSource.makeSignalSource(signal: SIGUSR1, queue: .global())
-            usr1.setEventHandler { trigger.fire() }
-            usr1.resume()
-            sources.append(usr1)
             let writer = WindowReports(
                 directory: output, interface: interface, format: reportFormat, redact: redact)
-            settings.reportNow = trigger
             settings.windowReport = { writer.write($0) }
             reports = writer
+        } else {
+            let redacting = redact
+            settings.windowReport = { result in
+                let text = TextReport(color: false, toolVersion: wedioVersion).render(result)
+                var redactor = Redactor(result)
+                printError(redacting ? redactor.redactAll(text, json: false) : text)
+            }
         }
         defer { sources.forEach { $0.cancel() } }
         var options = LiveOptions(

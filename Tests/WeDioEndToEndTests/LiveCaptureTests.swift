@@ -532,4 +532,28 @@ struct LiveCaptureTests {
         #expect(packets == 400)
         #expect((report["stats"] as? [String: Any])?["transactionOutcomes"] as? [String: Int] == ["success": 200])
     }
+
+    @Test("SIGUSR1 without --output prints the summary so far on standard error, and the capture goes on to its end")
+    func reportNowOnStandardError() throws {
+        let lab = try Lab("i")
+        defer { lab.tearDown() }
+        let directory = try lab.directory("usr1")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let responder = try lab.startLoadResponder(seconds: 6, directory: directory)
+        defer { _ = Self.wait(responder, seconds: 20) }
+        let binary = try #require(Fixtures.wedioBinary)
+        let sniff = try Self.start(
+            lab.capture, Self.unblockingSignals + [binary, "sniff", "-i", "wedio-c", "--filter", "udp", "--duration", "4"],
+            stdout: directory + "/text")
+        usleep(1_000_000)
+        try lab.sendLoad(rate: 100, seconds: 1, sockets: 2)
+        kill(sniff.processIdentifier, SIGUSR1)
+        try #require(Self.wait(sniff, seconds: 20))
+        #expect(sniff.terminationStatus == 0, "SIGUSR1 must not end the capture")
+        let early = Self.read(directory + "/text.err")
+        let final = Self.read(directory + "/text")
+        #expect(early.hasPrefix("WeDio "), "\(early)")
+        #expect(early.contains("Binding request"))
+        #expect(final.contains("STUN 200 ·"), "\(final.prefix(400))")
+    }
 }
