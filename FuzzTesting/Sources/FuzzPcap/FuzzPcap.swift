@@ -1,6 +1,7 @@
 import FuzzDriver
 import WeDio
 import WeDioAnalysis
+import WeDioBasics
 import WeDioReport
 
 /// The whole pipeline fed a capture file: libpcap parses the bytes through fmemopen, then everything
@@ -23,9 +24,22 @@ public func fuzzPcap(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     threaded.analysisThread = .always
     let second = try? JSONReport(toolVersion: "fuzz", includeMessages: true).render(threaded.analyze(bytes: bytes, name: "fuzz"))
     precondition(second == json, "one thread and two threads disagree")
-    let redactor = Redactor(result)
-    _ = redactor.redact(json: json)
-    _ = redactor.redact(text: MarkdownReport(toolVersion: "fuzz").render(result))
+    // Read as a live capture reads it: the same analysis (the live events only watch it), and every event
+    // goes through the rate limit and a streaming redactor.
+    let (events, live) = Pipeline(analyzerOptions: Analyzer.Options(keepMessages: true)).followLive(bytes: bytes, name: "fuzz")
+    let liveJSON = try? JSONReport(toolVersion: "fuzz", includeMessages: true).render(live)
+    precondition(liveJSON == json, "following live changed the analysis")
+    var limiter = LiveEventLimiter()
+    var streaming = Redactor()
+    for line in limiter.admit(events, now: nil) + limiter.flush() {
+        if case .event(let event) = line, let text = try? JSONReport.liveEventLine(event, start: nil) {
+            streaming.learn(event)
+            _ = streaming.redactAll(text, json: true)
+        }
+    }
+    var redactor = Redactor(result)
+    _ = redactor.redactAll(json, json: true)
+    _ = redactor.redactAll(MarkdownReport(toolVersion: "fuzz").render(result), json: false)
     _ = TextReport(color: false, toolVersion: "fuzz").render(result)
     return 0
 }
