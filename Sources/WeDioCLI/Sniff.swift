@@ -13,20 +13,18 @@ struct Sniff: ParsableCommand {
         abstract: "Capture from a live interface and analyse as packets arrive.",
         discussion: """
             Needs root or CAP_NET_RAW. Ctrl-C (SIGINT) or SIGTERM ends the capture and prints the report.
-            Exit status: 0 ok, 64 usage, 65 packets were lost (kernel or interface drops; all else reported),
-            69 no such interface or capture failed, 73 cannot write, 77 no permission.
 
-            One thread takes packets from the kernel and does nothing else; a second decodes and analyses them.
-            Packets the kernel had to drop (its buffer full) are counted: the report, the NDJSON stream's
-            "stats" lines and the finding capture-dropped-packets say how many and when, and timeouts that
-            may be lost answers are marked.
+            Exit status: 0 ok, 64 usage, 65 packets were lost (kernel or interface drops; all else reported), 69 no such interface or capture failed, 73 cannot write, 77 no permission.
+
+            One thread takes packets from the kernel and does nothing else; a second decodes and analyses them. Packets the kernel had to drop (its buffer full) are counted: the report, the NDJSON stream's "stats" lines and the finding capture-dropped-packets say how many and when, and timeouts that may be lost answers are marked.
 
             Examples:
               sudo wedio sniff --interface eth0 --filter "udp" --duration 60
               sudo wedio sniff --interface any --count 1000 --write call.pcap
-              sudo wedio sniff -i eth0 --write ring.pcap --rotate-size 100M     # ring.pcap, ring.pcap1, …
+              sudo wedio sniff -i eth0 --write ring.pcap --rotate-size 100M
               sudo wedio sniff -i eth0 --format ndjson | jq -c 'select(.type == "event")'
-              sudo kill -USR1 $(pidof wedio)      # the report so far: into --output DIR, or on standard error
+              sudo wedio sniff -i eth0 --report-every 300 --output /var/log/wedio
+              sudo kill -USR1 $(pidof wedio)    # a report now (--output, else stderr)
             """)
 
     @Option(name: [.customShort("i"), .customLong("interface")], help: "Interface to capture on (`wedio interfaces` lists them).")
