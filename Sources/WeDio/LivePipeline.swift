@@ -214,11 +214,7 @@ final class LiveAnalysis: @unchecked Sendable {
                 let end = batch.ends[index]
                 let bytes = UnsafeBufferPointer(rebasing: buffer[begin..<end])
                 begin = end
-                summary.packets += 1
-                summary.bytes += record.wireLength
-                summary.capturedBytes += bytes.count
-                if summary.firstTime == nil { summary.firstTime = record.time }
-                summary.lastTime = record.time
+                summary.count(time: record.time, wireLength: record.wireLength, capturedLength: bytes.count)
                 decoder.decode(
                     link: linkType, ref: PacketRef(input: 0, packet: record.number), time: record.time,
                     wireLength: record.wireLength, bytes: bytes.span, log: &log
@@ -363,11 +359,7 @@ extension Pipeline {
             let capture = try opened.get()
             summary.linkType = capture.linkType.name
             try capture.forEach { record, packet in
-                summary.packets += 1
-                summary.bytes += record.wireLength
-                summary.capturedBytes += packet.count
-                if summary.firstTime == nil { summary.firstTime = record.time }
-                summary.lastTime = record.time
+                summary.count(time: record.time, wireLength: record.wireLength, capturedLength: packet.count)
                 decoder.decode(
                     link: capture.linkType, ref: PacketRef(input: 0, packet: record.number), time: record.time,
                     wireLength: record.wireLength, bytes: packet, log: &log

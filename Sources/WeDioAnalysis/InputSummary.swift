@@ -50,6 +50,15 @@ public struct InputSummary: Sendable, Hashable {
         self.vantage = vantage
     }
 
+    /// Counts one packet read (the live and replay paths; the file reader keeps its own counters in locals).
+    public mutating func count(time: CaptureTime, wireLength: Int, capturedLength: Int) {
+        packets += 1
+        bytes += wireLength
+        capturedBytes += capturedLength
+        if firstTime == nil { firstTime = time }
+        lastTime = time
+    }
+
     public var durationSeconds: Double {
         guard let firstTime, let lastTime else { return 0 }
         return Double(lastTime.nanoseconds - firstTime.nanoseconds) / 1e9

@@ -211,8 +211,7 @@ public struct Redactor: Sendable {
     public mutating func learnLiterals(in text: String) {
         var ips: [IPAddress] = []
         Self.addresses(in: text, into: &ips)
-        var seen: Set<IPAddress> = []
-        assign(ips.filter { seen.insert($0).inserted })
+        assign(ips)  // repeats are skipped there: an address with a pseudonym keeps it
     }
 
     /// `learnLiterals` then `redact(json:)` or `redact(text:)`.

@@ -87,6 +87,19 @@ def respond(args):
     print(json.dumps({"answered": answered}), flush=True)
 
 
+def drain(selector, timeout):
+    """Reads every answer waiting on the sockets; returns how many."""
+    count = 0
+    for key, _ in selector.select(timeout=timeout):
+        while True:
+            try:
+                key.fileobj.recv(2048)
+                count += 1
+            except BlockingIOError:
+                break
+    return count
+
+
 def send(args):
     sockets = []
     selector = selectors.DefaultSelector()
@@ -123,13 +136,7 @@ def send(args):
             except BlockingIOError:
                 break
             rtp_sent += 1
-        for key, _ in selector.select(timeout=0.0005):
-            while True:
-                try:
-                    key.fileobj.recv(2048)
-                    answers += 1
-                except BlockingIOError:
-                    break
+        answers += drain(selector, 0.0005)
     # Then a few ICE checks, so that another kind of event follows the flood.
     for index in range(args.ice_checks):
         sockets[0].sendto(ice_check(index), (args.to, args.port))
@@ -138,13 +145,7 @@ def send(args):
     # Collect the last answers.
     settle = time.monotonic() + 1
     while time.monotonic() < settle:
-        for key, _ in selector.select(timeout=0.05):
-            while True:
-                try:
-                    key.fileobj.recv(2048)
-                    answers += 1
-                except BlockingIOError:
-                    break
+        answers += drain(selector, 0.05)
     print(json.dumps({"sent": sent, "rtpSent": rtp_sent, "answers": answers,
                       "seconds": round(time.monotonic() - start, 3)}), flush=True)
 
