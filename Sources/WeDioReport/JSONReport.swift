@@ -6,7 +6,7 @@ import WeDioSTUN
 /// The JSON report (Schemas/wedio-report.schema.json). Keys are sorted and every list is ordered by
 /// first appearance, so the same capture always gives the same bytes. Passwords never appear.
 public struct JSONReport: Sendable {
-    public static let schemaVersion = "0.4"
+    public static let schemaVersion = "0.5"
 
     public var toolVersion: String
     /// Adds every decoded STUN message with its attributes (`--messages`).
@@ -567,7 +567,10 @@ public struct JSONReport: Sendable {
 
     struct Session: DirectJSONObject {
         struct Candidate: DirectJSONObject {
-            var agent, type, address, transport, evidence: String
+            var agent, type, address, transport: String
+            var evidence: [String]
+            var gathered, checked: Bool
+            var base: String?
             var priority: UInt32?
             var typePreference, localPreference, component: UInt32?
             var sdpType: String?
@@ -576,8 +579,11 @@ public struct JSONReport: Sendable {
             func writeFields(_ writer: inout FieldWriter) {
                 writer.field("address", address)
                 writer.field("agent", agent)
+                writer.field("base", base)
+                writer.field("checked", checked)
                 writer.field("component", component)
                 writer.field("evidence", evidence)
+                writer.field("gathered", gathered)
                 writer.field("localPreference", localPreference)
                 writer.field("priority", priority)
                 writer.field("sdpPriority", sdpPriority)
@@ -590,6 +596,7 @@ public struct JSONReport: Sendable {
         struct Pair: DirectJSONObject {
             var local, remote, state, transport: String
             var localType, remoteType: String?
+            var localCandidate, remoteCandidate: String?
             var priority: UInt64?
             var checks, responses: Int
             var errors: [Int]
@@ -605,11 +612,13 @@ public struct JSONReport: Sendable {
                 writer.field("firstCheckTime", firstCheckTime)
                 writer.field("firstSuccessTime", firstSuccessTime)
                 writer.field("local", local)
+                writer.field("localCandidate", localCandidate)
                 writer.field("localType", localType)
                 try writer.object("media", media)
                 writer.field("nominated", nominated)
                 writer.field("priority", priority)
                 writer.field("remote", remote)
+                writer.field("remoteCandidate", remoteCandidate)
                 writer.field("remoteType", remoteType)
                 writer.field("responses", responses)
                 try writer.object("rttMs", rttMs)
@@ -725,7 +734,8 @@ public struct JSONReport: Sendable {
             candidates = session.candidates.map {
                 Candidate(
                     agent: $0.agent, type: $0.type.rawValue, address: $0.address.description, transport: $0.transport.rawValue,
-                    evidence: $0.evidence, priority: $0.priority, typePreference: $0.typePreference,
+                    evidence: $0.evidence, gathered: $0.gathered, checked: $0.checked, base: $0.base?.description,
+                    priority: $0.priority, typePreference: $0.typePreference,
                     localPreference: $0.localPreference, component: $0.component, sdpType: $0.signalledType?.rawValue,
                     sdpPriority: $0.signalledPriority)
             }
@@ -734,6 +744,7 @@ public struct JSONReport: Sendable {
                 return Pair(
                     local: pair.local.description, remote: pair.remote.description, state: pair.state.rawValue,
                     transport: pair.transport.rawValue, localType: pair.localType?.rawValue, remoteType: pair.remoteType?.rawValue,
+                    localCandidate: pair.localCandidate?.description, remoteCandidate: pair.remoteCandidate?.description,
                     priority: pair.priority, checks: pair.checks, responses: pair.responses, errors: pair.errors,
                     nominated: pair.nominated,
                     rttMs: rtts.isEmpty ? nil : RTT(min: rtts[0], median: rtts[rtts.count / 2], max: rtts[rtts.count - 1]),

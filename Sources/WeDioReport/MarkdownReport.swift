@@ -111,7 +111,7 @@ public struct MarkdownReport: Sendable {
             out.append(
                 "| `\(cell(candidate.agent))` | \(candidate.type.rawValue) | \(candidate.address) | \(candidate.transport.rawValue) | "
                     + "\(candidate.priority.map(String.init) ?? "") | \(candidate.typePreference.map(String.init) ?? "") | "
-                    + "\(candidate.localPreference.map(String.init) ?? "") | \(candidate.component.map(String.init) ?? "") | \(cell(candidate.evidence)) |")
+                    + "\(candidate.localPreference.map(String.init) ?? "") | \(candidate.component.map(String.init) ?? "") | \(cell(candidate.evidence.joined(separator: "; "))) |")
         }
         more(session.candidates.count, &out)
         out.append("")

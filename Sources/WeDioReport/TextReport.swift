@@ -174,7 +174,7 @@ public struct TextReport: Sendable {
         case .connected:
             if let pair = session.selectedPair {
                 let time = session.timeToConnectMilliseconds.map { " in \(format($0)) ms" } ?? ""
-                verdict = "connected\(time) on \(pair.local) (\(pair.localType?.rawValue ?? "?")) ↔ \(pair.remote) (\(pair.remoteType?.rawValue ?? "?"))"
+                verdict = "connected\(time) on \(Verdict.end(pair.local, pair.localCandidate)) (\(pair.localType?.rawValue ?? "?")) ↔ \(Verdict.end(pair.remote, pair.remoteCandidate)) (\(pair.remoteType?.rawValue ?? "?"))"
             } else {
                 verdict = "a pair succeeded but none was seen nominated"
             }
@@ -188,7 +188,9 @@ public struct TextReport: Sendable {
         lines.append("  controlling \(session.controlling ?? "?"), controlled \(session.controlled ?? "?")"
             + (session.roleConflicts > 0 ? ", \(session.roleConflicts) role conflict(s), switched: \(session.roleSwitches.joined(separator: ", "))" : ""))
         for candidate in session.candidates {
-            lines.append("  candidate \(pad(candidate.type.rawValue, 6))\(candidate.address)  agent \(candidate.agent)")
+            let how = [candidate.gathered ? "gathered" : nil, candidate.checked ? "checked" : nil].compactMap { $0 }.joined(separator: ", ")
+            let base = candidate.base.map { ", base \($0)" } ?? ""
+            lines.append("  candidate \(pad(candidate.type.rawValue, 6))\(candidate.address)  agent \(candidate.agent)  (\(how)\(base))")
         }
         if let media = session.media {
             let first = session.timeToFirstMediaMilliseconds.map { ", first RTP after \(format($0)) ms" } ?? ""
@@ -208,7 +210,7 @@ public struct TextReport: Sendable {
         for pair in session.pairs {
             let rtt = pair.rttMilliseconds.sorted()
             let median = rtt.isEmpty ? "" : ", RTT \(format(rtt[rtt.count / 2])) ms"
-            lines.append("  pair \(pair.local) ↔ \(pair.remote): \(pair.state.rawValue), \(pair.checks) checks, \(pair.responses) answered\(median)\(pair.nominated ? ", nominated" : "")")
+            lines.append("  pair \(Verdict.end(pair.local, pair.localCandidate)) ↔ \(Verdict.end(pair.remote, pair.remoteCandidate)): \(pair.state.rawValue), \(pair.checks) checks, \(pair.responses) answered\(median)\(pair.nominated ? ", nominated" : "")")
         }
         return lines
     }

@@ -41,6 +41,13 @@ public enum Verdict {
 
     /// "srflx ↔ relay (198.51.100.2:41340 ↔ 192.0.2.10:49336)".
     static func path(_ pair: ICECandidatePair) -> String {
-        "\(pair.localType?.rawValue ?? "?") ↔ \(pair.remoteType?.rawValue ?? "?") (\(pair.local) ↔ \(pair.remote))"
+        "\(pair.localType?.rawValue ?? "?") ↔ \(pair.remoteType?.rawValue ?? "?") (\(end(pair.local, pair.localCandidate)) ↔ \(end(pair.remote, pair.remoteCandidate)))"
+    }
+
+    /// A pair end: the wire address, and the candidate the agent names it by when that differs
+    /// ("10.1.0.2:52626 as 198.51.100.2:52626": a check from inside a NAT).
+    public static func end(_ wire: TransportAddress, _ named: TransportAddress?) -> String {
+        guard let named, named != wire else { return wire.description }
+        return "\(wire) as \(named)"
     }
 }

@@ -25,6 +25,7 @@ struct LabTruth: Decodable {
         var password: String
         var outcome: String
         var selectedPair: Pair?
+        var localCandidates: [Candidate]
         var dtlsRole: String?
         var turn: TURN?
         var sdp: String?

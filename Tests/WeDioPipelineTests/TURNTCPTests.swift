@@ -344,7 +344,10 @@ struct SignalledCandidateTests {
         options.signalledCandidates = truth.agents.flatMap { SDPCandidates.parse($0.sdp ?? "") }
         let result = Pipeline(analyzerOptions: options).analyze([InputSpec(path: Fixtures.path("ice/aiortc-call/a-inside.pcap"))])
         let candidates = try #require(result.iceSessions.first?.candidates)
-        #expect(candidates.count == 3)
+        // A's host, B's host and server-reflexive candidates as checked, and A's server-reflexive one (gathered
+        // from the socket its checks use, and named by B's answers).
+        #expect(candidates.count == 4)
+        #expect(candidates.filter(\.gathered).map(\.type) == [.srflx])
         for candidate in candidates {
             #expect(candidate.signalledType == candidate.type, "\(candidate.address)")
         }

@@ -16,7 +16,14 @@ public struct ICECandidate: Sendable, Hashable {
     /// PRIORITY of the agent's checks sent from this candidate (RFC 8445 §7.1.1: it carries the
     /// peer-reflexive type preference, so the type is never read from it).
     public var priority: UInt32?
-    public var evidence: String
+    /// Why it has this type and how it is known, strongest first.
+    public var evidence: [String]
+    /// The agent gathered it (a STUN server's or TURN server's answer names it), checks used it, or both.
+    public var gathered = false
+    public var checked = false
+    /// The address it stands for at the agent (RFC 8445 §5.1.1.1 base): the host address a server-reflexive or
+    /// peer-reflexive candidate was learned from, the client address of a relay's allocation.
+    public var base: TransportAddress?
     /// What the SDP (`--sdp`) said about this address, when it was signalled.
     public var signalledType: CandidateType?
     public var signalledPriority: UInt32?
@@ -32,12 +39,18 @@ public enum PairState: String, Sendable, Hashable {
     case succeeded, failed, inProgress
 }
 
-/// A candidate pair: `local` is the controlling agent's candidate, `remote` the controlled agent's.
+/// A candidate pair: `local` is the controlling agent's candidate, `remote` the controlled agent's, each as the
+/// wire shows it at this vantage point. Inside a NAT the agent names its end by the address the peer saw
+/// (`localCandidate`: the XOR-MAPPED-ADDRESS of the peer's answers, as libwebrtc's getStats() and
+/// webrtc-internals do), and the types are those of the candidates as the agents name them.
 public struct ICECandidatePair: Sendable, Hashable {
     public var local: TransportAddress
     public var remote: TransportAddress
     public var localType: CandidateType?
     public var remoteType: CandidateType?
+    /// The candidate each agent names for its end, where it differs from the wire address here.
+    public var localCandidate: TransportAddress?
+    public var remoteCandidate: TransportAddress?
     public var transport: Transport
     public var checks = 0
     public var responses = 0
@@ -52,6 +65,10 @@ public struct ICECandidatePair: Sendable, Hashable {
     public var priority: UInt64?
     /// DTLS, RTP and RTCP seen on this pair's addresses (any pair, not only the selected one).
     public var media: MediaFlow?
+
+    /// The controlling agent's candidate as it names it (the wire address unless the peer saw another).
+    public var localNamed: TransportAddress { localCandidate ?? local }
+    public var remoteNamed: TransportAddress { remoteCandidate ?? remote }
 }
 
 /// One ICE session: the checks between two agents identified by their ufrags.

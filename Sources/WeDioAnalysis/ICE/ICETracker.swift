@@ -24,6 +24,24 @@ public struct ICETracker: Sendable {
         var success: Bool?
         var errorCode: Int?
         var networkInfo: ICESession.NetworkInfo?
+        /// XOR-MAPPED-ADDRESS of the success answer: the sender's address as the peer saw it.
+        var mapped: TransportAddress?
+    }
+
+    /// A server-reflexive address an agent gathered: the STUN server's answer to a Binding from `base`.
+    struct Gathered: Sendable {
+        var mapped: TransportAddress
+        var server: TransportAddress
+        var time: CaptureTime
+    }
+
+    /// A relayed address an agent gathered: the Allocate success sent to `client`.
+    struct Allocation: Sendable {
+        var relayed: TransportAddress
+        var server: TransportAddress
+        var client: TransportAddress
+        var transport: Transport
+        var time: CaptureTime
     }
 
     private var checks: [Check] = []
@@ -33,8 +51,17 @@ public struct ICETracker: Sendable {
     /// Relayed addresses from Allocate successes, and the TURN servers' IPs.
     private var relayed: Set<TransportAddress> = []
     private var turnServers: Set<IPAddress> = []
-    /// Binding requests to STUN servers (no USERNAME) awaiting their answer; a set bounded like the checks.
-    private var serverBindings: Set<TransactionID> = []
+    /// Binding requests to STUN servers (no USERNAME) awaiting their answer, with the address they came from
+    /// (the agent's base at this vantage point); bounded like the pending requests.
+    private var serverBindings: [TransactionID: FiveTuple] = [:]
+    /// Server-reflexive addresses by the base they were learned from, and allocations by client address:
+    /// an agent's gathered candidates, even those it never sent a check from.
+    private var gatheredFrom: [TransportAddress: Gathered] = [:]
+    private var allocations: [Allocation] = []
+    /// Indexes of the two above by IP (bases and clients), by relayed address: one look-up per agent address.
+    private var basesByIP: [IPAddress: [TransportAddress]] = [:]
+    private var allocationsByIP: [IPAddress: [Int]] = [:]
+    private var allocationByRelayed: [TransportAddress: Int] = [:]
     /// First time each address was seen as a check's source or as a check's destination.
     private var firstSeenAsSource: [TransportAddress: CaptureTime] = [:]
     private var firstSeenAsTarget: [TransportAddress: CaptureTime] = [:]
@@ -77,6 +104,7 @@ public struct ICETracker: Sendable {
             if lastActivity[key].map({ latest > $0 }) ?? true { lastActivity[key] = latest }
         }
         let idle = Set(lastActivity.filter { $0.value < cutoff }.keys)
+        forgetGathering(before: cutoff)
         guard !idle.isEmpty else { return 0 }
         var newIndex: [Int] = Array(repeating: -1, count: checks.count)
         var kept: [Check] = []
@@ -108,6 +136,21 @@ public struct ICETracker: Sendable {
         return idle.count
     }
 
+    /// Forgets server-reflexive addresses and allocations learned before `cutoff` (a long live capture), so
+    /// that their caps never stop later gathering from being seen.
+    private mutating func forgetGathering(before cutoff: CaptureTime) {
+        gatheredFrom = gatheredFrom.filter { $0.value.time >= cutoff }
+        basesByIP.removeAll(keepingCapacity: true)
+        for base in gatheredFrom.keys { basesByIP[base.ip, default: []].append(base) }
+        allocations.removeAll { $0.time < cutoff }
+        allocationsByIP.removeAll(keepingCapacity: true)
+        allocationByRelayed.removeAll(keepingCapacity: true)
+        for (index, allocation) in allocations.enumerated() {
+            allocationsByIP[allocation.client.ip, default: []].append(index)
+            allocationByRelayed[allocation.relayed] = index
+        }
+    }
+
     public mutating func handle(_ message: STUNMessage, flow: FiveTuple, time: CaptureTime, carrier: MessageCarrier) {
         switch (message.method, message.messageClass) {
         case (.googPing, .request):
@@ -121,7 +164,7 @@ public struct ICETracker: Sendable {
                 case .uint32(let priority) = message.value(.priority)
             else {
                 if serverBindings.count >= Limits.pendingRequests { serverBindings.removeAll(keepingCapacity: true) }
-                serverBindings.insert(message.transactionID)
+                serverBindings[message.transactionID] = flow
                 return
             }
             // A flood repeats one full session's USERNAME: compared whole, before it is split and ordered.
@@ -188,10 +231,15 @@ public struct ICETracker: Sendable {
                 checks[index].responseTime = time
                 checks[index].success = message.messageClass == .successResponse
                 if case .errorCode(let code, _) = message.value(.errorCode) { checks[index].errorCode = code }
-            } else if serverBindings.remove(message.transactionID) != nil, message.messageClass == .successResponse,
+                if case .xorAddress(let mapped) = message.value(.xorMappedAddress) { checks[index].mapped = mapped }
+            } else if let request = serverBindings.removeValue(forKey: message.transactionID), message.messageClass == .successResponse,
                 case .xorAddress(let mapped) = message.value(.xorMappedAddress), reflexive.count < Limits.natMappings
             {
                 reflexive.insert(mapped)
+                if gatheredFrom[request.source] == nil {
+                    gatheredFrom[request.source] = Gathered(mapped: mapped, server: request.destination, time: time)
+                    basesByIP[request.source.ip, default: []].append(request.source)
+                }
             }
         case (.allocate, .request):
             // Even a refused Allocate says this address is a TURN server: its other ports are relays.
@@ -199,7 +247,14 @@ public struct ICETracker: Sendable {
         case (.allocate, .successResponse):
             turnServers.insert(flow.source.ip)
             for attribute in message.attributes where attribute.type == .xorRelayedAddress {
-                if case .xorAddress(let address) = attribute.value, relayed.count < Limits.turnAllocations { relayed.insert(address) }
+                guard case .xorAddress(let address) = attribute.value, relayed.count < Limits.turnAllocations else { continue }
+                // An agent's relay candidate: tied to it by the client address even if it never checks from it.
+                if relayed.insert(address).inserted {
+                    allocationsByIP[flow.destination.ip, default: []].append(allocations.count)
+                    allocationByRelayed[address] = allocations.count
+                    allocations.append(
+                        Allocation(relayed: address, server: flow.source, client: flow.destination, transport: flow.transport, time: time))
+                }
             }
         default:
             break
@@ -318,20 +373,23 @@ public struct ICETracker: Sendable {
             let peer = agents.first { $0 != agent } ?? ""
             let (type, evidence) = classify(address, peerSendsChecks: senders.contains(peer) || !answering.contains(peer))
             candidateAt[address] = candidates.count
-            candidates.append(
-                ICECandidate(agent: agent, address: address, transport: transport, type: type, priority: priority, evidence: evidence))
+            var candidate = ICECandidate(agent: agent, address: address, transport: transport, type: type, priority: priority, evidence: [evidence])
+            candidate.checked = true
+            candidates.append(candidate)
         }
         for check in checks {
             note(check.from, agent: check.sender, transport: check.transport, priority: check.priority)
             if !senders.contains(check.receiver), answering.contains(check.receiver), candidateAt[check.to] == nil {
                 candidateAt[check.to] = candidates.count
-                candidates.append(
-                    ICECandidate(
-                        agent: check.receiver, address: check.to, transport: check.transport, type: .host, priority: nil,
-                        evidence: "the agent never sends checks (ICE-lite, RFC 8445 §2.5): host candidates only"))
+                var candidate = ICECandidate(
+                    agent: check.receiver, address: check.to, transport: check.transport, type: .host, priority: nil,
+                    evidence: ["the agent never sends checks (ICE-lite, RFC 8445 §2.5): host candidates only"])
+                candidate.checked = true
+                candidates.append(candidate)
             }
             note(check.to, agent: check.receiver, transport: check.transport, priority: nil)
         }
+        let named = gatherAndName(checks, agents: agents, into: &candidates, index: &candidateAt)
         session.candidates = candidates
         // Pairs, oriented controlling → controlled; the same list-and-index.
         struct PairKey: Hashable {
@@ -353,11 +411,15 @@ public struct ICETracker: Sendable {
             } else {
                 index = pairs.count
                 pairAt[key] = index
-                pairs.append(
-                    ICECandidatePair(
-                        local: local, remote: remote, localType: candidateAt[local].map { candidates[$0].type },
-                        remoteType: candidateAt[remote].map { candidates[$0].type }, transport: check.transport,
-                        firstCheck: check.time))
+                let localName = named[local] ?? local
+                let remoteName = named[remote] ?? remote
+                var pair = ICECandidatePair(
+                    local: local, remote: remote, localType: candidateAt[localName].map { candidates[$0].type },
+                    remoteType: candidateAt[remoteName].map { candidates[$0].type }, transport: check.transport,
+                    firstCheck: check.time)
+                pair.localCandidate = localName == local ? nil : localName
+                pair.remoteCandidate = remoteName == remote ? nil : remoteName
+                pairs.append(pair)
                 answered.append(false)
             }
             pairs[index].checks += 1
@@ -411,6 +473,119 @@ public struct ICETracker: Sendable {
             session.candidates = Array(kept)
         }
         return session
+    }
+
+    /// Adds what the agents gathered and how they name their ends: the server-reflexive address a STUN
+    /// server returned to a Binding from an address the agent checks from, the relayed address of an Allocate
+    /// from it (same address, or same IP for agents that allocate from another socket), and the address the
+    /// peer's answers name (XOR-MAPPED-ADDRESS) when it is not the wire's (inside the agent's NAT): a known
+    /// server-reflexive or relayed address keeps its type, any other is peer-reflexive (RFC 8445 §7.2.5.3.1).
+    /// Returns wire address → the candidate the agent names for it.
+    private func gatherAndName(
+        _ checks: [Check], agents: [String], into candidates: inout [ICECandidate], index: inout [TransportAddress: Int]
+    ) -> [TransportAddress: TransportAddress] {
+        func add(
+            _ address: TransportAddress, agent: String, transport: Transport, type: CandidateType, evidence: String,
+            gathered: Bool, checked: Bool, base: TransportAddress?
+        ) {
+            if let known = index[address] {
+                if candidates[known].agent != agent { return }  // the other agent's address: not ours to retype
+                if gathered && !candidates[known].gathered {
+                    candidates[known].gathered = true
+                    candidates[known].type = type
+                    // The gathering names the server and the base: it replaces the address-only reasons.
+                    let generic: Set<String> = [
+                        "XOR-RELAYED-ADDRESS of an Allocate success", "XOR-MAPPED-ADDRESS from a STUN server",
+                    ]
+                    candidates[known].evidence = [evidence] + candidates[known].evidence.filter { !generic.contains($0) }
+                } else if !candidates[known].evidence.contains(evidence), candidates[known].evidence.count < 4 {
+                    candidates[known].evidence.append(evidence)
+                }
+                if checked { candidates[known].checked = true }
+                if candidates[known].base == nil, let base, base != address { candidates[known].base = base }
+                return
+            }
+            guard candidates.count < Limits.icePairsReported * 4 else { return }
+            index[address] = candidates.count
+            var candidate = ICECandidate(agent: agent, address: address, transport: transport, type: type, priority: nil, evidence: [evidence])
+            candidate.gathered = gathered
+            candidate.checked = checked
+            candidate.base = base == address ? nil : base
+            candidates.append(candidate)
+        }
+        var sources: [String: [TransportAddress]] = [:]
+        var transports: [TransportAddress: Transport] = [:]
+        var firstTime: CaptureTime?
+        var lastTime: CaptureTime?
+        for check in checks {
+            if transports[check.from] == nil {
+                transports[check.from] = check.transport
+                sources[check.sender, default: []].append(check.from)
+            }
+            if firstTime.map({ check.time < $0 }) ?? true { firstTime = check.time }
+            if lastTime.map({ check.time > $0 }) ?? true { lastTime = check.time }
+        }
+        // Gathered: server-reflexive from the agent's own sockets, relays allocated from them. For a relay,
+        // another socket of the same IP counts when it was used around the session's time (aioice allocates
+        // from a socket of its own; never an hour apart, so that agents sharing a NAT's address stay apart).
+        func nearSession(_ time: CaptureTime) -> Bool {
+            guard let firstTime, let lastTime else { return false }
+            return time.milliseconds(since: firstTime) > -60_000 && time <= lastTime
+        }
+        for agent in agents {
+            let own = sources[agent] ?? []
+            let ownAddresses = Set(own)
+            var ownIPs: [IPAddress] = []
+            for address in own where !ownIPs.contains(address.ip) { ownIPs.append(address.ip) }
+            for ip in ownIPs {
+                for base in basesByIP[ip] ?? [] {
+                    // Only from a socket it checks from: an aiortc peer gathers on sockets of transports it
+                    // then discards (bundle), whose reflexive addresses are no candidates of this session.
+                    guard ownAddresses.contains(base), let gathered = gatheredFrom[base] else { continue }
+                    add(
+                        gathered.mapped, agent: agent, transport: transports[base] ?? .udp, type: .srflx,
+                        evidence: "XOR-MAPPED-ADDRESS of a Binding from \(base) to the STUN server \(gathered.server)",
+                        gathered: true, checked: false, base: base)
+                }
+            }
+            // Its allocations: made from a socket it checks from or another of its IP near the session, or
+            // relaying its checks (a relay-only agent checks from nothing else).
+            var mine: [Int] = []
+            for ip in ownIPs {
+                for index in allocationsByIP[ip] ?? [] where ownAddresses.contains(allocations[index].client) || nearSession(allocations[index].time) {
+                    mine.append(index)
+                }
+            }
+            for address in own { if let index = allocationByRelayed[address], !mine.contains(index) { mine.append(index) } }
+            for index in mine {
+                let allocation = allocations[index]
+                add(
+                    allocation.relayed, agent: agent, transport: .udp, type: .relay,
+                    evidence: "XOR-RELAYED-ADDRESS of the Allocate success from \(allocation.server) to \(allocation.client)",
+                    gathered: true, checked: false, base: allocation.client)
+            }
+        }
+        // Named: the peer's answers say where the checks came from; inside a NAT that is the agent's candidate.
+        var named: [TransportAddress: TransportAddress] = [:]
+        for check in checks where check.success == true {
+            guard let mapped = check.mapped, mapped != check.from, named[check.from] == nil else { continue }
+            named[check.from] = mapped
+            let type: CandidateType
+            let evidence: String
+            if relayed.contains(mapped) {
+                type = .relay
+                evidence = "XOR-RELAYED-ADDRESS of an Allocate success, named by the peer's answer to a check from \(check.from)"
+            } else if gatheredFrom[check.from]?.mapped == mapped || reflexive.contains(mapped) {
+                type = .srflx
+                evidence = "the peer's answer to a check from \(check.from) names this server-reflexive address (libwebrtc reports the pair's local candidate so)"
+            } else {
+                type = .prflx
+                evidence = "XOR-MAPPED-ADDRESS of the peer's answer to a check from \(check.from): a mapping no STUN server returned (peer-reflexive, RFC 8445 §7.2.5.3.1)"
+            }
+            add(mapped, agent: check.sender, transport: check.transport, type: type, evidence: evidence,
+                gathered: type == .srflx && gatheredFrom[check.from]?.mapped == mapped, checked: true, base: check.from)
+        }
+        return named
     }
 
     /// Types an address from what the wire shows (see ICECandidate.evidence). `peerSendsChecks`: the other

@@ -96,7 +96,30 @@ public enum SDPCandidates {
                 guard let match = byAddress[Key(address: wire.address, transport: wire.transport)] else { continue }
                 sessions[session].candidates[index].signalledType = match.type
                 sessions[session].candidates[index].signalledPriority = match.priority
+                // The agent said what the address is: that is the type it reports (getStats(), the peer's view).
+                // A peer-reflexive guess never outranks it, nor a host guess for a signalled server-reflexive
+                // address; what the wire proves (a relayed address from an Allocate) is kept.
+                if match.type != wire.type, wire.type != .relay {
+                    sessions[session].candidates[index].type = match.type
+                    sessions[session].candidates[index].evidence.insert(
+                        "signalled as \(match.type.rawValue) in the SDP (the wire alone suggested \(wire.type.rawValue))", at: 0)
+                }
             }
+            retypePairs(&sessions[session])
+        }
+    }
+
+    /// Sets each pair's end types from its candidates (after their types changed).
+    static func retypePairs(_ session: inout ICESession) {
+        var typeAt: [TransportAddress: CandidateType] = [:]
+        for candidate in session.candidates where typeAt[candidate.address] == nil { typeAt[candidate.address] = candidate.type }
+        for index in session.pairs.indices {
+            if let type = typeAt[session.pairs[index].localNamed] { session.pairs[index].localType = type }
+            if let type = typeAt[session.pairs[index].remoteNamed] { session.pairs[index].remoteType = type }
+        }
+        if let selected = session.selectedPair {
+            if let type = typeAt[selected.localNamed] { session.selectedPair?.localType = type }
+            if let type = typeAt[selected.remoteNamed] { session.selectedPair?.remoteType = type }
         }
     }
 }

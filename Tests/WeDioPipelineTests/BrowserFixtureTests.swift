@@ -1,0 +1,192 @@
+import Foundation
+import Testing
+import WeDio
+import WeDioAnalysis
+import WeDioBasics
+import WeDioReport
+import WeDioSTUN
+import WeDioTestSupport
+
+/// The browser lab (fixtures/browser/*, made by fixtures/lab/make-browser-fixtures.sh): headless Chromium and
+/// Firefox calls through the lab's NATs and coturn, checked against what each browser's own getStats() said.
+/// The oracle is the browser, not WeDio: candidate types are those the browsers report for their own ends.
+@Suite("Browser lab scenarios")
+struct BrowserFixtureTests {
+    static let scenarios = [
+        "chromium-eim", "chromium-relay-only", "chromium-symmetric", "chromium-firefox", "chromium-wrong-password",
+        "chromium-turn-tcp", "firefox-relay-only", "chromium-ice-restart", "chromium-network-change",
+    ]
+    static let vantages = ["lanA", "wanA", "turn", "lanB"]
+
+    /// Every scenario at every vantage point.
+    static let views: [(String, String)] = scenarios.flatMap { scenario in vantages.map { (scenario, $0) } }
+
+    static func turnUsers(_ scenario: String) -> [String]? {
+        scenario == "chromium-wrong-password" ? ["bob"] : nil  // A's password was wrong: alice's requests cannot verify
+    }
+
+    @Test("The lab produced what each scenario is for (the browsers' own report)", arguments: scenarios)
+    func outcome(scenario: String) throws {
+        let truth = try BrowserTruth.load(scenario)
+        let a = try #require(truth.a.selectedPair)
+        let b = try #require(truth.b.selectedPair)
+        // Each browser's remote end is the other's local end (same address). Chromium leaves the address of a
+        // remote peer-reflexive candidate out of getStats() (it was learned from a check, not signalled).
+        for (near, far) in [(a, b), (b, a)] where near.remote.transportAddress != nil || near.remote.type != .prflx {
+            #expect(near.remote.transportAddress == far.local.transportAddress)
+        }
+        switch scenario {
+        case "chromium-eim", "chromium-firefox", "chromium-ice-restart":
+            #expect(a.local.type == .srflx && b.local.type == .srflx)
+        case "chromium-relay-only", "firefox-relay-only":
+            #expect(a.local.type == .relay && b.local.type == .relay)
+        case "chromium-turn-tcp":
+            #expect(a.local.type == .relay && b.local.type == .relay)
+            #expect(a.local.relayProtocol == "tcp" && b.local.relayProtocol == "tcp")
+        case "chromium-symmetric", "chromium-wrong-password":
+            #expect([a.local.type, b.local.type].contains(.relay))
+            if scenario == "chromium-wrong-password" {
+                #expect(!truth.a.localCandidates.contains { $0.type == .relay })
+            }
+        default:
+            break
+        }
+        #expect(truth.a.browser == (scenario.hasPrefix("firefox") ? "firefox" : "chromium"))
+        #expect(truth.b.browser == (scenario.hasPrefix("firefox") || scenario == "chromium-firefox" ? "firefox" : "chromium"))
+        if scenario == "chromium-ice-restart" {
+            #expect(truth.a.credentials.count == 2 && truth.a.credentials.last?.restart == true)
+            #expect(Set(truth.a.credentials.map(\.ufrag)).count == 2)
+        }
+    }
+
+    @Test("Every capture decodes cleanly; every check verifies with the SDPs' passwords", arguments: views)
+    func checksVerify(scenario: String, vantage: String) throws {
+        let truth = try BrowserTruth.load(scenario)
+        let result = truth.analyze(scenario, vantages: [vantage], turnUsers: Self.turnUsers(scenario))
+        let input = try #require(result.inputs.first)
+        #expect(input.status == .complete)
+        #expect(input.errors.isEmpty, "\(input.errorSamples)")
+        #expect(result.statistics.fingerprintFailures == 0)
+        #expect(result.statistics.integrityFailures == 0)
+        let checks = result.messages.filter { $0.message.method == .binding && $0.message.value(.priority) != nil }
+        #expect(!checks.isEmpty)
+        #expect(checks.allSatisfy { $0.integrity == .verified }, "\(checks.filter { $0.integrity != .verified }.map(\.ref))")
+    }
+
+    /// The session of the browsers' final credentials, at one vantage point.
+    static func finalSession(_ result: AnalysisResult, _ truth: BrowserTruth) -> ICESession? {
+        let ufrags = Set([truth.a.credentials.last?.ufrag, truth.b.credentials.last?.ufrag].compactMap { $0 })
+        return result.iceSessions.last { Set($0.ufrags) == ufrags }
+    }
+
+    /// Where the selected pair's checks cross: both LANs always, A's public side unless A's end is relayed
+    /// through a server it reaches elsewhere, the TURN server only when an end is relayed.
+    static func selectedPairVisible(_ truth: BrowserTruth, at vantage: String) -> Bool {
+        guard let a = truth.a.selectedPair else { return false }
+        let relayed = a.local.type == .relay || a.remote.type == .relay
+        switch vantage {
+        case "turn": return relayed
+        default: return true
+        }
+    }
+
+    @Test("The selected pair at each vantage point: the browsers' own candidates and types", arguments: views)
+    func selectedPair(scenario: String, vantage: String) throws {
+        let truth = try BrowserTruth.load(scenario)
+        guard Self.selectedPairVisible(truth, at: vantage), scenario != "chromium-network-change" else { return }
+        let result = truth.analyze(scenario, vantages: [vantage], turnUsers: Self.turnUsers(scenario))
+        let session = try #require(Self.finalSession(result, truth))
+        let selected = try #require(session.selectedPair, "no selected pair in \(session.id)")
+        let a = try #require(truth.a.selectedPair?.local)
+        let b = try #require(truth.b.selectedPair?.local)
+        #expect(session.controlling == truth.a.credentials.last?.ufrag)
+        #expect(selected.localNamed == a.transportAddress, "\(selected.local) named \(selected.localNamed)")
+        #expect(selected.remoteNamed == b.transportAddress, "\(selected.remote) named \(selected.remoteNamed)")
+        #expect(selected.localType == a.type)
+        #expect(selected.remoteType == b.type)
+        // At an agent's own LAN the wire shows its base: the host address a reflexive candidate came from.
+        if vantage == "lanA", a.type == .srflx || a.type == .prflx, let related = a.related {
+            #expect(selected.local == related)
+        }
+        if vantage == "lanB", b.type == .srflx || b.type == .prflx, let related = b.related {
+            #expect(selected.remote == related)
+        }
+    }
+
+    @Test("All vantage points at once: the verdict names the pair as the browsers report it", arguments: scenarios)
+    func verdict(scenario: String) throws {
+        let truth = try BrowserTruth.load(scenario)
+        guard scenario != "chromium-network-change" else { return }
+        let result = truth.analyze(scenario, vantages: Self.vantages, turnUsers: Self.turnUsers(scenario))
+        let a = try #require(truth.a.selectedPair?.local)
+        let b = try #require(truth.b.selectedPair?.local)
+        let sentence = Verdict.sentence(result)
+        let types = "\(a.candidateType ?? "?") ↔ \(b.candidateType ?? "?")"
+        #expect(sentence.hasPrefix("Connected via \(types)"), "\(sentence)")
+        #expect(sentence.contains(try #require(a.transportAddress).description), "\(sentence)")
+        #expect(sentence.contains(try #require(b.transportAddress).description), "\(sentence)")
+    }
+
+    @Test("Every candidate a browser gathered is in its session at its own LAN, with the browser's type", arguments: scenarios)
+    func gatheredCandidates(scenario: String) throws {
+        let truth = try BrowserTruth.load(scenario)
+        for (peer, vantage) in [(truth.a, "lanA"), (truth.b, "lanB")] {
+            let result = truth.analyze(scenario, vantages: [vantage], turnUsers: Self.turnUsers(scenario))
+            let ufrags = Set(peer.credentials.compactMap(\.ufrag))
+            let candidates = result.iceSessions.flatMap(\.candidates).filter { ufrags.contains($0.agent) }
+            // TCP host candidates (port 9, "active") are never on the wire unless a TCP check is made.
+            for gathered in peer.localCandidates where gathered.protocol_ == "udp" {
+                let address = try #require(gathered.transportAddress)
+                let found = candidates.first { $0.address == address }
+                #expect(found?.type == gathered.type, "\(peer.browser) \(gathered.candidateType ?? "?") \(address) at \(vantage): \(found.map { "\($0.type)" } ?? "missing")")
+                if gathered.type == .srflx || gathered.type == .relay { #expect(found?.gathered == true) }
+            }
+        }
+    }
+
+    @Test("Every relay candidate a browser gathered is a TURN allocation at its LAN and at the server", arguments: scenarios)
+    func allocations(scenario: String) throws {
+        let truth = try BrowserTruth.load(scenario)
+        let atServer = Set(truth.analyze(scenario, vantages: ["turn"], turnUsers: Self.turnUsers(scenario)).turnAllocations.flatMap(\.relayedAddresses))
+        for (peer, vantage) in [(truth.a, "lanA"), (truth.b, "lanB")] {
+            let result = truth.analyze(scenario, vantages: [vantage], turnUsers: Self.turnUsers(scenario))
+            let relayed = Set(result.turnAllocations.flatMap(\.relayedAddresses))
+            for candidate in peer.localCandidates where candidate.type == .relay {
+                let address = try #require(candidate.transportAddress)
+                #expect(relayed.contains(address), "\(peer.browser) relay \(address) at \(vantage)")
+                #expect(atServer.contains(address), "\(peer.browser) relay \(address) at the server")
+            }
+        }
+    }
+
+    @Test("A wrong TURN password: A's authenticated Allocates fail integrity with the real password and get 401")
+    func wrongPassword() throws {
+        let truth = try BrowserTruth.load("chromium-wrong-password")
+        let result = truth.analyze("chromium-wrong-password", vantages: ["lanA"])
+        let allocates = result.messages.filter { $0.message.method == .allocate }
+        let authenticated = allocates.filter { $0.message.value(.username) == .text("alice") && $0.message.messageClass == .request }
+        #expect(!authenticated.isEmpty)
+        #expect(authenticated.allSatisfy { $0.integrity == .failed })
+        #expect(!allocates.contains { $0.message.messageClass == .successResponse })
+        #expect(allocates.contains { $0.message.value(.errorCode) == .errorCode(code: 401, reason: "Unauthorized") })
+    }
+
+    @Test("ICE restart: the new session replaces the old one at A's LAN (restartOf), both verified")
+    func iceRestart() throws {
+        let truth = try BrowserTruth.load("chromium-ice-restart")
+        let result = truth.analyze("chromium-ice-restart", vantages: ["lanA"])
+        let first = Set([truth.a.credentials.first?.ufrag, truth.b.credentials.first?.ufrag].compactMap { $0 })
+        let old = try #require(result.iceSessions.first { Set($0.ufrags) == first })
+        let new = try #require(Self.finalSession(result, truth))
+        // Chromium sends its first new checks with the peer's old ufrag (before the answer): a session between,
+        // linked by the shared ufrag; the chain from the final session leads back to the first.
+        var chain: [String] = []
+        var current: ICESession? = new
+        while let session = current, let previous = session.restartOf, chain.count < 5 {
+            chain.append(previous)
+            current = result.iceSessions.first { $0.id == previous }
+        }
+        #expect(chain.last == old.id, "\(chain)")
+        #expect(old.outcome == .connected && new.outcome == .connected)
+    }
+}
