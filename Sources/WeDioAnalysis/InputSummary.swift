@@ -126,6 +126,8 @@ public struct AnalysisResult: Sendable {
     /// A live capture's report of one window (`wedio sniff --report-every`): which, when, and what earlier
     /// windows' eviction forgot. Its lists hold what was active in the window; its counters run from the start.
     public var liveWindow: LiveWindow?
+    /// The calls: each ICE session seen at every vantage point and across its restarts, as one story.
+    public var calls: [ICECall] = []
 
     public init(
         inputs: [InputSummary], statistics: Statistics, methodCounts: [String: Int], messages: [MessageRecord],
@@ -144,104 +146,10 @@ public struct AnalysisResult: Sendable {
         self.init(inputs: inputs, vantages: [(name: inputs.first?.vantage ?? "capture", analyzer: analyzer)])
     }
 
-    /// The results of several finished analyzers, one per vantage point, merged and correlated.
+    /// The results of several finished analyzers, one per vantage point, merged and correlated into calls
+    /// (the second stage: `CallAssembly`).
     public init(inputs: [InputSummary], vantages: [(name: String, analyzer: Analyzer)]) {
-        var statistics = Statistics()
-        var methodCounts: [String: Int] = [:]
-        var messages: [MessageRecord] = []
-        var droppedMessages = 0
-        var trackers: [(String, TransactionTracker)] = []
-        var sessions: [ICESession] = []
-        var allocations: [TURNAllocation] = []
-        var encryptedTURN: [EncryptedConnection] = []
-        let several = vantages.count > 1
-        for (name, analyzer) in vantages {
-            statistics.add(analyzer.statistics)
-            methodCounts.merge(analyzer.methodCounts, uniquingKeysWith: +)
-            messages += analyzer.messages
-            droppedMessages += analyzer.messagesDropped
-            trackers.append((name, analyzer.transactions))
-            for var session in analyzer.ice.sessions(media: analyzer.media, end: analyzer.lastTime) {
-                session.vantage = name
-                if several { session.id = "\(name)/\(session.id)" }
-                sessions.append(session)
-            }
-            encryptedTURN += analyzer.encryptedTURN.connections.map { connection in
-                var connection = connection
-                connection.vantage = name
-                return connection
-            }
-            for var allocation in analyzer.turn.allocations {
-                allocation.vantage = name
-                if several { allocation.id = "\(name)/\(allocation.id)" }
-                allocations.append(allocation)
-            }
-        }
-        ICERestarts.link(&sessions)
-        SDPCandidates.annotate(&sessions, with: vantages.first?.analyzer.options.signalledCandidates ?? [])
-        PeerSide.attach(to: &allocations, vantages: vantages)
-        self.init(
-            inputs: inputs, statistics: statistics, methodCounts: methodCounts, messages: messages,
-            transactions: TransactionTracker.merged(trackers), iceSessions: sessions)
-        messagesDropped = droppedMessages
-        turnAllocations = allocations
-        // TLS/DTLS on 443 is TURN only on evidence: a server that answered STUN/TURN in clear is one.
-        var clearServers = Set(allocations.map(\.server.ip))
-        for transaction in self.transactions.transactions where transaction.responseTime != nil {
-            clearServers.insert(transaction.server.ip)
-        }
-        self.encryptedTURN = EncryptedTURNTable.turnOnly(encryptedTURN, clearServers: clearServers)
-
-        // NAT: per vantage point, then across vantage points.
-        var views: [VantageView] = []
-        for (name, analyzer) in vantages {
-            let nat = analyzer.nat
-            natObservationsDropped += nat.dropped
-            iceChecksDropped += analyzer.ice.droppedChecks
-            natMappings += nat.mappings.map { mapping in
-                var mapping = mapping
-                mapping.vantage = name
-                return mapping
-            }
-            mappingChanges += nat.changes.map { change in
-                var change = change
-                change.vantage = name
-                return change
-            }
-            discoveryExchanges += nat.exchanges.map { exchange in
-                var exchange = exchange
-                exchange.vantage = name
-                return exchange
-            }
-            unsolicitedRequests += nat.unsolicited
-            natBehaviour += NATBehaviourAnalysis.classify(
-                mappings: nat.mappings, exchanges: nat.exchanges, unsolicited: nat.unsolicited, vantage: name)
-            let own = inputs.filter { $0.vantage == name }
-            views.append(
-                VantageView(
-                    name: name, transactions: analyzer.transactions.transactions, mappedByTransaction: nat.mappedByTransaction,
-                    firstTime: own.compactMap(\.firstTime).min(), lastTime: own.compactMap(\.lastTime).max()))
-        }
-        vantageLinks = several ? VantageCorrelation.correlate(views) : []
-        for link in vantageLinks where !link.mappings.isEmpty {
-            natMappings += link.mappings
-            var behaviours = NATBehaviourAnalysis.classify(
-                mappings: link.mappings, exchanges: [], unsolicited: [], vantage: "\(link.inside)→\(link.outside)")
-            for index in behaviours.indices {
-                NATBehaviourAnalysis.classifyFiltering(dropped: link.droppedRequests, into: &behaviours[index])
-            }
-            natBehaviour += behaviours
-        }
-        let offsets = VantageCorrelation.clockOffsets(vantageLinks, reference: vantages.first?.name ?? "")
-        self.vantages = vantages.map { name, _ in
-            VantageSummary(
-                name: name, inputs: inputs.filter { $0.vantage == name }.map(\.index), clockOffsetMilliseconds: offsets[name])
-        }
-        for input in inputs where !input.dropWindows.isEmpty {
-            self.transactions.markCaptureDrops(input.dropWindows, vantage: several ? input.vantage : nil)
-        }
-        findings = Diagnosis.findings(for: self)
-        timeline = Timeline.build(from: self)
+        self = CallAssembly.assemble(inputs: inputs, vantages: vantages)
     }
 
     /// True when some input could not be read at all.

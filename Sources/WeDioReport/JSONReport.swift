@@ -134,6 +134,7 @@ public struct JSONReport: Sendable {
     /// Properties in key order: the encoder then writes the report straight through, never reordering it.
     /// The long lists are converted element by element as they are written (`Mapped`), not built first.
     struct Report: Encodable {
+        var calls: [Call]
         var encryptedTurn: [Encrypted]
         var findings: [FindingJSON]
         var iceSessions: Mapped<ICESession, Session>
@@ -163,6 +164,7 @@ public struct JSONReport: Sendable {
             if includeMessages { stats.capped["messagesDropped"] = result.messagesDropped }
             transactions = Mapped(result.transactions.transactions, Transaction.init)
             iceSessions = Mapped(result.iceSessions, Session.init)
+            calls = result.calls.map(Call.init)
             turnAllocations = result.turnAllocations.map(Allocation.init)
             encryptedTurn = result.encryptedTURN.map(Encrypted.init)
             vantages = result.vantages.map {
@@ -244,6 +246,48 @@ public struct JSONReport: Sendable {
             bytesFromServer = c.bytesFromServer
             segmentsToServer = c.segmentsToServer
             segmentsFromServer = c.segmentsFromServer
+        }
+    }
+
+    /// A call: the same ICE session at every vantage point and across its restarts.
+    struct Call: Encodable {
+        struct End: Encodable {
+            var agent, address: String
+            var type, base: String?
+            var evidence: [String]
+            var typedAt: String
+        }
+        struct Relay: Encodable {
+            var relayed, agent: String
+            var allocations: [String]
+        }
+        var controlled, controlling: End?
+        var firstCheckTime: String
+        var generations: [[String]]
+        var id, outcome: String
+        var relays: [Relay]
+        var restarts: Int
+        var sessions: [String]
+        var timeToConnectMs: Double?
+        var vantages: [String]
+
+        init(_ call: ICECall) {
+            func end(_ end: ICECall.End) -> End {
+                End(
+                    agent: end.agent, address: end.address.description, type: end.type?.rawValue, base: end.base?.description,
+                    evidence: end.evidence, typedAt: end.typedAt)
+            }
+            id = call.id
+            outcome = call.outcome.rawValue
+            firstCheckTime = TimeFormat.rfc3339(call.firstCheck)
+            generations = call.generations
+            sessions = call.sessions
+            vantages = call.vantages
+            controlling = call.controlling.map(end)
+            controlled = call.controlled.map(end)
+            timeToConnectMs = call.timeToConnectMilliseconds
+            restarts = call.restarts
+            relays = call.relays.map { Relay(relayed: $0.relayed.description, agent: $0.agent, allocations: $0.allocations) }
         }
     }
 

@@ -93,6 +93,10 @@ public struct TextReport: Sendable {
             }
         }
         lines.append(contentsOf: renderTransactions(result.transactions))
+        // A call told once, where it spans several sessions (vantage points, restarts).
+        let toldCalls = result.calls.filter { $0.sessions.count > 1 }
+        for call in toldCalls.prefix(10) { lines.append(contentsOf: renderCall(call)) }
+        if toldCalls.count > 10 { lines.append("… \(toldCalls.count - 10) more calls (see --format json)") }
         for session in result.iceSessions.prefix(10) { lines.append(contentsOf: renderSession(session)) }
         if result.iceSessions.count > 10 { lines.append("… \(result.iceSessions.count - 10) more ICE sessions (see --format json)") }
         for allocation in result.turnAllocations.prefix(10) { lines.append(contentsOf: renderAllocation(allocation)) }
@@ -161,6 +165,29 @@ public struct TextReport: Sendable {
             if shown == 5 { break }
         }
         if timeoutCount > shown { lines.append(yellow("  … and \(timeoutCount - shown) more timeouts")) }
+        return lines
+    }
+
+    private func renderCall(_ call: ICECall) -> [String] {
+        let later = call.generations.dropFirst().map { $0.joined(separator: " / ") }
+        var lines = [
+            "", bold("Call \(call.id)") + "  ufrags \(call.generations.first?.joined(separator: " / ") ?? "?")"
+                + (later.isEmpty ? "" : "  (then \(later.joined(separator: ", then ")))"),
+        ]
+        func end(_ end: ICECall.End) -> String {
+            "\(end.type?.rawValue ?? "?") \(end.address)" + (end.base.map { " (from \($0))" } ?? "")
+        }
+        let time = call.timeToConnectMilliseconds.map { " in \(Diagnosis.formatMilliseconds($0))" } ?? ""
+        if let a = call.controlling, let b = call.controlled {
+            lines.append("  \(call.outcome.rawValue)\(time) via \(end(a)) ↔ \(end(b))")
+        } else {
+            lines.append("  \(call.outcome.rawValue)\(time)")
+        }
+        if call.restarts > 0 { lines.append("  ICE restarts: \(call.restarts)") }
+        lines.append("  seen at \(call.vantages.joined(separator: ", ")): \(call.sessions.joined(separator: ", "))")
+        for relay in call.relays {
+            lines.append("  relay \(relay.relayed) of \(relay.agent): \(relay.allocations.joined(separator: ", "))")
+        }
         return lines
     }
 

@@ -24,16 +24,23 @@ public enum Verdict {
             if result.transactions.transactions.isEmpty { return "No STUN transactions seen." }
             return "No ICE session seen; \(result.transactions.transactions.count) STUN transactions."
         }
-        if let session = connected.first(where: { $0.selectedPair != nil }) ?? connected.first {
-            let pair = session.selectedPair ?? session.pairs.first { $0.state == .succeeded }
-            let via = pair.map { path($0) } ?? "a candidate pair"
-            let time = session.timeToConnectMilliseconds.map { " in \(Diagnosis.formatMilliseconds($0))" } ?? ""
-            // The same session seen at several vantage points counts once.
-            let distinct = Set(sessions.map { $0.ufrags.sorted() }).count
-            let distinctConnected = Set(connected.map { $0.ufrags.sorted() }).count
-            let others = distinct > 1 ? " (\(distinctConnected) of \(distinct) ICE sessions connected)" : ""
+        // A call is the unit: the same session at several vantage points, and its restarts, count once.
+        let calls = result.calls
+        let connectedCalls = calls.filter { $0.outcome == .connected }
+        if let call = connectedCalls.first(where: { $0.controlling != nil }) ?? connectedCalls.first {
+            var via = "a candidate pair"
+            if let a = call.controlling, let b = call.controlled {
+                via = "\(a.type?.rawValue ?? "?") ↔ \(b.type?.rawValue ?? "?") (\(end(a.base ?? a.address, a.address)) ↔ \(end(b.base ?? b.address, b.address)))"
+            } else if let session = connected.first(where: { call.sessions.contains($0.id) }),
+                let pair = session.pairs.first(where: { $0.state == .succeeded })
+            {
+                via = path(pair)
+            }
+            let time = call.timeToConnectMilliseconds.map { " in \(Diagnosis.formatMilliseconds($0))" } ?? ""
+            let restarts = call.restarts == 0 ? "" : call.restarts == 1 ? ", after an ICE restart" : ", after \(call.restarts) ICE restarts"
+            let others = calls.count > 1 ? " (\(connectedCalls.count) of \(calls.count) calls connected)" : ""
             let warning = worst.map { "; but: \($0.message)" } ?? ""
-            return "Connected via \(via)\(time)\(others)\(warning)"
+            return "Connected via \(via)\(time)\(restarts)\(others)\(warning)"
         }
         if let worst { return "Failed: \(worst.message)" }
         return "Not connected by the end of the capture (\(sessions.count) ICE sessions in progress)."

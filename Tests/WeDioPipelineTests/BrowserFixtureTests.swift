@@ -120,6 +120,23 @@ struct BrowserFixtureTests {
         let result = truth.analyze(scenario, vantages: Self.vantages, turnUsers: Self.turnUsers(scenario))
         let a = try #require(truth.a.selectedPair?.local)
         let b = try #require(truth.b.selectedPair?.local)
+        // One call, whatever the vantage points and restarts, its ends as the browsers name them.
+        #expect(result.calls.count == 1, "\(result.calls.map(\.generations))")
+        let call = try #require(result.calls.first)
+        #expect(Set(call.vantages) == Set(Self.vantages.filter { vantage in result.iceSessions.contains { $0.vantage == vantage } }))
+        #expect(call.controlling?.address == a.transportAddress && call.controlling?.type == a.type)
+        #expect(call.controlled?.address == b.transportAddress && call.controlled?.type == b.type)
+        #expect(call.restarts == (scenario == "chromium-ice-restart" ? 1 : 0))
+        // Where an end is reflexive, the base is the host address the browser names as related.
+        if a.type == .srflx, let related = a.related { #expect(call.controlling?.base == related) }
+        if b.type == .srflx, let related = b.related { #expect(call.controlled?.base == related) }
+        // Every relay candidate of either browser is one relay of the call, seen at its LAN and at the server.
+        for relay in (truth.a.localCandidates + truth.b.localCandidates).filter({ $0.type == .relay }) {
+            let address = try #require(relay.transportAddress)
+            let found = call.relays.first { $0.relayed == address }
+            #expect(found?.allocations.contains { $0.hasPrefix("turn/") } == true, "\(address)")
+            #expect(found?.allocations.contains { $0.hasPrefix("lanA/") || $0.hasPrefix("lanB/") } == true, "\(address)")
+        }
         let sentence = Verdict.sentence(result)
         let types = "\(a.candidateType ?? "?") ↔ \(b.candidateType ?? "?")"
         #expect(sentence.hasPrefix("Connected via \(types)"), "\(sentence)")

@@ -1,0 +1,108 @@
+import WeDioBasics
+
+/// The second stage of an analysis: the finished analyzers of every vantage point merged into one result,
+/// correlated across vantage points (matched transactions, NATs between them, clock offsets), and
+/// assembled into calls (each ICE session seen at every vantage point and across its restarts, with the
+/// candidate types as the agents name them), then diagnosed and put on a timeline.
+public enum CallAssembly {
+    public static func assemble(inputs: [InputSummary], vantages: [(name: String, analyzer: Analyzer)]) -> AnalysisResult {
+        var statistics = Statistics()
+        var methodCounts: [String: Int] = [:]
+        var messages: [MessageRecord] = []
+        var droppedMessages = 0
+        var trackers: [(String, TransactionTracker)] = []
+        var sessions: [ICESession] = []
+        var allocations: [TURNAllocation] = []
+        var encryptedTURN: [EncryptedConnection] = []
+        let several = vantages.count > 1
+        for (name, analyzer) in vantages {
+            statistics.add(analyzer.statistics)
+            methodCounts.merge(analyzer.methodCounts, uniquingKeysWith: +)
+            messages += analyzer.messages
+            droppedMessages += analyzer.messagesDropped
+            trackers.append((name, analyzer.transactions))
+            for var session in analyzer.ice.sessions(media: analyzer.media, end: analyzer.lastTime) {
+                session.vantage = name
+                if several { session.id = "\(name)/\(session.id)" }
+                sessions.append(session)
+            }
+            encryptedTURN += analyzer.encryptedTURN.connections.map { connection in
+                var connection = connection
+                connection.vantage = name
+                return connection
+            }
+            for var allocation in analyzer.turn.allocations {
+                allocation.vantage = name
+                if several { allocation.id = "\(name)/\(allocation.id)" }
+                allocations.append(allocation)
+            }
+        }
+        ICERestarts.link(&sessions)
+        SDPCandidates.annotate(&sessions, with: vantages.first?.analyzer.options.signalledCandidates ?? [])
+        PeerSide.attach(to: &allocations, vantages: vantages)
+        var result = AnalysisResult(
+            inputs: inputs, statistics: statistics, methodCounts: methodCounts, messages: messages,
+            transactions: TransactionTracker.merged(trackers), iceSessions: sessions)
+        result.messagesDropped = droppedMessages
+        result.turnAllocations = allocations
+        // TLS/DTLS on 443 is TURN only on evidence: a server that answered STUN/TURN in clear is one.
+        var clearServers = Set(allocations.map(\.server.ip))
+        for transaction in result.transactions.transactions where transaction.responseTime != nil {
+            clearServers.insert(transaction.server.ip)
+        }
+        result.encryptedTURN = EncryptedTURNTable.turnOnly(encryptedTURN, clearServers: clearServers)
+
+        // NAT: per vantage point, then across vantage points.
+        var views: [VantageView] = []
+        for (name, analyzer) in vantages {
+            let nat = analyzer.nat
+            result.natObservationsDropped += nat.dropped
+            result.iceChecksDropped += analyzer.ice.droppedChecks
+            result.natMappings += nat.mappings.map { mapping in
+                var mapping = mapping
+                mapping.vantage = name
+                return mapping
+            }
+            result.mappingChanges += nat.changes.map { change in
+                var change = change
+                change.vantage = name
+                return change
+            }
+            result.discoveryExchanges += nat.exchanges.map { exchange in
+                var exchange = exchange
+                exchange.vantage = name
+                return exchange
+            }
+            result.unsolicitedRequests += nat.unsolicited
+            result.natBehaviour += NATBehaviourAnalysis.classify(
+                mappings: nat.mappings, exchanges: nat.exchanges, unsolicited: nat.unsolicited, vantage: name)
+            let own = inputs.filter { $0.vantage == name }
+            views.append(
+                VantageView(
+                    name: name, transactions: analyzer.transactions.transactions, mappedByTransaction: nat.mappedByTransaction,
+                    firstTime: own.compactMap(\.firstTime).min(), lastTime: own.compactMap(\.lastTime).max()))
+        }
+        result.vantageLinks = several ? VantageCorrelation.correlate(views) : []
+        for link in result.vantageLinks where !link.mappings.isEmpty {
+            result.natMappings += link.mappings
+            var behaviours = NATBehaviourAnalysis.classify(
+                mappings: link.mappings, exchanges: [], unsolicited: [], vantage: "\(link.inside)→\(link.outside)")
+            for index in behaviours.indices {
+                NATBehaviourAnalysis.classifyFiltering(dropped: link.droppedRequests, into: &behaviours[index])
+            }
+            result.natBehaviour += behaviours
+        }
+        let offsets = VantageCorrelation.clockOffsets(result.vantageLinks, reference: vantages.first?.name ?? "")
+        result.vantages = vantages.map { name, _ in
+            VantageSummary(
+                name: name, inputs: inputs.filter { $0.vantage == name }.map(\.index), clockOffsetMilliseconds: offsets[name])
+        }
+        for input in inputs where !input.dropWindows.isEmpty {
+            result.transactions.markCaptureDrops(input.dropWindows, vantage: several ? input.vantage : nil)
+        }
+        result.calls = calls(result.iceSessions, allocations: result.turnAllocations, offsets: offsets)
+        result.findings = Diagnosis.findings(for: result)
+        result.timeline = Timeline.build(from: result)
+        return result
+    }
+}
