@@ -85,6 +85,7 @@ public enum CallAssembly {
         result.vantageLinks = several ? VantageCorrelation.correlate(views) : []
         for link in result.vantageLinks where !link.mappings.isEmpty {
             result.natMappings += link.mappings
+            result.mappingChanges += changes(in: link)
             var behaviours = NATBehaviourAnalysis.classify(
                 mappings: link.mappings, exchanges: [], unsolicited: [], vantage: "\(link.inside)→\(link.outside)")
             for index in behaviours.indices {
@@ -104,5 +105,28 @@ public enum CallAssembly {
         result.findings = Diagnosis.findings(for: result)
         result.timeline = Timeline.build(from: result)
         return result
+    }
+
+    /// The NAT between two vantage points gave an internal address a new external one towards the same
+    /// destination (a rebinding, or the router's public address changed): seen by matching transactions, so
+    /// it needs no STUN server's answer.
+    static func changes(in link: VantageLink) -> [MappingChange] {
+        struct Key: Hashable {
+            var internalAddress: TransportAddress
+            var destination: TransportAddress
+        }
+        var latest: [Key: NATMapping] = [:]
+        var changes: [MappingChange] = []
+        for mapping in link.mappings.sorted(by: { $0.firstTime < $1.firstTime }) {
+            let key = Key(internalAddress: mapping.internalAddress, destination: mapping.destination)
+            if let previous = latest[key], previous.externalAddress != mapping.externalAddress, changes.count < Limits.natMappings {
+                changes.append(
+                    MappingChange(
+                        internalAddress: mapping.internalAddress, destination: mapping.destination, previous: previous.externalAddress,
+                        current: mapping.externalAddress, time: mapping.firstTime, ref: mapping.firstRef, vantage: link.inside))
+            }
+            latest[key] = mapping
+        }
+        return changes
     }
 }

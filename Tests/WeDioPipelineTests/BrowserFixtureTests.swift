@@ -188,6 +188,28 @@ struct BrowserFixtureTests {
         #expect(allocates.contains { $0.message.value(.errorCode) == .errorCode(code: 401, reason: "Unauthorized") })
     }
 
+    @Test("Network change: A's NAT moves to 198.51.100.3; the consent checks that follow go unanswered, tied to the change")
+    func networkChange() throws {
+        let scenario = "chromium-network-change"
+        let truth = try BrowserTruth.load(scenario)
+        // What the browsers said: connected, then disconnected by the end (no ICE restart was made).
+        #expect(truth.a.iceConnectionState == "disconnected" && truth.b.iceConnectionState == "disconnected")
+        for vantages in [["lanA", "wanA"], Self.vantages] {
+            let result = truth.analyze(scenario, vantages: vantages)
+            let before = try #require(IPAddress("198.51.100.2"))
+            let change = try #require(result.mappingChanges.first { $0.current.ip == IPAddress("198.51.100.3") }, "\(vantages)")
+            #expect(change.previous.ip == before && change.internalAddress.ip == IPAddress("10.1.0.2"))
+            #expect(change.previous.port == change.current.port)  // MASQUERADE kept the port, only the address moved
+            let finding = try #require(result.findings.first { $0.code == .consentInterrupted }, "\(vantages)")
+            #expect(finding.severity == .error)
+            #expect(finding.message.contains("to \(change.current)"))
+            #expect(Verdict.sentence(result).contains("consent checks on the selected pair went unanswered"))
+            // Nothing tells the wire's view from A's: a relayed check seen at A's LAN and as plain STUN past the
+            // NAT (its allocation's 5-tuple changed) is no translation, so the NAT stays one NAT.
+            #expect(result.vantageLinks.first { $0.inside == "lanA" && $0.outside == "wanA" }?.mappings.isEmpty == false)
+        }
+    }
+
     @Test("ICE restart: the new session replaces the old one at A's LAN (restartOf), both verified")
     func iceRestart() throws {
         let truth = try BrowserTruth.load("chromium-ice-restart")

@@ -201,6 +201,47 @@ public enum Diagnosis {
                             + "does: trickle ICE, a TURN server close to the client, and dropping unreachable candidates help.",
                         time: time))
             }
+            if let consent = session.consent, !consent.lost, let silence = consent.longestSilenceMilliseconds, silence >= 5_000,
+                consent.unansweredInSilence >= 3, let selected = session.selectedPair, let start = consent.silenceStart
+            {
+                // What changed just before: a NAT giving an end of the pair a new address.
+                let ends: Set<TransportAddress> = [selected.local, selected.remote, selected.localNamed, selected.remoteNamed]
+                let change = result.mappingChanges.first {
+                    (ends.contains($0.internalAddress) || ends.contains($0.previous))
+                        && $0.time.milliseconds(since: start) > -1_000 && $0.time.milliseconds(since: start) < 10_000
+                }
+                let until = consent.silenceRunsToEnd ? "until the capture ended" : "before answers came back"
+                var message =
+                    "ICE \(name): \(consent.unansweredInSilence) consent checks on the selected pair went unanswered for "
+                    + "\(formatMilliseconds(silence)) \(until); browsers report the connection \"disconnected\" after a few "
+                    + "seconds of this, and RFC 7675 ends it at 30 s."
+                var evidence = [
+                    Evidence(
+                        "\(consent.unansweredInSilence) unanswered consent checks after the answer at the start of the silence",
+                        vantage: session.vantage, times: [clock.time(start, session.vantage)])
+                ]
+                if let change {
+                    message +=
+                        " It began as the NAT moved \(change.internalAddress) from \(change.previous) to \(change.current) "
+                        + "(towards \(change.destination)): the far side's filtering drops what comes from the new address, "
+                        + "and answers to the old one find no mapping."
+                    evidence.append(
+                        Evidence(
+                            "mapping \(change.previous) → \(change.current)", vantage: change.vantage, packets: [change.ref],
+                            times: [clock.time(change.time, change.vantage)]))
+                }
+                findings.append(
+                    Finding(
+                        severity: consent.silenceRunsToEnd ? .error : .warning, code: .consentInterrupted, message: message,
+                        evidence: evidence,
+                        fix:
+                            change != nil
+                            ? "The network changed under the call: the application should restart ICE (restartIce()) when "
+                                + "the connection goes \"disconnected\"; a relay keeps the peer's view stable."
+                            : "The path stopped carrying answers after the call connected: a NAT binding timed out, the network "
+                                + "changed, or the peer stopped; an ICE restart recovers.",
+                        time: clock.time(start, session.vantage)))
+            }
             if let consent = session.consent, consent.lost {
                 findings.append(
                     Finding(

@@ -62,6 +62,7 @@ public enum FindingCode: String, Sendable, Hashable, CaseIterable {
     case symmetricNATWithoutRelay = "symmetric-nat-without-relay"
     case filteringBlocksPeer = "filtering-blocks-peer"
     case consentLost = "consent-lost"
+    case consentInterrupted = "consent-interrupted"
     case slowConnect = "slow-connect"
     case roleConflict = "role-conflict"
     case integrityFailed = "integrity-failed"

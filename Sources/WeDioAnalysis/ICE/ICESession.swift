@@ -129,6 +129,12 @@ public struct ICESession: Sendable, Hashable {
         public var answered = 0
         public var medianIntervalMilliseconds: Double?
         public var longestSilenceMilliseconds: Double?
+        /// The last answer before the longest silence (or the pair's first success), and whether the silence
+        /// lasted to the end of the capture.
+        public var silenceStart: CaptureTime?
+        public var silenceRunsToEnd = false
+        /// Checks sent during the longest silence, none answered.
+        public var unansweredInSilence = 0
         /// No answer for 30 s (RFC 7675 §5.1) while checks went on, or until the capture ended.
         public var lost = false
         /// When the 30 s without an answer ran out.

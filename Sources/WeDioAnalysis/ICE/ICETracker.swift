@@ -276,15 +276,26 @@ public struct ICETracker: Sendable {
         // The longest time without an answer, up to the end of the capture.
         var lastAnswer = connected
         var longest = 0.0
+        var longestStart = connected
         for check in onPair {
             if let response = check.responseTime, check.success == true {
-                longest = max(longest, response.milliseconds(since: lastAnswer))
+                if response.milliseconds(since: lastAnswer) > longest {
+                    longest = response.milliseconds(since: lastAnswer)
+                    longestStart = lastAnswer
+                }
                 lastAnswer = response
             }
         }
         let finish = end ?? onPair.last?.time ?? connected
-        if finish > lastAnswer { longest = max(longest, finish.milliseconds(since: lastAnswer)) }
+        if finish > lastAnswer, finish.milliseconds(since: lastAnswer) >= longest {
+            longest = finish.milliseconds(since: lastAnswer)
+            longestStart = lastAnswer
+            consent.silenceRunsToEnd = true
+        }
         consent.longestSilenceMilliseconds = longest
+        consent.silenceStart = longestStart
+        let silenceEnd = longestStart.adding(milliseconds: Int64(longest.rounded()))
+        consent.unansweredInSilence = onPair.filter { $0.time > longestStart && $0.time <= silenceEnd && $0.success != true }.count
         consent.lost = longest >= 30_000 && onPair.contains { $0.time > lastAnswer }
         if consent.lost { consent.lostAt = lastAnswer.adding(milliseconds: 30_000) }
         return consent

@@ -129,7 +129,13 @@ public enum VantageCorrelation {
         for transaction in x.transactions {
             guard let index = indexY[transaction.id], y.transactions.indices.contains(index) else { continue }
             let other = y.transactions[index]
-            guard other.method == transaction.method, other.transport == transaction.transport else { continue }
+            // A check relayed through TURN travels the relayed 5-tuple, the same at every vantage point; it is
+            // left on the outer one where its allocation is unknown (the client's NAT changed its address):
+            // never a NAT's translation.
+            guard other.method == transaction.method, other.transport == transaction.transport,
+                transaction.carrier == .direct && other.carrier == .direct
+                    || transaction.client == other.client && transaction.server == other.server
+            else { continue }
             matches.append(Match(x: transaction, y: other))
         }
         guard !matches.isEmpty else { return nil }
