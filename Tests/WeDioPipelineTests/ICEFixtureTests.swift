@@ -200,3 +200,33 @@ struct ICEFixtureTests {
         #expect(sentOut.isSubset(of: insideIDs))
     }
 }
+
+@Suite("ICE lab calls across vantage points")
+struct ICELabCallTests {
+    @Test(
+        "All four captures of a scenario in one run: one call, its outcome, and each end named by the address the other agent saw",
+        arguments: ["srflx-eim", "prflx-symmetric", "relay-turn", "turn-wrong-password", "total-failure", "turn-tcp", "role-conflict"])
+    func oneCall(scenario: String) throws {
+        let truth = try LabTruth.load(scenario)
+        var store = CredentialStore()
+        for agent in truth.agents { store.addICE(ufrag: agent.ufrag, password: agent.password) }
+        let names: [String] = ["a-inside", "a-outside", "b-outside", "b-inside"]
+        let inputs = names.map { name in InputSpec(path: Fixtures.path("ice/\(scenario)/\(name).pcap"), vantage: name) }
+        let result = Pipeline(analyzerOptions: Analyzer.Options(credentials: store)).analyze(inputs)
+        #expect(result.iceSessions.count >= 4, "\(result.inputs.map { "\($0.path) \($0.status) \($0.failure ?? "")" })")
+        #expect(result.calls.count == 1, "\(result.calls.map(\.generations))")
+        let call = try #require(result.calls.first)
+        #expect(Set(call.generations.flatMap { $0 }) == Set(truth.agents.map(\.ufrag)))
+        #expect(call.outcome == (scenario == "total-failure" ? .failed : .connected))
+        guard scenario != "total-failure" else { return }
+        // Each end as the peer saw it: its address in the peer's own capture (b-inside sees A's end, a-inside B's).
+        let fromB = try #require(result.iceSessions.first { $0.vantage == "b-inside" }?.selectedPair)
+        let fromA = try #require(result.iceSessions.first { $0.vantage == "a-inside" }?.selectedPair)
+        let controllingIsA = call.controlling?.agent == truth.agents.first { $0.agent == "A" }?.ufrag
+        let (aEnd, bEnd) = controllingIsA ? (call.controlling, call.controlled) : (call.controlled, call.controlling)
+        #expect(aEnd?.address == (controllingIsA ? fromB.local : fromB.remote))
+        #expect(bEnd?.address == (controllingIsA ? fromA.remote : fromA.local))
+        // Behind a NAT the base is the agent's private address.
+        #expect(aEnd?.type == .relay || aEnd?.base?.ip == IPAddress("10.1.0.2"))
+    }
+}
