@@ -239,6 +239,10 @@ public struct MarkdownReport: Sendable {
     /// Participants are the IP addresses of the first vantage point's transactions, named by role; arrows are
     /// transactions grouped by (requester, responder, method, outcome) in order of first appearance.
     func diagram(_ result: AnalysisResult) -> [String] {
+        // A call is drawn as the call; traffic without ICE (a TURN client alone) by the addresses it used.
+        if let call = result.calls.first(where: { $0.outcome == .connected }) ?? result.calls.first {
+            return callDiagram(result, call: call)
+        }
         let reference = result.vantages.first?.name
         let transactions = result.transactions.transactions.filter { $0.vantage == reference }
         guard !transactions.isEmpty else { return [] }

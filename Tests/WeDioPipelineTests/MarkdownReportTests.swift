@@ -30,6 +30,25 @@ struct MarkdownReportTests {
         #expect(markdown.contains("**Verdict:** Failed: ICE inside/ice-1"))
     }
 
+    @Test("A browser call through symmetric NATs from all four vantage points: golden Markdown, the call's diagram")
+    func goldenBrowserCall() throws {
+        let scenario = "chromium-symmetric"
+        var result = try BrowserTruth.load(scenario).analyze(scenario, vantages: BrowserFixtureTests.vantages)
+        for index in result.inputs.indices {
+            result.inputs[index].path = "fixtures/browser/\(scenario)/" + (BrowserTruth.vantages[result.inputs[index].vantage] ?? "")
+        }
+        let markdown = MarkdownReport(toolVersion: "test").render(result)
+        Golden.assertMatches(markdown, named: "browser-chromium-symmetric.md")
+        // Lanes for the call, a relayed check drawn through the TURN server, NAT translations in notes.
+        for lane in ["participant A as A: agent", "participant NA as NAT A (198.51.100.2)", "TURN server 192.0.2.10",
+                     "participant NB as NAT B (203.0.113.2)", "participant B as B: agent"] {
+            #expect(markdown.contains(lane), "\(lane)")
+        }
+        #expect(markdown.contains("Binding request (relayed)"))
+        #expect(markdown.contains("Note over A,NA: NAT A maps 10.1.0.2:"))
+        #expect(!markdown.contains("P3->>P3"))
+    }
+
     @Test("The terminal summary (no colour), the default output: golden text on a relayed call and on a total failure")
     func goldenText() {
         let relay = Self.result([("a-inside", "ice/relay-turn/a-inside.pcap")])
