@@ -131,7 +131,8 @@ public struct Analyzer: Sendable {
             do throws(STUNDecodingError) {
                 let channelData = try ChannelData.decode(bytes, overStream: false)
                 let resolved = turn.channelData(
-                    channel: channelData.channel, length: channelData.length, flow: payload.flow, time: payload.time)
+                    channel: channelData.channel, length: channelData.length, flow: payload.flow, time: payload.time,
+                    ref: payload.ref)
                 let effective = resolved.flatMap { resolved in
                     resolved.relayed.map { relayed in
                         resolved.toPeer
@@ -224,7 +225,7 @@ public struct Analyzer: Sendable {
         let integrity = Integrity.verify(message, bytes: bytes, key: key(for: message))
         if integrity == .failed { statistics.integrityFailures += 1 }
         // Send/Data indications carry a relayed datagram in DATA (RFC 8656 §11).
-        if carrier == .direct { turn.handle(message, flow: payload.flow, time: payload.time) }
+        if carrier == .direct { turn.handle(message, flow: payload.flow, time: payload.time, ref: payload.ref) }
         if carrier == .direct, message.method == .send || message.method == .data,
             let data = message.attribute(.data), data.length > 0
         {

@@ -875,7 +875,7 @@ public struct JSONReport: Sendable {
         var permissions: [Permission]
         var channels: [Channel]
         var relayed: Relayed
-        var sendsWithoutPermission, unboundChannelData: Int
+        var sendsWithoutPermission, unboundChannelData, sentBeforePermissionAnswer: Int
 
         var vantage: String
         var tcpConnections: [TCPConnection]
@@ -942,6 +942,7 @@ public struct JSONReport: Sendable {
                 bytesFromPeers: totals.bytesFromPeer, perPeer: perPeer)
             sendsWithoutPermission = a.sendsWithoutPermission
             unboundChannelData = a.unboundChannelData
+            sentBeforePermissionAnswer = a.sentBeforePermissionAnswer
             requestedFamilies = a.requestedFamilies.map(AttributeText.family)
             addressErrors = a.addressErrors.map { "\(AttributeText.family($0.family)): \($0.code)" }
             evenPort = a.evenPort

@@ -244,6 +244,50 @@ struct FindingsTests {
         #expect(expired.evidence.first?.times.first == CaptureTime(seconds: 1_700_000_060, nanoseconds: 10_000_000))  // granted at 0.01 s + 60 s
     }
 
+    /// An allocation, then a CreatePermission for 203.0.113.9 answered `answer` (nil: no request at all), with a
+    /// Send indication to that peer at 1.001 s, between the request (1.0 s) and its answer (1.002 s).
+    static func permissionRace(answer: Int?) -> SyntheticCapture {
+        var capture = SyntheticCapture()
+        let id = capture.newID()
+        capture.add(.allocate, .request, id: id, from: client, to: server, at: 0)
+        capture.add(
+            .allocate, .successResponse, id: id, from: server, to: client, at: 0.01,
+            [SyntheticCapture.address(.xorRelayedAddress, "192.0.2.1:50000"), STUNAttribute(type: .lifetime, value: .uint32(600))])
+        let permission = capture.newID()
+        let peer = SyntheticCapture.address(.xorPeerAddress, "203.0.113.9:9000")
+        if answer != nil { capture.add(.createPermission, .request, id: permission, from: client, to: server, at: 1.0, [peer]) }
+        capture.add(
+            .send, .indication, id: capture.newID(), from: client, to: server, at: 1.001,
+            [peer, STUNAttribute(type: .data, value: .bytes([1, 2, 3, 4]), length: 4)])
+        if let answer {
+            if answer == 200 {
+                capture.add(.createPermission, .successResponse, id: permission, from: server, to: client, at: 1.002)
+            } else {
+                capture.add(
+                    .createPermission, .errorResponse, id: permission, from: server, to: client, at: 1.002,
+                    [STUNAttribute(type: .errorCode, value: .errorCode(code: answer, reason: "Forbidden"))])
+            }
+        }
+        return capture
+    }
+
+    @Test("Data sent right after CreatePermission, before its success, is relayed in order: no permission-missing")
+    func permissionRace() throws {
+        let raced = Pipeline().analyze(bytes: Self.permissionRace(answer: 200).bytes)
+        #expect(!raced.findings.contains { $0.code == .permissionMissing })
+        #expect(raced.turnAllocations.first?.sentBeforePermissionAnswer == 1)
+        #expect(raced.turnAllocations.first?.sendsWithoutPermission == 0)
+        // Refused: the datagram was sent without a permission after all; the evidence names its packet and time.
+        for answer in [403, nil] {
+            let result = Pipeline().analyze(bytes: Self.permissionRace(answer: answer).bytes)
+            let finding = try #require(result.findings.first { $0.code == .permissionMissing }, "\(String(describing: answer))")
+            let packet = answer == nil ? 3 : 4  // Allocate, its answer, [CreatePermission,] the Send indication
+            #expect(finding.evidence.first?.packets == [PacketRef(input: 0, packet: packet)])
+            #expect(finding.evidence.first?.times == [CaptureTime(seconds: 1_700_000_001, nanoseconds: 1_000_000)])
+            #expect(finding.evidence.first?.summary.contains("Send to 203.0.113.9:9000 (packet") == true)
+        }
+    }
+
     @Test("A FINGERPRINT that does not match: fingerprint-failed with the packet")
     func fingerprint() throws {
         var capture = SyntheticCapture()

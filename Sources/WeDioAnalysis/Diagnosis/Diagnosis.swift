@@ -344,7 +344,16 @@ public enum Diagnosis {
                         message:
                             "TURN allocation of \(user) at \(allocation.server): " + parts.joined(separator: " and ")
                             + "; the server drops them silently.",
-                        evidence: [Evidence(parts.joined(separator: "; "), vantage: allocation.vantage, times: [time])],
+                        evidence: [
+                            Evidence(
+                                parts.joined(separator: "; ") + "; the first: "
+                                    + allocation.permissionMisses.prefix(3).map { miss in
+                                        (miss.channel.map { "ChannelData on channel 0x\(String($0, radix: 16))" } ?? "Send to \(miss.peer.map(\.description) ?? "?")")
+                                            + (miss.ref.map { " (packet \($0))" } ?? "")
+                                    }.joined(separator: ", "),
+                                vantage: allocation.vantage, packets: allocation.permissionMisses.compactMap(\.ref),
+                                times: allocation.permissionMisses.map { clock.time($0.time, allocation.vantage) })
+                        ],
                         fix:
                             "Install a permission (CreatePermission or ChannelBind) for each peer IP before sending and refresh "
                             + "it within 300 s; refresh channel bindings within 600 s (RFC 8656 §9, §12).",

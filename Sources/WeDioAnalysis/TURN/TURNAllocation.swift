@@ -125,6 +125,11 @@ public struct TURNAllocation: Sendable, Hashable {
     public var sendsWithoutPermission = 0
     /// ChannelData on a channel not bound at that moment.
     public var unboundChannelData = 0
+    /// The first of those datagrams (packet and time), for the evidence.
+    public var permissionMisses: [PermissionMiss] = []
+    /// Datagrams sent after a CreatePermission/ChannelBind request for their peer but before its success: the
+    /// server handles the request first and relays them (coturn does), so they are no miss.
+    public var sentBeforePermissionAnswer = 0
     /// RFC 6062 TCP connections to peers.
     public var tcpConnections: [TURNTCPConnection] = []
     /// The relayed address's traffic as seen beyond the relay (see `PeerSideTraffic`).
@@ -142,5 +147,20 @@ public struct TURNAllocation: Sendable, Hashable {
             total.packetsFromPeer += counters.packetsFromPeer
             total.bytesFromPeer += counters.bytesFromPeer
         }
+    }
+}
+
+/// A datagram the client sent towards a peer with no permission (or on a channel not bound) at that moment.
+public struct PermissionMiss: Sendable, Hashable {
+    public var time: CaptureTime
+    public var ref: PacketRef?
+    public var peer: TransportAddress?
+    public var channel: UInt16?
+
+    public init(time: CaptureTime, ref: PacketRef?, peer: TransportAddress?, channel: UInt16?) {
+        self.time = time
+        self.ref = ref
+        self.peer = peer
+        self.channel = channel
     }
 }

@@ -16,7 +16,12 @@ public struct TURNTracker: Sendable {
         /// ConnectionBind: the TCP connection it binds (index into the allocation's list) and the data flow.
         var tcpConnection: Int?
         var dataFlow: FiveTuple?
+        /// Datagrams for its peer sent before its answer: misses only if it is refused.
+        var raced: [PermissionMiss] = []
     }
+
+    /// Unanswered CreatePermission/ChannelBind requests per allocation (a handful at a time).
+    private var pendingPermissions: [Int: [TransactionID]] = [:]
 
     public private(set) var allocations: [TURNAllocation] = []
     private var byClient: [FiveTuple: Int] = [:]
@@ -48,6 +53,7 @@ public struct TURNTracker: Sendable {
         dataFlows = dataFlows.compactMapValues { entry in
             newIndex[entry.allocation].map { (allocation: $0, connection: entry.connection) }
         }
+        pendingPermissions.removeAll()
         pending = pending.compactMapValues { request in
             newIndex[request.allocation].map { index in
                 var moved = request
@@ -85,7 +91,7 @@ public struct TURNTracker: Sendable {
     /// The allocation a client→server flow belongs to.
     func index(clientFlow: FiveTuple) -> Int? { byClient[clientFlow] }
 
-    public mutating func handle(_ message: STUNMessage, flow: FiveTuple, time: CaptureTime) {
+    public mutating func handle(_ message: STUNMessage, flow: FiveTuple, time: CaptureTime, ref: PacketRef? = nil) {
         guard Self.turnMethods.contains(message.method.rawValue) else { return }
         if message.method == .connectionBind || message.method == .connectionAttempt {
             tcpRelay(message, flow: flow, time: time)
@@ -133,7 +139,16 @@ public struct TURNTracker: Sendable {
                 guard attribute.type == .xorPeerAddress, case .xorAddress(let address) = attribute.value else { return nil }
                 return address
             }
-            if pending.count > Limits.pendingRequests { pending.removeAll() }
+            if pending.count > Limits.pendingRequests {
+                pending.removeAll()
+                pendingPermissions.removeAll()
+            }
+            if message.method == .createPermission || message.method == .channelBind {
+                var waiting = pendingPermissions[index] ?? []
+                if waiting.count >= 16 { waiting.removeFirst() }
+                waiting.append(message.transactionID)
+                pendingPermissions[index] = waiting
+            }
             if message.method == .connect, let peer = peers.first {
                 if allocations[index].tcpConnections.count < Limits.tcpConnectionsPerAllocation {
                     allocations[index].tcpConnections.append(TURNTCPConnection(peer: peer, initiator: .client, requested: time))
@@ -147,6 +162,14 @@ public struct TURNTracker: Sendable {
                 lifetime: lifetime, peers: peers, channel: channel, time: time)
         case .successResponse, .errorResponse:
             guard let request = pending.removeValue(forKey: message.transactionID) else { return }
+            if request.method == .createPermission || request.method == .channelBind {
+                pendingPermissions[request.allocation]?.removeAll { $0 == message.transactionID }
+                if message.messageClass == .successResponse {
+                    allocations[request.allocation].sentBeforePermissionAnswer += request.raced.count
+                } else {
+                    for miss in request.raced { recordMiss(request.allocation, miss) }
+                }
+            }
             answer(request, message, time: time)
         case .indication:
             guard let index = byClient[flow] ?? byClient[flow.reversed] else { return }
@@ -155,7 +178,8 @@ public struct TURNTracker: Sendable {
             }
             let toPeer = byClient[flow] != nil
             if toPeer && message.method == .send && !hasPermission(index, peer.ip, at: time) {
-                allocations[index].sendsWithoutPermission += 1
+                let miss = PermissionMiss(time: time, ref: ref, peer: peer, channel: nil)
+                if !race(index, miss, covers: { $0.peers.contains { $0.ip == peer.ip } }) { recordMiss(index, miss) }
             }
             count(index, peer: peer, bytes: data.length, toPeer: toPeer)
         }
@@ -266,6 +290,14 @@ public struct TURNTracker: Sendable {
                 lifetime: nil, peers: [], channel: nil, time: time, tcpConnection: target.connection, dataFlow: flow)
         case (.connectionBind, .successResponse), (.connectionBind, .errorResponse):
             guard let request = pending.removeValue(forKey: message.transactionID) else { return }
+            if request.method == .createPermission || request.method == .channelBind {
+                pendingPermissions[request.allocation]?.removeAll { $0 == message.transactionID }
+                if message.messageClass == .successResponse {
+                    allocations[request.allocation].sentBeforePermissionAnswer += request.raced.count
+                } else {
+                    for miss in request.raced { recordMiss(request.allocation, miss) }
+                }
+            }
             answer(request, message, time: time)
         default:
             break
@@ -280,6 +312,30 @@ public struct TURNTracker: Sendable {
             allocations[index].permissions.append(
                 TURNPermission(peer: peer, installedBy: method, installed: time, lastRefreshed: time))
         }
+    }
+
+    static let missesKept = 8
+
+    /// A datagram sent while a request that would allow it awaits its answer: held on that request, decided
+    /// by its answer (the server handles requests and data in the order they arrive).
+    private mutating func race(_ index: Int, _ miss: PermissionMiss, covers: (Pending) -> Bool) -> Bool {
+        guard let waiting = pendingPermissions[index] else { return false }
+        for id in waiting.reversed() {
+            guard var request = pending[id], request.time <= miss.time, covers(request) else { continue }
+            if request.raced.count < 1_024 { request.raced.append(miss) } else { allocations[index].sentBeforePermissionAnswer += 1 }
+            pending[id] = request
+            return true
+        }
+        return false
+    }
+
+    private mutating func recordMiss(_ index: Int, _ miss: PermissionMiss) {
+        if miss.channel != nil {
+            allocations[index].unboundChannelData += 1
+        } else {
+            allocations[index].sendsWithoutPermission += 1
+        }
+        if allocations[index].permissionMisses.count < Self.missesKept { allocations[index].permissionMisses.append(miss) }
     }
 
     private func hasPermission(_ index: Int, _ peer: IPAddress, at time: CaptureTime) -> Bool {
@@ -301,13 +357,16 @@ public struct TURNTracker: Sendable {
     /// Resolves ChannelData on a flow to its allocation and peer (the binding in force at that time),
     /// counting it; returns (relayed address, peer, toward the peer) for the inner payload's analysis.
     public mutating func channelData(
-        channel: UInt16, length: Int, flow: FiveTuple, time: CaptureTime
+        channel: UInt16, length: Int, flow: FiveTuple, time: CaptureTime, ref: PacketRef? = nil
     ) -> (relayed: TransportAddress?, peer: TransportAddress, toPeer: Bool)? {
         guard !allocations.isEmpty else { return nil }  // per-packet path: no hashing when there is no allocation
         let toPeer = byClient[flow] != nil
         guard let index = byClient[flow] ?? byClient[flow.reversed] else { return nil }
         guard let binding = allocations[index].channels.first(where: { $0.number == channel && time <= $0.expires }) else {
-            allocations[index].unboundChannelData += 1
+            let miss = PermissionMiss(time: time, ref: ref, peer: nil, channel: channel)
+            if !(toPeer && race(index, miss, covers: { $0.method == .channelBind && $0.channel == channel })) {
+                recordMiss(index, miss)
+            }
             return nil
         }
         count(index, peer: binding.peer, bytes: length, toPeer: toPeer)
