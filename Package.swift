@@ -35,12 +35,14 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        // gzip-compressed captures (.pcap.gz, .pcapng.gz) as a stdio stream for libpcap (zlib).
+        .target(name: "CGzipStream", linkerSettings: [.linkedLibrary("z")]),
         // MD5, SHA-256 and HMACs from the system's libcrypto, behind a safe interface.
         .target(name: "WeDioCrypto", dependencies: ["CLibCrypto"], swiftSettings: commonSettings),
 
         // MARK: Layers (capture → decode → STUN → analysis → report → CLI)
         .target(name: "WeDioBasics", swiftSettings: strictSettings),
-        .target(name: "WeDioCapture", dependencies: ["WeDioBasics", "CPcap"], swiftSettings: commonSettings),
+        .target(name: "WeDioCapture", dependencies: ["WeDioBasics", "CPcap", "CGzipStream"], swiftSettings: commonSettings),
         .target(name: "WeDioDecode", dependencies: ["WeDioBasics"], swiftSettings: strictSettings),
         .target(
             name: "WeDioSTUN",

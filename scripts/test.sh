@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the tests need (libpcap-dev, libssl-dev for libcrypto, tshark as the independent oracle, iproute2 for the
+# Installs what the tests need (libpcap-dev, libssl-dev for libcrypto, zlib1g-dev for .gz captures, tshark as the independent oracle, iproute2 for the
 # live-capture test in namespaces, Python's jsonschema for the report schema, chromium and Mermaid's JavaScript to
 # render the reports' diagrams) when missing, then fuzzes
 # each harness briefly and runs the whole test suite.
@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 packages=()
 dpkg -s libpcap-dev >/dev/null 2>&1 || packages+=(libpcap-dev)
 dpkg -s libssl-dev >/dev/null 2>&1 || packages+=(libssl-dev)
+dpkg -s zlib1g-dev >/dev/null 2>&1 || packages+=(zlib1g-dev)
 command -v tshark >/dev/null 2>&1 || packages+=(tshark)
 command -v tcpdump >/dev/null 2>&1 || packages+=(tcpdump)
 command -v ip >/dev/null 2>&1 || packages+=(iproute2)

@@ -16,9 +16,10 @@ public struct InputSpec: Sendable, Hashable {
         self.vantage = vantage ?? Self.baseName(path)
     }
 
-    /// The file name without directories and extension (the default vantage name).
+    /// The file name without directories and extension (the default vantage name); `.gz` goes with it.
     public static func baseName(_ path: String) -> String {
-        let file = path.split(separator: "/").last.map(String.init) ?? path
+        var file = path.split(separator: "/").last.map(String.init) ?? path
+        if file.hasSuffix(".gz") { file.removeLast(3) }
         guard let dot = file.lastIndex(of: "."), dot != file.startIndex else { return file }
         return String(file[..<dot])
     }

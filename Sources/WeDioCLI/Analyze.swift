@@ -11,6 +11,15 @@ struct Analyze: ParsableCommand {
         abstract: "Analyse one or more capture files (pcap or pcapng).",
         discussion: """
             Several files are read in one run, each named by a vantage point (default: the file's base name).
+            A directory reads every capture in it; --vantage NAME=GLOB names several files at once; .gz files
+            (gzip, as tshark and dumpcap write them) are read as they are.
+
+            Rotated captures: files given without a vantage name whose names differ only in their numbers
+            (tcpdump -C/-W: ring.pcap, ring.pcap1, ...; dumpcap's or editcap's ring: call_00001_<time>.pcap;
+            tcpdump -G time stamps) are one vantage point, named by what the names share, when they have the
+            same link type and snapshot length and each starts no earlier than the one before it ended
+            (captures taken side by side overlap, so they stay apart). A vantage point's files are read in
+            order of their first packet.
             Exit status: 0 ok, 64 usage, 65 an input was damaged part-way (partial results shown),
             66 an input could not be read at all, 73 the output file could not be written.
 
@@ -27,7 +36,9 @@ struct Analyze: ParsableCommand {
 
     @Option(
         name: .customLong("vantage"),
-        help: ArgumentHelp("A capture with the vantage point it was taken at (repeatable).", valueName: "NAME=FILE"))
+        help: ArgumentHelp(
+            "A capture (a file, a glob such as 'ring/*.pcap', or a directory) with the vantage point it was taken at (repeatable).",
+            valueName: "NAME=FILE"))
     var vantages: [String] = []
 
     @Option(name: .customLong("filter"), help: ArgumentHelp("BPF filter applied while reading.", valueName: "BPF"))
@@ -82,16 +93,18 @@ struct Analyze: ParsableCommand {
         }
     }
 
-    func inputs() -> [InputSpec] {
-        var result: [InputSpec] = []
+    func inputs() throws -> [InputSpec] {
+        var named: [(vantage: String, path: String)] = []
         for value in vantages {
             guard let equals = value.firstIndex(of: "=") else { continue }
-            result.append(InputSpec(path: String(value[value.index(after: equals)...]), vantage: String(value[..<equals])))
+            named.append((String(value[..<equals]), String(value[value.index(after: equals)...])))
         }
-        for file in files where !result.contains(where: { $0.path == file }) {
-            result.append(InputSpec(path: file))
+        do {
+            return try InputSets.resolve(files: files, named: named)
+        } catch {
+            FileHandle.standardError.write(Data("wedio: \(error)\n".utf8))
+            throw ExitCode(ExitStatus.unreadableInput)
         }
-        return result
     }
 
     /// Tests: throws an error no command expects, to check that such a fault exits 70.
@@ -135,7 +148,7 @@ struct Analyze: ParsableCommand {
         pipeline.decodeOnly = decodeOnly
         if oneThread { pipeline.analysisThread = .never }
         if noMap { pipeline.mapsFiles = false }
-        let specs = inputs()
+        let specs = try inputs()
         if format == .ndjson, let spec = specs.first {
             try replayAsLive(spec, pipeline: pipeline)
             return
