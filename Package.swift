@@ -54,7 +54,7 @@ let package = Package(
             dependencies: ["WeDioBasics", "WeDioDecode", "WeDioSTUN"],
             swiftSettings: strictSettings
         ),
-        .target(name: "WeDioReport", dependencies: ["WeDioBasics", "WeDioAnalysis", "WeDioSTUN"], swiftSettings: strictSettings),
+        .target(name: "WeDioReport", dependencies: ["WeDioBasics", "WeDioDecode", "WeDioAnalysis", "WeDioSTUN"], swiftSettings: strictSettings),
         .target(
             name: "WeDio",
             dependencies: ["WeDioBasics", "WeDioCapture", "WeDioDecode", "WeDioSTUN", "WeDioAnalysis", "WeDioReport"],

@@ -31,6 +31,7 @@ public struct Analyzer: Sendable {
     public private(set) var media = MediaTable()
     public private(set) var nat = NATTracker()
     public private(set) var encryptedTURN = EncryptedTURNTable()
+    public private(set) var icmpErrors = ICMPErrorTable()
     /// Events derived as messages arrive, for a live stream; nil unless `followLive` turned it on.
     public private(set) var liveFeed: LiveEventFeed?
     /// The latest capture time seen, to close open transactions at the end.
@@ -106,6 +107,7 @@ public struct Analyzer: Sendable {
         case .rtp: min(count, 12)  // payload type, sequence number, SSRC
         case .tls: first == 22 ? min(count, 4_096) : 0  // a handshake record: the ClientHello's ALPN and SNI
         case .rtcp, .zrtp, .turnTCPData, .unknown: 0
+        case .icmpError: min(count, 20)  // the quoted STUN header
         case .stun, .classicSTUN, .channelData, .dtls: count
         }
     }
@@ -165,6 +167,9 @@ public struct Analyzer: Sendable {
         case .tls:
             statistics.tlsBytes += length
             encryptedTURN.record(flow: payload.flow, bytes: length, time: payload.time, dtls: false, head: bytes)
+        case .icmpError(let kind):
+            statistics.icmpErrors += 1
+            icmpErrors.record(kind, quoted: payload.flow, bytes: bytes, time: payload.time, ref: payload.ref)
         case .unknown:
             break
         }

@@ -51,6 +51,14 @@ public enum CallAssembly {
             clearServers.insert(transaction.server.ip)
         }
         result.encryptedTURN = EncryptedTURNTable.turnOnly(encryptedTURN, clearServers: clearServers)
+        for (name, analyzer) in vantages {
+            result.icmpErrors += analyzer.icmpErrors.reports.map { report in
+                var report = report
+                report.vantage = name
+                return report
+            }
+        }
+        ICMPTies.tie(&result.icmpErrors, to: result.transactions.transactions)
 
         // NAT: per vantage point, then across vantage points.
         var views: [VantageView] = []

@@ -115,6 +115,8 @@ public struct AnalysisResult: Sendable {
     public var discoveryExchanges: [DiscoveryExchange] = []
     public var unsolicitedRequests: [UnsolicitedRequest] = []
     public var encryptedTURN: [EncryptedConnection] = []
+    /// ICMP/ICMPv6 errors quoting a UDP datagram, each tied to the transaction it answered where one is known.
+    public var icmpErrors: [ICMPReport] = []
     public var findings: [Finding] = []
     public var timeline = Timeline()
     /// The analysis' own counters of what its caps dropped (NAT observations).

@@ -15,6 +15,8 @@ public struct Statistics: Sendable, Equatable {
     public var rtpPackets = 0
     public var rtcpPackets = 0
     public var zrtpPackets = 0
+    /// ICMP/ICMPv6 errors quoting a UDP datagram.
+    public var icmpErrors = 0
     public var tlsBytes = 0
     /// Peer data on RFC 6062 data connections (raw, after ConnectionBind).
     public var turnTCPDataBytes = 0
@@ -41,7 +43,7 @@ public struct Statistics: Sendable, Equatable {
     public mutating func add(_ other: Statistics) {
         let fields: [WritableKeyPath<Statistics, Int>] = [
             \.packets, \.stunMessages, \.classicStunMessages, \.channelData, \.relayedStunMessages, \.dtlsRecords,
-            \.rtpPackets, \.rtcpPackets, \.zrtpPackets, \.tlsBytes, \.turnTCPDataBytes, \.udpPackets, \.tcpSegments, \.truncated,
+            \.rtpPackets, \.rtcpPackets, \.zrtpPackets, \.icmpErrors, \.tlsBytes, \.turnTCPDataBytes, \.udpPackets, \.tcpSegments, \.truncated,
             \.malformed, \.fingerprintFailures, \.integrityFailures, \.ipFragments, \.reassembledDatagrams,
             \.fragmentsEvicted, \.fragmentsTimedOut, \.fragmentOverlaps, \.tcpRetransmissions, \.tcpGaps,
             \.tcpStreamsEvicted, \.stunFlowsReplaced,

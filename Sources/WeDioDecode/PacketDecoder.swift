@@ -15,6 +15,8 @@ public struct DecodeCounters: Sendable, Equatable {
     public var reassembledDatagrams = 0
     public var truncated = 0
     public var malformed = 0
+    /// ICMP/ICMPv6 errors quoting a UDP datagram.
+    public var icmpErrors = 0
 
     public init() {}
 }
@@ -129,8 +131,47 @@ public struct PacketDecoder: Sendable {
                 log.record(
                     Diagnostic(ref: ref, reason: .tcpFramingLost, detail: "TCP stream \(flow) stopped parsing as STUN framing"))
             }
+        case IPDecoder.protocolICMP where packet.source.isIPv4, IPDecoder.protocolICMPv6 where !packet.source.isIPv4:
+            counters.otherTransport += 1
+            icmpError(packet, bytes: bytes, ref: ref, time: time, deliver: deliver)
         default:
             counters.otherTransport += 1
         }
+    }
+
+    /// An ICMP (RFC 792) or ICMPv6 (RFC 4443) error quoting a UDP datagram: delivered with the quoted flow and
+    /// whatever of its payload was quoted. Anything else (echo, TCP quoted, too short) is only counted.
+    private mutating func icmpError(
+        _ packet: IPPacket, bytes: borrowing Span<UInt8>, ref: PacketRef, time: CaptureTime, deliver: Deliver
+    ) {
+        let start = packet.payload.lowerBound
+        guard let type = ByteCursor.getUInt8(bytes, at: start), let code = ByteCursor.getUInt8(bytes, at: start + 1) else { return }
+        let version: UInt8 = packet.source.isIPv4 ? 4 : 6
+        let isError = version == 4 ? (type == 3 || type == 11) : (type >= 1 && type <= 3)
+        guard isError, packet.payload.count >= 8 + 20 else { return }
+        // The quoted packet, cut wherever the router stopped: decoded as a capture cut short.
+        let quotedStart = start + 8
+        let quotedBytes = bytes.extracting(quotedStart..<packet.payload.upperBound)
+        let quoted: IPPacket
+        do throws(DecodeError) {
+            quoted =
+                version == 4
+                ? try IPDecoder.ipv4(quotedBytes, at: 0, capturedIsShort: true)
+                : try IPDecoder.ipv6(quotedBytes, at: 0, capturedIsShort: true)
+        } catch {
+            return
+        }
+        guard quoted.upperProtocol == IPDecoder.protocolUDP, quoted.fragment?.offset ?? 0 == 0,
+            let sourcePort = ByteCursor.getUInt16(quotedBytes, at: quoted.payload.lowerBound),
+            let destinationPort = ByteCursor.getUInt16(quotedBytes, at: quoted.payload.lowerBound + 2)
+        else { return }
+        let udpPayloadStart = min(quoted.payload.lowerBound + 8, quotedBytes.count)
+        let flow = quoted.flow(sourcePort, destinationPort, .udp)
+        counters.icmpErrors += 1
+        deliver(
+            ClassifiedPayload(
+                ref: ref, time: time, flow: flow,
+                kind: .icmpError(ICMPErrorKind(version: version, type: type, code: code, reporter: packet.source)), framing: nil),
+            quotedBytes.extracting(udpPayloadStart..<quotedBytes.count))
     }
 }

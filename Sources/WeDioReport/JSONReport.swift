@@ -1,6 +1,7 @@
 import Foundation
 import WeDioAnalysis
 import WeDioBasics
+import WeDioDecode
 import WeDioSTUN
 
 /// The JSON report (Schemas/wedio-report.schema.json). Keys are sorted and every list is ordered by
@@ -138,6 +139,7 @@ public struct JSONReport: Sendable {
         var encryptedTurn: [Encrypted]
         var findings: [FindingJSON]
         var iceSessions: Mapped<ICESession, Session>
+        var icmpErrors: [ICMP]
         var inputs: [Input]
         var liveWindow: Window?
         var messages: Mapped<MessageRecord, Message>?
@@ -165,6 +167,7 @@ public struct JSONReport: Sendable {
             transactions = Mapped(result.transactions.transactions, Transaction.init)
             iceSessions = Mapped(result.iceSessions, Session.init)
             calls = result.calls.map(Call.init)
+            icmpErrors = result.icmpErrors.map(ICMP.init)
             turnAllocations = result.turnAllocations.map(Allocation.init)
             encryptedTurn = result.encryptedTURN.map(Encrypted.init)
             vantages = result.vantages.map {
@@ -246,6 +249,31 @@ public struct JSONReport: Sendable {
             bytesFromServer = c.bytesFromServer
             segmentsToServer = c.segmentsToServer
             segmentsFromServer = c.segmentsFromServer
+        }
+    }
+
+    /// An ICMP/ICMPv6 error quoting a UDP datagram, with the transaction it answered.
+    struct ICMP: Encodable {
+        var time, vantage, packet, reporter, meaning, quotedFrom, quotedTo: String
+        var version, type, code: Int
+        var quotedTransaction, quotedClass, transaction, tiedBy, method: String?
+
+        init(_ report: ICMPReport) {
+            time = TimeFormat.rfc3339(report.time)
+            vantage = report.vantage
+            packet = report.ref.description
+            reporter = report.kind.reporter.description
+            meaning = report.kind.meaning
+            quotedFrom = report.quoted.source.description
+            quotedTo = report.quoted.destination.description
+            version = Int(report.kind.version)
+            type = Int(report.kind.type)
+            code = Int(report.kind.code)
+            quotedTransaction = report.transactionID?.hex
+            quotedClass = report.quotedClass?.name
+            transaction = report.transaction?.hex
+            tiedBy = report.tiedBy
+            method = report.method?.name
         }
     }
 
@@ -497,7 +525,7 @@ public struct JSONReport: Sendable {
         var packets, stunMessages, classicStunMessages, channelData, relayedStunMessages: Int
         var dtlsRecords, rtpPackets, rtcpPackets, truncated, malformed: Int
         var udpPackets, tcpSegments, fingerprintFailures, integrityFailures: Int
-        var orphanResponses, transactionsDropped: Int
+        var orphanResponses, transactionsDropped, icmpErrors: Int
         var transactionOutcomes: [String: Int]
         var capped: [String: Int]
 
@@ -517,6 +545,7 @@ public struct JSONReport: Sendable {
             fingerprintFailures = s.fingerprintFailures
             integrityFailures = s.integrityFailures
             orphanResponses = transactions.orphanResponses
+            icmpErrors = s.icmpErrors
             transactionsDropped = transactions.evicted
             transactionOutcomes = Dictionary(uniqueKeysWithValues: transactions.outcomeCounts.map { ($0.key.rawValue, $0.value) })
             capped = [

@@ -72,9 +72,16 @@ struct CommandLineTests {
         #expect(notCapture.stderr.contains("not a pcap or pcapng capture"))
         let empty = try Self.temporaryFile("empty.pcap", [])
         #expect(try Self.wedio(["analyze", empty]).status == 66)
-        let directory = try Self.wedio(["analyze", FileManager.default.temporaryDirectory.path])
+        // A directory is read whole; one without a capture in it is an input that cannot be read.
+        let emptyDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("wedio-empty-\(getpid())")
+        try FileManager.default.createDirectory(at: emptyDirectory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: emptyDirectory) }
+        let directory = try Self.wedio(["analyze", emptyDirectory.path])
         #expect(directory.status == 66)
-        #expect(directory.stderr.contains("is a directory"))
+        #expect(directory.stderr.contains("the directory holds no capture file"))
+        let nothing = try Self.wedio(["analyze", "--vantage", "x=/nonexistent/ring*.pcap"])
+        #expect(nothing.status == 66)
+        #expect(nothing.stderr.contains("no file matches"))
     }
 
     @Test("A capture cut mid-record exits 65 and reports everything before the damage")

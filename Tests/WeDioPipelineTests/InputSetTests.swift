@@ -2,7 +2,9 @@ import Foundation
 import Testing
 import WeDio
 import WeDioAnalysis
+import WeDioBasics
 import WeDioReport
+import WeDioSTUN
 import WeDioTestSupport
 
 /// Inputs as users have them: a call split into a ring of files (editcap -c, as tcpdump -C or dumpcap's ring
@@ -116,5 +118,44 @@ struct InputSetTests {
         let damaged = Pipeline().analyze([InputSpec(path: truncated.path)])
         #expect(damaged.inputs.first?.status == .damaged)
         #expect((damaged.inputs.first?.packets ?? 0) > 0)
+    }
+}
+
+/// ICMP errors quoting STUN: the public corpus's captures against tshark, which decodes the quoted STUN too.
+@Suite("ICMP errors quoting STUN")
+struct ICMPErrorTests {
+    static let files = ["nDPI__stun.pcap", "nDPI__stun_signal.pcapng", "nDPI__telegram_videocall.pcapng", "nDPI__zoom_p2p.pcapng"]
+
+    @Test("Every ICMP error tshark shows quoting STUN is reported, with the quoted transaction id, and tied to its transaction", .enabled(if: Fixtures.corpusIsPresent, "../shared/corpus/public is absent"), arguments: files)
+    func againstTshark(file: String) throws {
+        let path = Fixtures.corpus(file)
+        let rows = try Tshark.fields(path, ["frame.number", "stun.id", "classicstun.id"], filter: "(icmp || icmpv6) && (stun || classicstun)")
+        var theirs: [Int: String] = [:]
+        for row in rows where row.count >= 2 {
+            guard let frame = Int(row[0]) else { continue }
+            theirs[frame] = (row[1].isEmpty ? (row.count > 2 ? row[2] : "") : row[1]).replacingOccurrences(of: "0x", with: "")
+        }
+        #expect(!theirs.isEmpty)
+        let result = Pipeline().analyze([InputSpec(path: path)])
+        var ours: [Int: String] = [:]
+        for report in result.icmpErrors where report.transactionID != nil {
+            ours[report.ref.packet] = report.transactionID?.hex
+        }
+        #expect(ours == theirs)
+        // Each is tied to the transaction it answered (the quoted id is one this capture saw).
+        for report in result.icmpErrors where report.transactionID != nil {
+            #expect(report.transaction == report.transactionID, "packet \(report.ref.packet)")
+        }
+        #expect(result.findings.contains { $0.code == .icmpUnreachable })
+    }
+
+    @Test("Signal's STUN to UDP 443 answered by port unreachable: an error naming the server, the meaning and who said it", .enabled(if: Fixtures.corpusIsPresent, "../shared/corpus/public is absent"))
+    func signal() throws {
+        let result = Pipeline().analyze([InputSpec(path: Fixtures.corpus("nDPI__stun_signal.pcapng"))])
+        let finding = try #require(result.findings.first { $0.code == .icmpUnreachable && $0.severity == .error })
+        #expect(finding.message.hasPrefix("30 requests to the STUN/TURN server 35.158.183.167:443"))
+        #expect(finding.message.contains("were answered by ICMP port unreachable from 35.158.183.167"))
+        #expect(finding.evidence.first?.packets.count == 8)  // the first eight, as every finding keeps
+        #expect(result.statistics.icmpErrors == result.icmpErrors.count)
     }
 }

@@ -1,4 +1,5 @@
 import WeDioBasics
+import WeDioDecode
 import WeDioSTUN
 
 /// Turns what the trackers reconstructed into findings. Each rule names its code; thresholds are the
@@ -16,6 +17,7 @@ public enum Diagnosis {
         natFindings(result, clock: clock, into: &findings)
         messageFindings(result, clock: clock, into: &findings)
         captureFindings(result, clock: clock, into: &findings)
+        icmpFindings(result, clock: clock, into: &findings)
         var merged: [Finding] = []
         var byKey: [String: Int] = [:]
         for finding in findings {
@@ -259,6 +261,84 @@ public enum Diagnosis {
                             + "peer went away. ICE restart (or a relay with keep-alives) recovers.",
                         time: consent.lostAt.map { clock.time($0, session.vantage) } ?? time))
             }
+        }
+    }
+
+    // MARK: ICMP
+
+    /// Requests answered by an ICMP error, per destination, reporter and meaning: "checks to X were answered
+    /// by ICMP port unreachable from Y". A STUN or TURN server that is not listening is an error; ICE checks to
+    /// a candidate that cannot be reached are the normal cost of ICE unless no session connected.
+    static func icmpFindings(_ result: AnalysisResult, clock: ReferenceClock, into findings: inout [Finding]) {
+        struct Key: Hashable {
+            var vantage: String
+            var destination: TransportAddress
+            var reporter: IPAddress
+            var meaning: String
+            var answer: Bool
+        }
+        var groups: [Key: [ICMPReport]] = [:]
+        var order: [Key] = []
+        for report in result.icmpErrors {
+            let answer = report.quotedClass == .successResponse || report.quotedClass == .errorResponse
+            // Requests per destination; answers per the server that sent them (each to another closed port).
+            let key = Key(
+                vantage: report.vantage, destination: answer ? report.quoted.source : report.quoted.destination,
+                reporter: report.kind.reporter, meaning: report.kind.meaning, answer: answer)
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append(report)
+        }
+        let anyConnected = result.iceSessions.contains { $0.outcome == .connected }
+        for key in order.prefix(50) {
+            guard let reports = groups[key], let first = reports.first else { continue }
+            let purposes = Set(reports.compactMap(\.purpose))
+            let toServer = purposes.contains(.stunServer) || purposes.contains(.turnAllocation)
+                || reports.contains { [.allocate, .refresh, .createPermission, .channelBind].contains($0.method) }
+            let senders = Set(reports.map { key.answer ? $0.quoted.destination : $0.quoted.source }).sorted { $0.description < $1.description }
+            let from = senders.prefix(3).map(\.description).joined(separator: ", ") + (senders.count > 3 ? ", …" : "")
+            let tied = reports.compactMap(\.transaction)
+            let icmp = "ICMP \(key.meaning) from \(key.reporter)"
+            let severity: Severity
+            let message: String
+            let fix: String
+            if key.answer {
+                // The answer reached a port nobody listened on any more.
+                severity = .warning
+                message =
+                    "\(reports.count) answers from \(key.destination) to \(from) came back as \(icmp): the requester no longer "
+                    + "listened there (it closed the socket, or its NAT's mapping had gone)."
+                fix =
+                    "A client that gives up on a request before its answer arrives (short timeouts, sockets closed early) "
+                    + "wastes the server's answer; keep the socket until the transaction times out (RFC 8489 §6.2.1)."
+            } else if toServer {
+                severity = .error
+                message =
+                    "\(reports.count) requests to the STUN/TURN server \(key.destination) (from \(from)) were answered by "
+                    + "\(icmp): nothing listens there, or a firewall rejects it."
+                fix =
+                    "Check the server's address and port, and that it runs; a firewall that rejects UDP answers so. Offer "
+                    + "TURN over TCP or TLS where UDP is refused."
+            } else {
+                let checks = purposes == [.iceCheck]
+                severity = checks && anyConnected ? .info : .warning
+                message =
+                    "\(reports.count) \(checks ? "ICE checks" : "requests") to \(key.destination) (from \(from)) were answered by "
+                    + "\(icmp)."
+                fix =
+                    "A check to a candidate this network cannot reach: harmless when another pair works; otherwise the "
+                    + "peer's candidates are unreachable from here (a relay helps)."
+            }
+            findings.append(
+                Finding(
+                    severity: severity, code: .icmpUnreachable, message: message,
+                    evidence: [
+                        Evidence(
+                            "\(icmp) (ICMPv\(first.kind.version == 4 ? "4" : "6") type \(first.kind.type), code \(first.kind.code))"
+                                + (tied.isEmpty ? "" : "; \(tied.count) tied to their transactions"),
+                            vantage: key.vantage, transactions: tied.map(\.hex), packets: reports.map(\.ref),
+                            times: reports.map { clock.time($0.time, key.vantage) })
+                    ],
+                    fix: fix, time: clock.time(first.time, key.vantage)))
         }
     }
 

@@ -63,6 +63,7 @@ public enum FindingCode: String, Sendable, Hashable, CaseIterable {
     case filteringBlocksPeer = "filtering-blocks-peer"
     case consentLost = "consent-lost"
     case consentInterrupted = "consent-interrupted"
+    case icmpUnreachable = "icmp-unreachable"
     case slowConnect = "slow-connect"
     case roleConflict = "role-conflict"
     case integrityFailed = "integrity-failed"

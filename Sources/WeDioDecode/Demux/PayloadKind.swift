@@ -17,7 +17,53 @@ public enum PayloadKind: Hashable, Sendable {
     case tls
     /// Peer data on an RFC 6062 data connection, after a successful ConnectionBind: raw bytes, not framed.
     case turnTCPData
+    /// An ICMP or ICMPv6 error (destination unreachable, time exceeded, packet too big) quoting a UDP datagram:
+    /// the payload's flow is the quoted datagram's, its bytes the quoted UDP payload (a STUN header, when the
+    /// router quoted enough); `reporter` sent the error.
+    case icmpError(ICMPErrorKind)
     case unknown
+}
+
+/// What an ICMP error said, and who said it.
+public struct ICMPErrorKind: Hashable, Sendable {
+    public var version: UInt8
+    public var type: UInt8
+    public var code: UInt8
+    public var reporter: IPAddress
+
+    public init(version: UInt8, type: UInt8, code: UInt8, reporter: IPAddress) {
+        self.version = version
+        self.type = type
+        self.code = code
+        self.reporter = reporter
+    }
+
+    /// RFC 792 / RFC 4443 in words: "port unreachable", "host unreachable", "TTL exceeded", …
+    public var meaning: String {
+        if version == 4 {
+            switch (type, code) {
+            case (3, 0): return "network unreachable"
+            case (3, 1): return "host unreachable"
+            case (3, 2): return "protocol unreachable"
+            case (3, 3): return "port unreachable"
+            case (3, 4): return "fragmentation needed"
+            case (3, 9), (3, 10), (3, 13): return "administratively prohibited"
+            case (3, _): return "destination unreachable (code \(code))"
+            case (11, _): return "TTL exceeded"
+            default: return "ICMP type \(type) code \(code)"
+            }
+        }
+        switch (type, code) {
+        case (1, 0): return "no route to destination"
+        case (1, 1): return "administratively prohibited"
+        case (1, 3): return "address unreachable"
+        case (1, 4): return "port unreachable"
+        case (1, _): return "destination unreachable (code \(code))"
+        case (2, _): return "packet too big"
+        case (3, _): return "hop limit exceeded"
+        default: return "ICMPv6 type \(type) code \(code)"
+        }
+    }
 }
 
 /// One classified payload and where it came from. The bytes travel beside it as a borrowed span.

@@ -31,6 +31,8 @@ public struct IPPacket: Sendable, Equatable {
 public enum IPDecoder {
     public static let protocolTCP: UInt8 = 6
     public static let protocolUDP: UInt8 = 17
+    public static let protocolICMP: UInt8 = 1
+    public static let protocolICMPv6: UInt8 = 58
 
     /// IPv4 (RFC 791): options skipped by IHL; total length honoured (Ethernet padding dropped).
     /// `wireLength` is the packet's original length, to tell a capture cut (truncated) from a lie (malformed).
