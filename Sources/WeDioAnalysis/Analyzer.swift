@@ -11,6 +11,8 @@ public struct Analyzer: Sendable {
         public var credentials: CredentialStore
         /// Candidates from the offer/answer (`--sdp`), set beside the wire's.
         public var signalledCandidates: [SignalledCandidate] = []
+        /// What browsers said about their ICE (`--webrtc-internals`), set beside the wire's calls.
+        public var browserViews: [BrowserView] = []
         /// How many messages `keepMessages` keeps (the first ones); the rest are counted.
         public var messagesKept = Limits.messagesKept
 

@@ -110,6 +110,8 @@ public enum CallAssembly {
             result.transactions.markCaptureDrops(input.dropWindows, vantage: several ? input.vantage : nil)
         }
         result.calls = calls(result.iceSessions, allocations: result.turnAllocations, offsets: offsets)
+        result.browserComparisons = BrowserComparison.compare(
+            vantages.first?.analyzer.options.browserViews ?? [], with: result.calls)
         result.findings = Diagnosis.findings(for: result)
         result.timeline = Timeline.build(from: result)
         return result

@@ -130,6 +130,8 @@ public struct AnalysisResult: Sendable {
     public var liveWindow: LiveWindow?
     /// The calls: each ICE session seen at every vantage point and across its restarts, as one story.
     public var calls: [ICECall] = []
+    /// Each browser's own view of its ICE (a webrtc-internals dump) against the wire's call.
+    public var browserComparisons: [BrowserComparison] = []
 
     public init(
         inputs: [InputSummary], statistics: Statistics, methodCounts: [String: Int], messages: [MessageRecord],

@@ -144,6 +144,7 @@ struct Analyze: ParsableCommand {
         let store = try credentials.store()
         var options = Analyzer.Options(keepMessages: messages, credentials: store)
         options.signalledCandidates = try credentials.signalledCandidates()
+        options.browserViews = try credentials.browserViews()
         var pipeline = Pipeline(filter: filter, analyzerOptions: options)
         pipeline.decodeOnly = decodeOnly
         if oneThread { pipeline.analysisThread = .never }

@@ -37,6 +37,40 @@ struct CredentialOptions: ParsableArguments {
             valueName: "FILE"))
     var sdpFiles: [String] = []
 
+    @Option(
+        name: .customLong("webrtc-internals"),
+        help: ArgumentHelp(
+            "Read Chrome's webrtc-internals dump (the JSON chrome://webrtc-internals downloads, gzip or not): the "
+                + "descriptions' credentials and candidates, as --sdp, and the browser's own selected pair, set beside the wire's (repeatable).",
+            valueName: "FILE"))
+    var internalsFiles: [String] = []
+
+    /// The dumps, read once.
+    func dumps() throws -> [WebRTCInternalsDump] {
+        try internalsFiles.map { path in
+            do {
+                return try WebRTCInternalsDump.read(path: path)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        }
+    }
+
+    /// The SDP texts of the SDP files and of the dumps' descriptions.
+    private func sdpTexts() throws -> [String] {
+        var texts: [String] = []
+        for path in sdpFiles {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw ValidationError("cannot read SDP file \(path)")
+            }
+            texts.append(text)
+        }
+        for dump in try dumps() { texts += dump.descriptions + [dump.trickledCandidates.joined(separator: "\n")] }
+        return texts
+    }
+
+    func browserViews() throws -> [BrowserView] { try dumps().flatMap(\.views) }
+
     func validate() throws {
         for value in iceCredentials + turnCredentials where !value.contains(":") {
             throw ValidationError("credentials must be NAME:PASSWORD (got a value without ':')")
@@ -53,10 +87,7 @@ struct CredentialOptions: ParsableArguments {
             let (name, password) = split(value)
             store.addTURN(username: name, password: PasswordPreparation.saslPrep(password))
         }
-        for path in sdpFiles {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw ValidationError("cannot read SDP file \(path)")
-            }
+        for text in try sdpTexts() {
             for (ufrag, password) in SDPCredentials.parse(text) {
                 store.addICE(ufrag: ufrag, password: PasswordPreparation.saslPrep(password))
             }
@@ -66,12 +97,7 @@ struct CredentialOptions: ParsableArguments {
 
     /// The candidates the SDP files signalled.
     func signalledCandidates() throws -> [SignalledCandidate] {
-        try sdpFiles.flatMap { path -> [SignalledCandidate] in
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw ValidationError("cannot read SDP file \(path)")
-            }
-            return SDPCandidates.parse(text)
-        }
+        try sdpTexts().flatMap(SDPCandidates.parse)
     }
 
     private func split(_ value: String) -> (String, String) {

@@ -150,6 +150,7 @@ struct Sniff: ParsableCommand {
         let store = try credentials.store()
         var analyzerOptions = Analyzer.Options(credentials: store)
         analyzerOptions.signalledCandidates = try credentials.signalledCandidates()
+        analyzerOptions.browserViews = try credentials.browserViews()
         let pipeline = Pipeline(filter: filter, analyzerOptions: analyzerOptions)
         let stop = CaptureStopToken()
         var sources = [SIGINT, SIGTERM].map { number -> any DispatchSourceSignal in

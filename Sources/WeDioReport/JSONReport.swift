@@ -135,6 +135,7 @@ public struct JSONReport: Sendable {
     /// Properties in key order: the encoder then writes the report straight through, never reordering it.
     /// The long lists are converted element by element as they are written (`Mapped`), not built first.
     struct Report: Encodable {
+        var browserViews: [BrowserJSON]
         var calls: [Call]
         var encryptedTurn: [Encrypted]
         var findings: [FindingJSON]
@@ -167,6 +168,7 @@ public struct JSONReport: Sendable {
             transactions = Mapped(result.transactions.transactions, Transaction.init)
             iceSessions = Mapped(result.iceSessions, Session.init)
             calls = result.calls.map(Call.init)
+            browserViews = result.browserComparisons.map(BrowserJSON.init)
             icmpErrors = result.icmpErrors.map(ICMP.init)
             turnAllocations = result.turnAllocations.map(Allocation.init)
             encryptedTurn = result.encryptedTURN.map(Encrypted.init)
@@ -249,6 +251,42 @@ public struct JSONReport: Sendable {
             bytesFromServer = c.bytesFromServer
             segmentsToServer = c.segmentsToServer
             segmentsFromServer = c.segmentsFromServer
+        }
+    }
+
+    /// A browser's own view of its ICE (webrtc-internals) against the wire's call.
+    struct BrowserJSON: Encodable {
+        struct Candidate: Encodable {
+            var address, type, protocolName, relayProtocol: String?
+
+            enum CodingKeys: String, CodingKey {
+                case address, type, relayProtocol
+                case protocolName = "protocol"
+            }
+        }
+        var source, peerConnection, browser: String
+        var localUfrags, remoteUfrags: [String]
+        var selectedLocal, selectedRemote: Candidate?
+        var iceConnectionState, call: String?
+        var agrees: Bool
+        var differences: [String]
+
+        init(_ comparison: BrowserComparison) {
+            let view = comparison.view
+            func candidate(_ c: BrowserView.Candidate) -> Candidate {
+                Candidate(address: c.address?.description, type: c.type?.rawValue, protocolName: c.protocolName, relayProtocol: c.relayProtocol)
+            }
+            source = view.source
+            peerConnection = view.peerConnection
+            browser = view.browser
+            localUfrags = view.localUfrags
+            remoteUfrags = view.remoteUfrags
+            selectedLocal = view.selectedLocal.map(candidate)
+            selectedRemote = view.selectedRemote.map(candidate)
+            iceConnectionState = view.iceConnectionState
+            call = comparison.call
+            agrees = comparison.agrees
+            differences = comparison.differences
         }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import WeDio
 import WeDioAnalysis
+import WeDioCapture
 import WeDioBasics
 import WeDioReport
 import WeDioSTUN
@@ -229,5 +230,82 @@ struct BrowserFixtureTests {
         }
         #expect(chain.last == old.id, "\(chain)")
         #expect(old.outcome == .connected && new.outcome == .connected)
+    }
+}
+
+/// Chrome's own webrtc-internals dumps (made by the browser lab) as input: credentials and candidates from its
+/// descriptions, and its selected pair set beside the wire's.
+@Suite("webrtc-internals dumps")
+struct WebRTCInternalsTests {
+    /// Scenarios and peers whose browser is Chromium (Firefox has no such dump).
+    static let dumps: [(String, String)] = BrowserFixtureTests.scenarios.flatMap { scenario in
+        ["a", "b"].compactMap { peer in
+            FileManager.default.fileExists(atPath: Fixtures.path("browser/\(scenario)/\(peer).webrtc-internals.json.gz"))
+                ? (scenario, peer) : nil
+        }
+    }
+
+    static func analyze(_ scenario: String, _ peer: String, dump: WebRTCInternalsDump) -> AnalysisResult {
+        var store = CredentialStore()
+        for sdp in dump.descriptions {
+            for credentials in SDPCredentials.parse(sdp) { store.addICE(ufrag: credentials.ufrag, password: credentials.password) }
+        }
+        var options = Analyzer.Options(keepMessages: true, credentials: store)
+        options.signalledCandidates = dump.descriptions.flatMap(SDPCandidates.parse)
+        options.browserViews = dump.views
+        let capture = Fixtures.path("browser/\(scenario)/\(peer)-lan.pcap")
+        return Pipeline(analyzerOptions: options).analyze([InputSpec(path: capture, vantage: "lan\(peer.uppercased())")])
+    }
+
+    @Test("The dump alone verifies every check at the browser's LAN, and its selected pair is the wire's", arguments: dumps)
+    func dumpAgrees(scenario: String, peer: String) throws {
+        let dump = try WebRTCInternalsDump.read(path: Fixtures.path("browser/\(scenario)/\(peer).webrtc-internals.json.gz"))
+        #expect(dump.views.count == 1)
+        let truth = try BrowserTruth.load(scenario)
+        let own = peer == "a" ? truth.a : truth.b
+        #expect(Set(dump.views.first?.localUfrags ?? []) == Set(own.credentials.compactMap(\.ufrag)))
+        let result = Self.analyze(scenario, peer, dump: dump)
+        let checks = result.messages.filter { $0.message.method == .binding && $0.message.value(.priority) != nil }
+        #expect(!checks.isEmpty)
+        #expect(checks.allSatisfy { $0.integrity == .verified })
+        // The dump's selected pair is the one getStats() gave the lab (same browser, same moment or later).
+        let selected = try #require(dump.views.first?.selectedLocal)
+        #expect(selected.address == own.selectedPair?.local.transportAddress)
+        guard scenario != "chromium-network-change" else { return }  // the wire's last word there is the broken pair
+        let comparison = try #require(result.browserComparisons.first)
+        #expect(comparison.agrees, "\(comparison.differences)")
+        #expect(!result.findings.contains { $0.code == .browserDisagrees })
+    }
+
+    @Test("A doctored dump (the selected local candidate's port changed) is reported as disagreeing")
+    func doctored() throws {
+        let scenario = "chromium-symmetric"
+        let path = Fixtures.path("browser/\(scenario)/a.webrtc-internals.json.gz")
+        let bytes = try CaptureFiles.readWhole(path: path, limit: 1 << 28)
+        var root = try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
+        var connections = try #require(root["PeerConnections"] as? [String: Any])
+        let id = try #require(connections.keys.first)
+        var connection = try #require(connections[id] as? [String: Any])
+        var stats = try #require(connection["stats"] as? [String: Any])
+        let original = try WebRTCInternalsDump.parse(bytes, source: "original")
+        let port = try #require(original.views.first?.selectedLocal?.address?.port)
+        // Every "-port" series whose last value is the selected local port: now port 9.
+        for (key, value) in stats where key.hasSuffix("-port") {
+            guard var series = value as? [String: Any], let text = series["values"] as? String,
+                let values = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [Int], values.last == Int(port)
+            else { continue }
+            series["values"] = String(decoding: try JSONSerialization.data(withJSONObject: values.map { _ in 9 }), as: UTF8.self)
+            stats[key] = series
+        }
+        connection["stats"] = stats
+        connections[id] = connection
+        root["PeerConnections"] = connections
+        let doctored = try WebRTCInternalsDump.parse([UInt8](try JSONSerialization.data(withJSONObject: root)), source: "doctored.json")
+        let result = Self.analyze(scenario, "a", dump: doctored)
+        let comparison = try #require(result.browserComparisons.first)
+        #expect(!comparison.agrees)
+        #expect(comparison.differences.contains { $0.hasPrefix("local candidate: the browser says 198.51.100.2:9, the wire 198.51.100.2:\(port)") })
+        let finding = try #require(result.findings.first { $0.code == .browserDisagrees })
+        #expect(finding.message.contains("doctored.json"))
     }
 }

@@ -18,6 +18,20 @@ public enum Diagnosis {
         messageFindings(result, clock: clock, into: &findings)
         captureFindings(result, clock: clock, into: &findings)
         icmpFindings(result, clock: clock, into: &findings)
+        for comparison in result.browserComparisons where !comparison.agrees {
+            findings.append(
+                Finding(
+                    severity: .warning, code: .browserDisagrees,
+                    message:
+                        "The browser's own view (\(comparison.view.source), peer connection \(comparison.view.peerConnection)) "
+                        + "differs from the wire's\(comparison.call.map { " call \($0)" } ?? ""): "
+                        + comparison.differences.joined(separator: "; ") + ".",
+                    evidence: [Evidence(comparison.differences.joined(separator: "; "))],
+                    fix:
+                        "A dump from another call or another moment (the browser switched pairs after the capture ended), "
+                        + "or a capture that missed part of the call: compare the times; the wire shows what was sent.",
+                    time: nil))
+        }
         var merged: [Finding] = []
         var byKey: [String: Int] = [:]
         for finding in findings {

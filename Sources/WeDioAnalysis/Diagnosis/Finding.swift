@@ -64,6 +64,7 @@ public enum FindingCode: String, Sendable, Hashable, CaseIterable {
     case consentLost = "consent-lost"
     case consentInterrupted = "consent-interrupted"
     case icmpUnreachable = "icmp-unreachable"
+    case browserDisagrees = "browser-disagrees"
     case slowConnect = "slow-connect"
     case roleConflict = "role-conflict"
     case integrityFailed = "integrity-failed"

@@ -121,9 +121,29 @@ extension CallAssembly {
             outcome: members.contains { $0.outcome == .connected } ? .connected
                 : members.allSatisfy { $0.outcome == .failed } ? .failed : .incomplete,
             firstCheck: firstCheck, relays: [])
-        // The final selected pair: the last generation with a selected pair, as each of its views saw it.
+        // The final selected pair: the generation nominated last, as each of its views saw it (a generation
+        // between two restarts may be nominated too, before the new answer arrives).
         let withPair = members.filter { $0.selectedPair != nil }
-        if let lastGeneration = withPair.last.map({ Set($0.ufrags) }) {
+        func nominated(_ session: ICESession) -> CaptureTime {
+            let time = session.selectedPair?.nominatedAt ?? session.selectedPair?.firstSuccess ?? session.firstCheck
+            return onReference(time, session.vantage)
+        }
+        // Each agent's newest ufrag (first seen last, by role): the generation with both is the final one.
+        var firstSeen: [String: CaptureTime] = [:]
+        var controllingUfrags: Set<String> = []
+        for session in members {
+            for ufrag in session.ufrags {
+                let time = onReference(session.firstCheck, session.vantage)
+                if firstSeen[ufrag].map({ time < $0 }) ?? true { firstSeen[ufrag] = time }
+            }
+            if let controlling = session.controlling { controllingUfrags.insert(controlling) }
+        }
+        func newest(_ ufrags: [String]) -> String? { ufrags.max { (firstSeen[$0] ?? firstCheck) < (firstSeen[$1] ?? firstCheck) } }
+        let allUfrags = Array(Set(members.flatMap(\.ufrags)))
+        let newestPair = [newest(allUfrags.filter { controllingUfrags.contains($0) }), newest(allUfrags.filter { !controllingUfrags.contains($0) })]
+        let final = withPair.last { Set($0.ufrags) == Set(newestPair.compactMap { $0 }) }
+            ?? withPair.max(by: { nominated($0) < nominated($1) })
+        if let lastGeneration = final.map({ Set($0.ufrags) }) {
             let views = withPair.filter { Set($0.ufrags) == lastGeneration }
             call.controlling = end(views, controlling: true)
             call.controlled = end(views, controlling: false)
