@@ -25,6 +25,26 @@ public enum InputSets {
     }
 
     /// `files`: positional arguments (files or directories); `named`: (vantage, file, glob or directory).
+    /// `perInterface`: each interface of a pcapng file with several becomes a vantage point of its own, named
+    /// `VANTAGE/INTERFACE` (the interface's name, else `ifN`): a router's LAN and WAN captured in one file are
+    /// inside and outside at once.
+    public static func resolve(
+        files: [String], named: [(vantage: String, path: String)], perInterface: Bool
+    ) throws(Problem) -> [InputSpec] {
+        let specs = try resolve(files: files, named: named)
+        guard perInterface else { return specs }
+        return specs.flatMap { spec -> [InputSpec] in
+            let interfaces = OfflineCapture.pcapngInterfaces(path: spec.path)
+            guard interfaces.count > 1 else { return [spec] }
+            var used: Set<String> = []
+            return interfaces.map { interface in
+                var label = interface.name.map { $0.isEmpty ? "if\(interface.index)" : $0 } ?? "if\(interface.index)"
+                if !used.insert(label).inserted { label += "-\(interface.index)" }
+                return InputSpec(path: spec.path, vantage: "\(spec.vantage)/\(label)", interface: interface.index)
+            }
+        }
+    }
+
     public static func resolve(files: [String], named: [(vantage: String, path: String)]) throws(Problem) -> [InputSpec] {
         var result: [InputSpec] = []
         for (vantage, pattern) in named {

@@ -10,10 +10,13 @@ import Synchronization
 public struct InputSpec: Sendable, Hashable {
     public var path: String
     public var vantage: String
+    /// Only this interface of a pcapng file (`--vantage-per-interface`).
+    public var interface: Int?
 
-    public init(path: String, vantage: String? = nil) {
+    public init(path: String, vantage: String? = nil, interface: Int? = nil) {
         self.path = path
         self.vantage = vantage ?? Self.baseName(path)
+        self.interface = interface
     }
 
     /// The file name without directories and extension (the default vantage name); `.gz` goes with it.
@@ -111,7 +114,7 @@ public struct Pipeline: Sendable {
     ) -> InputSummary {
         var summary = InputSummary(index: index, path: input.path, vantage: input.vantage)
         do throws(CaptureError) {
-            let capture = try OfflineCapture(path: input.path, filter: filter, mapped: mapsFiles)
+            let capture = try OfflineCapture(path: input.path, filter: filter, mapped: mapsFiles, interface: input.interface)
             summary.linkType = capture.linkType.name
             // A pipe's size is unknown (0): it may be long.
             let small = capture.fileSize > 0 && capture.fileSize < Self.smallInput
@@ -180,7 +183,7 @@ public struct Pipeline: Sendable {
                 last = record.time
                 let ref = PacketRef(input: index, packet: record.number)
                 decoder.decode(
-                    link: link, ref: ref, time: record.time, wireLength: record.wireLength, bytes: bytes, log: &log
+                    link: record.linkType ?? link, ref: ref, time: record.time, wireLength: record.wireLength, bytes: bytes, log: &log
                 ) { payload, payloadBytes in
                     if decodeOnly {
                         kinds &+= payload.kind == .unknown ? 0 : 1
@@ -219,6 +222,17 @@ public struct Pipeline: Sendable {
         summary.lastTime = last
         for (reason, count) in log.sortedCounts { summary.errors[reason.rawValue] = count }
         summary.errorSamples = log.samples
+        if capture.readsInterfaces {
+            let interfaces = capture.interfaces.filter { input.interface == nil || $0.index == input.interface }
+            summary.interfaces = interfaces.map {
+                InputInterface(
+                    index: $0.index, linkType: $0.linkType.name, name: $0.name, description: $0.description, packets: $0.packets,
+                    received: $0.received, droppedByInterface: $0.droppedByInterface, droppedByOS: $0.droppedByOS)
+            }
+            summary.linkType = Array(Set(interfaces.map(\.linkType.name))).sorted().joined(separator: "+")
+            summary.comments = capture.comments
+            summary.decryptionSecretsBlocks = capture.decryptionSecretsBlocks
+        }
     }
 }
 

@@ -10,6 +10,33 @@ public enum InputStatus: String, Sendable, Hashable {
     case unreadable
 }
 
+/// One interface of a pcapng input: what its blocks said (name, link type, statistics).
+public struct InputInterface: Sendable, Hashable {
+    public var index: Int
+    public var linkType: String
+    public var name: String?
+    public var description: String?
+    public var packets: Int
+    /// From the Interface Statistics Block (isb_ifrecv, isb_ifdrop, isb_osdrop), when the file has one.
+    public var received: UInt64?
+    public var droppedByInterface: UInt64?
+    public var droppedByOS: UInt64?
+
+    public init(
+        index: Int, linkType: String, name: String?, description: String?, packets: Int, received: UInt64?,
+        droppedByInterface: UInt64?, droppedByOS: UInt64?
+    ) {
+        self.index = index
+        self.linkType = linkType
+        self.name = name
+        self.description = description
+        self.packets = packets
+        self.received = received
+        self.droppedByInterface = droppedByInterface
+        self.droppedByOS = droppedByOS
+    }
+}
+
 /// One input as remembered for the report: where it came from and what reading it found.
 public struct InputSummary: Sendable, Hashable {
     public var index: Int
@@ -31,6 +58,10 @@ public struct InputSummary: Sendable, Hashable {
     public var errorSamples: [Diagnostic] = []
     /// A live capture's kernel counters at the end (nil for files).
     public var liveCounters: CaptureCounters?
+    /// A pcapng file read block by block: its interfaces, comments, and Decryption Secrets Blocks (counted).
+    public var interfaces: [InputInterface] = []
+    public var comments: [String] = []
+    public var decryptionSecretsBlocks = 0
     /// When the live capture lost packets, at most `Limits.dropWindows`; later losses extend the last one.
     public private(set) var dropWindows: [CaptureDropWindow] = []
 

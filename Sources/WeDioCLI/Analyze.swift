@@ -76,6 +76,12 @@ struct Analyze: ParsableCommand {
         help: ArgumentHelp("Read files with read(2) instead of mapping them into memory (benchmarks).", visibility: .hidden))
     var noMap = false
 
+    @Flag(
+        name: .customLong("vantage-per-interface"),
+        help: ArgumentHelp(
+            "Each interface of a pcapng file with several becomes a vantage point, named VANTAGE/INTERFACE (its name, else ifN): a router's LAN and WAN captured in one file give inside and outside at once."))
+    var vantagePerInterface = false
+
     @OptionGroup var credentials: CredentialOptions
 
     func validate() throws {
@@ -100,7 +106,7 @@ struct Analyze: ParsableCommand {
             named.append((String(value[..<equals]), String(value[value.index(after: equals)...])))
         }
         do {
-            return try InputSets.resolve(files: files, named: named)
+            return try InputSets.resolve(files: files, named: named, perInterface: vantagePerInterface)
         } catch {
             FileHandle.standardError.write(Data("wedio: \(error)\n".utf8))
             throw ExitCode(ExitStatus.unreadableInput)

@@ -17,3 +17,20 @@ enum LinkTypeMapping {
         }
     }
 }
+
+extension LinkType {
+    /// The libpcap DLT_ value (for pcap_open_dead: BPF programs for packets read without libpcap).
+    var dataLink: Int32 {
+        switch self {
+        case .ethernet: DLT_EN10MB
+        case .linuxSLL: DLT_LINUX_SLL
+        case .linuxSLL2: 276
+        case .null: DLT_NULL
+        case .loop: DLT_LOOP
+        case .raw: DLT_RAW
+        case .ipv4: 228
+        case .ipv6: 229
+        case .other(let value): value
+        }
+    }
+}

@@ -15,12 +15,29 @@ public final class OfflineCapture {
     private var memoryBuffer: UnsafeMutableRawPointer?
     /// The file mapped into memory, when it is a regular file (see MappedFile).
     private let mapping: MappedFile?
+    /// A pcapng file read block by block (PcapngReader): interfaces of different link types, or one interface
+    /// asked for. nil: libpcap reads it.
+    private var pcapng: PcapngReader?
+    /// Read only this interface's packets (pcapng), numbering packets as in the whole file.
+    public let interface: Int?
+    /// BPF programs per interface for the block reader (libpcap filters one link type per handle).
+    private var interfaceFilters: [Int: BPFProgram] = [:]
+    private let filterExpression: String?
+
+    /// The pcapng interfaces, comments and Decryption Secrets Blocks seen so far (all of them after forEach).
+    public var interfaces: [CaptureInterfaceInfo] { pcapng?.interfaces ?? [] }
+    public var comments: [String] { pcapng?.comments ?? [] }
+    public var decryptionSecretsBlocks: Int { pcapng?.decryptionSecretsBlocks ?? 0 }
+    /// True when packets are decoded with their interface's link type (see CaptureRecord.linkType).
+    public var readsInterfaces: Bool { pcapng != nil }
 
     /// Opens a file. Errors name the file and say why (missing, unreadable, not a capture, a directory).
     /// A regular file is mapped into memory and handed to libpcap as a memory stream (`mapped: false` reads
     /// it with read(2) as `pcap_open_offline` does: benchmarks compare the two).
-    public init(path: String, filter: String? = nil, mapped: Bool = true) throws(CaptureError) {
+    public init(path: String, filter: String? = nil, mapped: Bool = true, interface: Int? = nil) throws(CaptureError) {
         self.path = path
+        self.interface = interface
+        filterExpression = filter
         var info = stat()
         let known = stat(path, &info) == 0
         if known && (info.st_mode & S_IFMT) == S_IFDIR {
@@ -51,14 +68,34 @@ public final class OfflineCapture {
         }
         handle = PcapHandle(pointer)
         file = pcap_file(pointer)
-        linkType = handle.linkType
         nanosecondPrecision = pcap_get_tstamp_precision(pointer) == PCAP_TSTAMP_PRECISION_NANO
-        if let filter { try handle.setFilter(filter, input: path) }
+        // pcapng with interfaces of several link types (libpcap stops at the first packet of the second), or one
+        // interface asked for: read block by block, each packet with its interface's link type.
+        var firstLink = handle.linkType
+        if let mapping, PcapngReader.isPcapng(UnsafeRawPointer(mapping.base), size: mapping.size) {
+            let types = PcapngReader.linkTypes(base: UnsafeRawPointer(mapping.base), size: mapping.size)
+            if Set(types).count > 1 || interface != nil {
+                pcapng = PcapngReader(base: UnsafeRawPointer(mapping.base), size: mapping.size)
+                if let interface, !types.indices.contains(interface) {
+                    throw CaptureError(code: .cannotOpen, input: path, detail: "has no interface \(interface) (it has \(types.count))")
+                }
+                firstLink = types[interface ?? 0]
+            }
+        } else if interface != nil, interface != 0 {
+            throw CaptureError(code: .cannotOpen, input: path, detail: "is not a pcapng file with several interfaces")
+        }
+        linkType = firstLink
+        if let filter, pcapng == nil { try handle.setFilter(filter, input: path) }
+        if let filter, pcapng != nil, let problem = BPF.problem(with: filter, linkType: handle.dataLink) {
+            throw CaptureError(code: .badFilter, input: path, detail: "bad filter '\(filter)': \(problem)")
+        }
     }
 
     /// Opens a capture held in memory (fuzzing, tests) through `fmemopen`.
     public init(bytes: [UInt8], name: String = "<memory>") throws(CaptureError) {
         path = name
+        interface = nil
+        filterExpression = nil
         fileSize = Int64(bytes.count)
         mapping = nil
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(1, bytes.count), alignment: 8)
@@ -81,8 +118,17 @@ public final class OfflineCapture {
         }
         handle = PcapHandle(pointer)
         file = pcap_file(pointer)
-        linkType = handle.linkType
         nanosecondPrecision = pcap_get_tstamp_precision(pointer) == PCAP_TSTAMP_PRECISION_NANO
+        // As for files: a pcapng with interfaces of several link types is read block by block (and fuzzed so).
+        var firstLink = handle.linkType
+        if PcapngReader.isPcapng(UnsafeRawPointer(buffer), size: bytes.count) {
+            let types = PcapngReader.linkTypes(base: UnsafeRawPointer(buffer), size: bytes.count)
+            if Set(types).count > 1, let first = types.first {
+                pcapng = PcapngReader(base: UnsafeRawPointer(buffer), size: bytes.count)
+                firstLink = first
+            }
+        }
+        linkType = firstLink
     }
 
     deinit {
@@ -100,6 +146,7 @@ public final class OfflineCapture {
     /// A read error part-way throws after the packets before it were delivered.
     @discardableResult
     public func forEach(_ body: (CaptureRecord, borrowing Span<UInt8>) -> Void) throws(CaptureError) -> Int {
+        if pcapng != nil { return try forEachBlock(body) }
         var header: UnsafeMutablePointer<pcap_pkthdr>?
         var data: UnsafePointer<UInt8>?
         var number = 0
@@ -123,9 +170,10 @@ public final class OfflineCapture {
                 if message.contains("different from the type of the first interface") {
                     throw CaptureError(
                         code: .mixedLinkTypes, input: path, packet: number,
-                        detail: "this pcapng file has interfaces with different link types, which libpcap cannot read "
-                            + "in one pass; split it per interface first, e.g. `tshark -r FILE -Y 'frame.interface_id == 0' "
-                            + "-w part0.pcapng` (or `editcap` per interface), and analyse the parts together")
+                        detail: "this pcapng file has interfaces with different link types; WeDio reads such files "
+                            + "block by block only when they are not compressed (or not a pipe): decompress it first (gunzip), "
+                            + "or split it per interface, e.g. `tshark -r FILE -Y 'frame.interface_id == 0' -w part0.pcapng`, "
+                            + "and analyse the parts together")
                 }
                 throw CaptureError(code: .readFailed, input: path, packet: number, detail: Self.explain(message))
             }
@@ -159,6 +207,16 @@ public final class OfflineCapture {
         return outline
     }
 
+    /// The interfaces a pcapng file describes (names, link types), read from its blocks; empty for pcap files
+    /// and anything unreadable.
+    public static func pcapngInterfaces(path: String) -> [CaptureInterfaceInfo] {
+        guard let mapping = MappedFile(path: path), PcapngReader.isPcapng(UnsafeRawPointer(mapping.base), size: mapping.size)
+        else { return [] }
+        var reader = PcapngReader(base: UnsafeRawPointer(mapping.base), size: mapping.size)
+        while (try? reader.nextBlock()) != nil {}
+        return reader.interfaces
+    }
+
     /// True when the file starts like a capture (pcap in either byte order and resolution, pcapng, or gzip).
     public static func looksLikeCapture(path: String) -> Bool {
         guard let file = fopen(path, "rb") else { return false }
@@ -170,6 +228,40 @@ public final class OfflineCapture {
             [0x0A, 0x0D, 0x0D, 0x0A],
         ]
         return known.contains(magic) || (magic[0] == 0x1F && magic[1] == 0x8B)
+    }
+
+    /// The block reader's loop: each packet with its interface's link type; a filter per interface.
+    private func forEachBlock(_ body: (CaptureRecord, borrowing Span<UInt8>) -> Void) throws(CaptureError) -> Int {
+        var number = 0
+        while true {
+            let next: PcapngReader.Packet?
+            do throws(PcapngReader.Damage) {
+                next = try pcapng?.nextPacket()
+            } catch {
+                throw CaptureError(code: .readFailed, input: path, packet: number, detail: "damaged pcapng: \(error.detail)")
+            }
+            guard let packet = next else { return number }
+            number += 1
+            if let interface, packet.interface != interface { continue }
+            guard let info = pcapng?.interfaces[packet.interface] else { continue }
+            if let filterExpression, !passes(filterExpression, packet, info) { continue }
+            let record = CaptureRecord(
+                number: number, time: packet.time, wireLength: packet.wireLength, linkType: info.linkType,
+                interface: packet.interface)
+            let bytes = packet.data.assumingMemoryBound(to: UInt8.self)
+            body(record, bytes.span)
+            if let mapping, number & 0xFFF == 0, let start = packet.data.baseAddress {
+                mapping.dropPages(before: start - UnsafeRawPointer(mapping.base))
+            }
+        }
+    }
+
+    private func passes(_ expression: String, _ packet: PcapngReader.Packet, _ info: CaptureInterfaceInfo) -> Bool {
+        if interfaceFilters[packet.interface] == nil {
+            interfaceFilters[packet.interface] = BPFProgram(expression, linkType: info.linkType)
+        }
+        guard let program = interfaceFilters[packet.interface] else { return true }
+        return program.matches(packet.data, wireLength: packet.wireLength)
     }
 
     static func explain(_ message: String) -> String {

@@ -19,6 +19,8 @@ final class PcapHandle {
 
     var snapshotLength: Int { Int(pcap_snapshot(pointer)) }
 
+    var dataLink: Int32 { pcap_datalink(pointer) }
+
     /// Compiles and installs a BPF filter (works on files as well as live handles).
     func setFilter(_ expression: String, input: String) throws(CaptureError) {
         var program = bpf_program()
@@ -38,6 +40,40 @@ public struct CaptureRecord: Sendable {
     public var time: CaptureTime
     /// Original length on the wire; the span may be shorter (snaplen).
     public var wireLength: Int
+    /// The packet's own link type and interface, when the file's interfaces differ (pcapng); nil: the capture's.
+    public var linkType: LinkType?
+    public var interface: Int?
+
+    public init(number: Int, time: CaptureTime, wireLength: Int, linkType: LinkType? = nil, interface: Int? = nil) {
+        self.number = number
+        self.time = time
+        self.wireLength = wireLength
+        self.linkType = linkType
+        self.interface = interface
+    }
+}
+
+/// A BPF program compiled for one link type, applied to packets read without libpcap (pcapng interfaces).
+final class BPFProgram {
+    private var program = bpf_program()
+    private var compiled = false
+
+    init?(_ expression: String, linkType: LinkType) {
+        guard let dead = pcap_open_dead(linkType.dataLink, 262_144) else { return nil }
+        defer { pcap_close(dead) }
+        guard pcap_compile(dead, &program, expression, 1, PCAP_NETMASK_UNKNOWN) == 0 else { return nil }
+        compiled = true
+    }
+
+    deinit { if compiled { pcap_freecode(&program) } }
+
+    func matches(_ data: UnsafeRawBufferPointer, wireLength: Int) -> Bool {
+        guard let base = data.baseAddress else { return false }
+        var header = pcap_pkthdr()
+        header.caplen = UInt32(data.count)
+        header.len = UInt32(wireLength)
+        return pcap_offline_filter(&program, &header, base.assumingMemoryBound(to: UInt8.self)) != 0
+    }
 }
 
 /// Reads a libpcap timestamp (nanosecond precision was requested at open).

@@ -523,6 +523,17 @@ public struct JSONReport: Sendable {
         var failure: String?
         var errors: [String: Int]
         var liveCapture: LiveCapture?
+        /// A pcapng file read block by block: its interfaces (with their statistics), comments, secrets blocks.
+        var interfaces: [Interface]?
+        var comments: [String]?
+        var decryptionSecretsBlocks: Int?
+
+        struct Interface: Encodable {
+            var index, packets: Int
+            var linkType: String
+            var name, description: String?
+            var received, droppedByInterface, droppedByOS: UInt64?
+        }
 
         /// A live input's kernel counters and the windows in which it lost packets.
         struct LiveCapture: Encodable {
@@ -546,6 +557,15 @@ public struct JSONReport: Sendable {
             status = input.status.rawValue
             failure = input.failure
             errors = input.errors
+            if !input.interfaces.isEmpty {
+                interfaces = input.interfaces.map {
+                    Interface(
+                        index: $0.index, packets: $0.packets, linkType: $0.linkType, name: $0.name, description: $0.description,
+                        received: $0.received, droppedByInterface: $0.droppedByInterface, droppedByOS: $0.droppedByOS)
+                }
+                comments = input.comments
+                decryptionSecretsBlocks = input.decryptionSecretsBlocks
+            }
             if let counters = input.liveCounters {
                 liveCapture = LiveCapture(
                     received: counters.received, droppedByKernel: counters.droppedByKernel,

@@ -316,6 +316,19 @@ public struct TextReport: Sendable {
                 + (input.dropWindows.isEmpty ? "" : "; losses in \(input.dropWindows.count) window\(input.dropWindows.count == 1 ? "" : "s")")
             lines.append(counters.dropped > 0 ? red(line) : line)
         }
+        for interface in input.interfaces.prefix(16) {
+            let named = [interface.name, interface.description].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ", ")
+            var line = "    interface \(interface.index)\(named.isEmpty ? "" : " (\(named))"): \(interface.linkType), \(interface.packets) packets"
+            if interface.received != nil || interface.droppedByInterface != nil || interface.droppedByOS != nil {
+                line += "; capture statistics: \(interface.received.map { "\($0) received, " } ?? "")"
+                    + "\(interface.droppedByOS ?? 0) dropped by the OS, \(interface.droppedByInterface ?? 0) by the interface"
+            }
+            lines.append((interface.droppedByOS ?? 0) + (interface.droppedByInterface ?? 0) > 0 ? red(line) : line)
+        }
+        if input.decryptionSecretsBlocks > 0 {
+            lines.append("    \(input.decryptionSecretsBlocks) Decryption Secrets Blocks (kept for TLS decryption, not used yet)")
+        }
+        for comment in input.comments.prefix(3) { lines.append("    comment: \(comment)") }
         if !input.errors.isEmpty {
             let counts = input.errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             lines.append("    packet problems: \(counts)")

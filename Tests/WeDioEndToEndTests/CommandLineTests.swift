@@ -154,18 +154,25 @@ struct CommandLineTests {
         #expect(message.contains("shrank while being read"))
     }
 
-    @Test("A pcapng mixing link types is refused with the workaround", .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/mergecap")))
+    @Test("A pcapng mixing link types is read whole (each interface with its link type); a gzip-compressed one is refused with the workaround", .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/mergecap")))
     func mixedLinkTypes() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wedio-e2e-mixed-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
         let merged = directory.appendingPathComponent("mixed.pcapng").path
         let merge = try ProcessRunner.run(
             "/usr/bin/mergecap", ["-w", merged, Fixtures.path("link/ethernet-lo.pcap"), Fixtures.path("link/linux-sll.pcap")])
         try #require(merge.status == 0)
         let output = try Self.wedio(["analyze", merged])
-        #expect(output.status == 65 || output.status == 66)
-        #expect(output.stderr.contains("different link types"))
-        #expect(output.stderr.contains("split it per interface"))
+        #expect(output.status == 0, "\(output.stderr)")
+        #expect(output.stdout.contains("EN10MB+LINUX_SLL"))
+        #expect(output.stdout.contains("interface 1: LINUX_SLL, 52 packets"))
+        // Compressed, it cannot be mapped to be read block by block: libpcap refuses it, and the error says why.
+        _ = try ProcessRunner.run("/bin/gzip", ["-k", merged])
+        let compressed = try Self.wedio(["analyze", merged + ".gz"])
+        #expect(compressed.status == 65 || compressed.status == 66)
+        #expect(compressed.stderr.contains("different link types"))
+        #expect(compressed.stderr.contains("split it per interface"))
     }
 
     @Test("The output file is written; an unwritable one exits 73")
