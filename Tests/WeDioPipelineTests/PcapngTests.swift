@@ -119,6 +119,8 @@ struct PcapngTests {
         #expect(input.interfaces.last?.received == 10 && input.interfaces.last?.droppedByInterface == 3 && input.interfaces.last?.droppedByOS == 2)
         #expect(input.comments == ["a router's two sides", "first check"])
         #expect(input.decryptionSecretsBlocks == 1)
+        let dropped = try #require(result.findings.first { $0.code == .captureDroppedPackets })
+        #expect(dropped.message.contains("interface wan: 2 dropped by the OS, 3 by the interface of 10 received"))
         // Damaged: the last block's length runs past the end: what came before is kept, the packet is named.
         let cut = Array(file.prefix(file.count - 20))
         let damaged = Pipeline().analyze(bytes: cut)

@@ -665,6 +665,24 @@ public enum Diagnosis {
         for input in result.inputs where (input.liveCounters?.dropped ?? 0) > 0 || !input.dropWindows.isEmpty {
             droppedPacketsFinding(input, result: result, clock: clock, into: &findings)
         }
+        // A pcapng file's own statistics (Interface Statistics Block): the capturing host lost packets.
+        for input in result.inputs {
+            let lossy = input.interfaces.filter { ($0.droppedByOS ?? 0) + ($0.droppedByInterface ?? 0) > 0 }
+            guard !lossy.isEmpty else { continue }
+            let parts = lossy.map { interface in
+                "interface \(interface.name ?? "\(interface.index)"): \(interface.droppedByOS ?? 0) dropped by the OS, "
+                    + "\(interface.droppedByInterface ?? 0) by the interface" + (interface.received.map { " of \($0) received" } ?? "")
+            }
+            findings.append(
+                Finding(
+                    severity: .warning, code: .captureDroppedPackets,
+                    message:
+                        "The capture file's own statistics say packets were lost while it was written (\(input.path): "
+                        + parts.joined(separator: "; ") + "): timeouts and unanswered checks may be the capture's, not the call's.",
+                    evidence: [Evidence(parts.joined(separator: "; "), vantage: input.vantage)],
+                    fix: "Capture again with a larger buffer (dumpcap -B, tcpdump -B) or a narrower filter, or on a less loaded host.",
+                    time: input.firstTime.map { clock.time($0, input.vantage) }))
+        }
         for vantage in result.vantages {
             let own = result.transactions.transactions.lazy.filter { $0.vantage == vantage.name && $0.outcome != .indication }
             let summary = result.transactions.summary(vantage: vantage.name)
