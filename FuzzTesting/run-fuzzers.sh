@@ -17,6 +17,10 @@ mkdir -p "$work/seeds/FuzzSTUN" "$work/seeds/FuzzChannelData" "$work/seeds/FuzzP
 for capture in ../fixtures/link/ethernet-lo.pcap ../fixtures/fragments/*.pcap ../fixtures/ice/*/a-inside.pcap; do
     cp "$capture" "$work/seeds/FuzzPcap/"
 done
+# A pcapng whose interfaces differ in link type: read block by block by WeDio's own reader, not libpcap.
+if command -v mergecap >/dev/null 2>&1; then
+    mergecap -F pcapng -w "$work/seeds/FuzzPcap/mixed.pcapng" ../fixtures/link/raw.pcap ../fixtures/link/null.pcap
+fi
 python3 - "$work/seeds" ../fixtures/link/ethernet-lo.pcap <<'PY'
 import struct, sys
 out, path = sys.argv[1], sys.argv[2]
