@@ -361,7 +361,7 @@ extension Pipeline {
             try capture.forEach { record, packet in
                 summary.count(time: record.time, wireLength: record.wireLength, capturedLength: packet.count)
                 decoder.decode(
-                    link: capture.linkType, ref: PacketRef(input: 0, packet: record.number), time: record.time,
+                    link: record.linkType ?? capture.linkType, ref: PacketRef(input: 0, packet: record.number), time: record.time,
                     wireLength: record.wireLength, bytes: packet, log: &log
                 ) { payload, payloadBytes in
                     analyzer.handle(payload, bytes: payloadBytes, log: &analysisLog)
