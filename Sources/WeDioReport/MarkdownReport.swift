@@ -25,6 +25,7 @@ public struct MarkdownReport: Sendable {
         out.append("")
         out.append(contentsOf: inputs(result))
         out.append(contentsOf: findings(result))
+        out.append(contentsOf: calls(result))
         for session in result.iceSessions.prefix(Self.rowsPerTable) { out.append(contentsOf: ice(session)) }
         if result.iceSessions.count > Self.rowsPerTable {
             out.append("… \(result.iceSessions.count - Self.rowsPerTable) more ICE sessions (see the JSON report).")
@@ -40,6 +41,41 @@ public struct MarkdownReport: Sendable {
     }
 
     // MARK: sections
+
+    /// The calls that span several sessions (vantage points, restarts): each told once, with its ends as the
+    /// agents name them, and, when a webrtc-internals dump was given, the browser's own view beside it.
+    func calls(_ result: AnalysisResult) -> [String] {
+        let told = result.calls.filter { $0.sessions.count > 1 }
+        guard !told.isEmpty || !result.browserComparisons.isEmpty else { return [] }
+        var out = [
+            "## Calls", "",
+            "| call | ufrags | outcome | controlling end (as its agent names it) | controlled end | time to connect | restarts | seen at |",
+            "| --- | --- | --- | --- | --- | ---: | ---: | --- |",
+        ]
+        func end(_ end: ICECall.End?) -> String {
+            guard let end else { return "" }
+            return "\(end.type?.rawValue ?? "?") \(end.address)" + (end.base.map { " (from \($0))" } ?? "")
+        }
+        for call in told.prefix(Self.rowsPerTable) {
+            let ufrags = call.generations.map { "`\($0.joined(separator: " / "))`" }.joined(separator: ", then ")
+            let time = call.timeToConnectMilliseconds.map(milliseconds) ?? ""
+            out.append(
+                "| \(call.id) | \(cell(ufrags)) | \(call.outcome.rawValue) | \(cell(end(call.controlling))) | \(cell(end(call.controlled))) | "
+                    + "\(time) | \(call.restarts) | \(cell(call.vantages.map { "`\($0)`" }.joined(separator: ", "))) |")
+        }
+        for comparison in result.browserComparisons {
+            let view = comparison.view
+            let local = view.selectedLocal.map { "\($0.type?.rawValue ?? "?") \($0.address?.description ?? "?")" } ?? "?"
+            let remote = view.selectedRemote.map { "\($0.type?.rawValue ?? "?") \($0.address?.description ?? "?")" } ?? "?"
+            out.append("")
+            out.append(
+                "The browser's own view (`\(cell(view.source))`, peer connection \(cell(view.peerConnection))): \(cell(local)) ↔ "
+                    + "\(cell(remote)) — " + (comparison.agrees ? "the same as the wire's \(comparison.call ?? "call")." : "differs: \(cell(comparison.differences.joined(separator: "; "))).")
+            )
+        }
+        out.append("")
+        return out
+    }
 
     func inputs(_ result: AnalysisResult) -> [String] {
         var out = ["## Inputs", "", "| vantage | file | link type | packets | first packet | duration | status |", "| --- | --- | --- | ---: | --- | ---: | --- |"]
