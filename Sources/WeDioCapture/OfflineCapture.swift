@@ -73,7 +73,8 @@ public final class OfflineCapture {
         // interface asked for: read block by block, each packet with its interface's link type.
         var firstLink = handle.linkType
         if let mapping, PcapngReader.isPcapng(UnsafeRawPointer(mapping.base), size: mapping.size) {
-            let types = PcapngReader.linkTypes(base: UnsafeRawPointer(mapping.base), size: mapping.size)
+            let types = PcapngReader.linkTypes(
+                base: UnsafeRawPointer(mapping.base), size: mapping.size, packetBlocks: interface == nil ? 4_096 : Int.max)
             if Set(types).count > 1 || interface != nil {
                 pcapng = PcapngReader(base: UnsafeRawPointer(mapping.base), size: mapping.size)
                 if let interface, !types.indices.contains(interface) {

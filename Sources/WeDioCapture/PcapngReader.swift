@@ -57,13 +57,21 @@ struct PcapngReader {
         size >= 12 && base.loadUnaligned(as: UInt32.self) == 0x0A0D_0D0A
     }
 
-    /// The link types of every interface in the file, from a walk over the block headers only.
-    static func linkTypes(base: UnsafeRawPointer, size: Int) -> [LinkType] {
+    /// The link types of the file's interfaces, from a walk over the block headers. Interfaces are described
+    /// before their packets, nearly always at the start: the walk stops after `packetBlocks` packets, so a
+    /// large single-interface file is not read twice (an interface of another type described later still
+    /// makes libpcap stop, with the workaround in its error).
+    static func linkTypes(base: UnsafeRawPointer, size: Int, packetBlocks: Int = 4_096) -> [LinkType] {
         var reader = PcapngReader(base: base, size: size)
         var types: [LinkType] = []
+        var packets = 0
         while let block = try? reader.nextBlock() {
             if block.type == 1, let interface = reader.interfaces.last, reader.interfaces.count > types.count {
                 types.append(interface.linkType)
+            }
+            if block.type == 6 || block.type == 3 || block.type == 2 {
+                packets += 1
+                if packets >= packetBlocks { break }
             }
         }
         return types
