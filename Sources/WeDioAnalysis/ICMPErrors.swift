@@ -36,7 +36,8 @@ enum ICMPTies {
         }
         var byFlow: [FlowKey: [Int]] = [:]
         var byID: [IDKey: Int] = [:]
-        for (index, transaction) in transactions.enumerated() where transaction.carrier == .direct {
+        // Relayed checks too: the datagram a TURN server relays is the check itself, on the relayed 5-tuple.
+        for (index, transaction) in transactions.enumerated() {
             byFlow[FlowKey(vantage: transaction.vantage, client: transaction.client, server: transaction.server), default: []].append(index)
             byID[IDKey(vantage: transaction.vantage, id: transaction.id)] = index
         }

@@ -152,7 +152,7 @@ extension CallAssembly {
         if let first = withPair.first {
             let generation = Set(first.ufrags)
             let successes = withPair.filter { Set($0.ufrags) == generation }.compactMap { session in
-                session.selectedPair?.firstSuccess.map { onReference($0, session.vantage) }
+                session.pairs.filter(\.nominated).compactMap { $0.nominatedAt ?? $0.firstSuccess }.min().map { onReference($0, session.vantage) }
             }
             if let connected = successes.min() { call.timeToConnectMilliseconds = connected.milliseconds(since: firstCheck) }
         }

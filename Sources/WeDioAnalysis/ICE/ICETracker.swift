@@ -463,7 +463,9 @@ public struct ICETracker: Sendable {
         }
         session.pairs = pairs
         session.selectedPair = session.pairs.filter(\.nominated).max { ($0.nominatedAt ?? first.time) < ($1.nominatedAt ?? first.time) }
-        if let selected = session.selectedPair, let success = selected.firstSuccess {
+        // Connected when the first nominated pair succeeded (the agents' "connected"), even if a later
+        // nomination switched to another pair (libwebrtc renominates a better pair once it works).
+        if let success = session.pairs.filter(\.nominated).compactMap({ $0.nominatedAt ?? $0.firstSuccess }).min() {
             session.timeToConnectMilliseconds = success.milliseconds(since: first.time)
         }
         // A flood of checks from random ports makes one session with as many pairs: report the ones that
