@@ -355,8 +355,10 @@ extension Pipeline {
         var log = DiagnosticLog()
         var analysisLog = DiagnosticLog()
         var summary = InputSummary(index: 0, path: name, vantage: vantage)
+        var reader: OfflineCapture?
         do throws(CaptureError) {
             let capture = try opened.get()
+            reader = capture
             summary.linkType = capture.linkType.name
             try capture.forEach { record, packet in
                 summary.count(time: record.time, wireLength: record.wireLength, capturedLength: packet.count)
@@ -372,6 +374,7 @@ extension Pipeline {
         } catch {
             summary.record(error, status: summary.packets == 0 ? .unreadable : .damaged)
         }
+        if let reader { summary.describeInterfaces(of: reader, only: reader.interface) }
         analyzer.absorb(decoder)
         log.merge(analysisLog)
         for (reason, count) in log.sortedCounts { summary.errors[reason.rawValue] = count }

@@ -222,21 +222,25 @@ public struct Pipeline: Sendable {
         summary.lastTime = last
         for (reason, count) in log.sortedCounts { summary.errors[reason.rawValue] = count }
         summary.errorSamples = log.samples
-        if capture.readsInterfaces {
-            let interfaces = capture.interfaces.filter { input.interface == nil || $0.index == input.interface }
-            summary.interfaces = interfaces.map {
-                InputInterface(
-                    index: $0.index, linkType: $0.linkType.name, name: $0.name, description: $0.description, packets: $0.packets,
-                    received: $0.received, droppedByInterface: $0.droppedByInterface, droppedByOS: $0.droppedByOS)
-            }
-            summary.linkType = Array(Set(interfaces.map(\.linkType.name))).sorted().joined(separator: "+")
-            summary.comments = capture.comments
-            summary.decryptionSecretsBlocks = capture.decryptionSecretsBlocks
-        }
+        summary.describeInterfaces(of: capture, only: input.interface)
     }
 }
 
 extension InputSummary {
+    /// A pcapng file read block by block: its interfaces (the one asked for, or all), comments and secrets.
+    mutating func describeInterfaces(of capture: OfflineCapture, only interface: Int?) {
+        guard capture.readsInterfaces else { return }
+        let interfaces = capture.interfaces.filter { interface == nil || $0.index == interface }
+        self.interfaces = interfaces.map {
+            InputInterface(
+                index: $0.index, linkType: $0.linkType.name, name: $0.name, description: $0.description, packets: $0.packets,
+                received: $0.received, droppedByInterface: $0.droppedByInterface, droppedByOS: $0.droppedByOS)
+        }
+        linkType = Array(Set(interfaces.map(\.linkType.name))).sorted().joined(separator: "+")
+        comments = capture.comments
+        decryptionSecretsBlocks = capture.decryptionSecretsBlocks
+    }
+
     /// Why reading an input stopped: the error names the file and the packet.
     mutating func record(_ error: CaptureError, status: InputStatus) {
         self.status = status
