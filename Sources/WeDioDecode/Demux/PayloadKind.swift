@@ -24,18 +24,30 @@ public enum PayloadKind: Hashable, Sendable {
     case unknown
 }
 
-/// What an ICMP error said, and who said it.
-public struct ICMPErrorKind: Hashable, Sendable {
-    public var version: UInt8
-    public var type: UInt8
-    public var code: UInt8
-    public var reporter: IPAddress
+/// What an ICMP error said, and who said it. A class: PayloadKind travels with every packet, and a reporter's
+/// address inline would make every payload record wider for the sake of a rare one.
+public final class ICMPErrorKind: Hashable, Sendable {
+    public let version: UInt8
+    public let type: UInt8
+    public let code: UInt8
+    public let reporter: IPAddress
 
     public init(version: UInt8, type: UInt8, code: UInt8, reporter: IPAddress) {
         self.version = version
         self.type = type
         self.code = code
         self.reporter = reporter
+    }
+
+    public static func == (lhs: ICMPErrorKind, rhs: ICMPErrorKind) -> Bool {
+        (lhs.version, lhs.type, lhs.code, lhs.reporter) == (rhs.version, rhs.type, rhs.code, rhs.reporter)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(version)
+        hasher.combine(type)
+        hasher.combine(code)
+        hasher.combine(reporter)
     }
 
     /// RFC 792 / RFC 4443 in words: "port unreachable", "host unreachable", "TTL exceeded", …
