@@ -3,6 +3,7 @@ import Testing
 import WeDio
 import WeDioAnalysis
 import WeDioBasics
+import WeDioSTUN
 import WeDioTestSupport
 
 /// ICE sessions reconstructed from each lab capture, against what the agents reported (truth.json).
@@ -168,5 +169,25 @@ struct MediaConsentTests {
         #expect(consent.answered == consent.checks)
         #expect(!consent.lost)
         #expect((2_000...6_000).contains(consent.medianIntervalMilliseconds ?? 0))
+    }
+}
+
+@Suite("Restarts are not guessed from a shared ufrag alone")
+struct RestartLinkTests {
+    @Test("A server that reuses its ufrag for every client: clients' sessions stay separate calls (ice-dense's shape)")
+    func sharedServerUfrag() {
+        var capture = SyntheticCapture()
+        for (second, client) in [(0.0, "10.0.0.1:5000"), (1.0, "10.0.0.2:5000"), (2.0, "10.0.0.3:5000")] {
+            let id = capture.newID()
+            let local = "c" + client.prefix(8).suffix(1)
+            capture.add(.binding, .request, id: id, from: client, to: "192.0.2.9:3478", at: second, SyntheticCapture.check(local: local, remote: "srv"))
+            capture.add(
+                .binding, .successResponse, id: id, from: "192.0.2.9:3478", to: client, at: second + 0.001,
+                [SyntheticCapture.address(.xorMappedAddress, client)])
+        }
+        let result = Pipeline().analyze(bytes: capture.bytes)
+        #expect(result.iceSessions.count == 3)
+        #expect(result.iceSessions.allSatisfy { $0.restartOf == nil })
+        #expect(result.calls.count == 3)
     }
 }

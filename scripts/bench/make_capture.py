@@ -5,6 +5,11 @@ media   PACKETS: WebRTC-like traffic: many flows, each an ICE check exchange (Bi
         USERNAME, PRIORITY, ICE-CONTROLLING, MESSAGE-INTEGRITY, FINGERPRINT), a DTLS handshake, then RTP audio
         and video with RTCP, consent checks every 5 s, and TURN ChannelData on a quarter of the flows.
 flood   PACKETS: Binding requests with random transaction ids from random ports (a STUN flood).
+ice-dense PACKETS: a TURN/SFU server's view of 3 500 concurrent ICE sessions: 3 500 client 5-tuples towards 200
+        server agents in turn, each step a Binding request (USERNAME, PRIORITY, ICE-CONTROLLING, USE-CANDIDATE on
+        a fifth, MESSAGE-INTEGRITY with the server's real short-term key, FINGERPRINT) answered 0.4 ms later
+        (XOR-MAPPED-ADDRESS, MESSAGE-INTEGRITY, FINGERPRINT), steps 100 µs apart. The servers' credentials
+        (UFRAG:PASSWORD, one per line) go to PATH.credentials for --ice-credentials.
 mix     PACKETS: thousands of short calls, about a hundred at a time, as seen on a LAN: each gathers a
         server-reflexive address from a STUN server, a quarter allocate on a TURN server (401 then success,
         CreatePermission, ChannelBind), runs ICE (a host pair that is never answered, a pair that succeeds and is
@@ -47,6 +52,52 @@ def ice_check(transaction, ufrags, controlling, nominate):
     if nominate:
         attributes.append((0x0025, b""))
     return stun(0x0001, transaction, attributes + [(0x0008, os.urandom(20))])
+
+def stun_integrity(message_type, transaction, attributes, key):
+    """A STUN message with a real MESSAGE-INTEGRITY (HMAC-SHA1, RFC 8489 §14.5) and FINGERPRINT."""
+    import hmac, hashlib
+    body = b"".join(struct.pack("!HH", t, len(v)) + v + b"\x00" * ((4 - len(v) % 4) % 4) for t, v in attributes)
+    header = struct.pack("!HHI", message_type, len(body) + 24, 0x2112A442) + transaction
+    mac = hmac.new(key, header + body, hashlib.sha1).digest()
+    body += struct.pack("!HH", 0x0008, 20) + mac
+    header = struct.pack("!HHI", message_type, len(body) + 8, 0x2112A442) + transaction
+    crc = (zlib.crc32(header + body) ^ 0x5354554E) & 0xFFFFFFFF
+    return header + body + struct.pack("!HHI", 0x8028, 4, crc)
+
+def write_ice_dense(write, packets, path):
+    servers = [(bytes([198, 51, 100, 1 + j % 250]), 3478 + j // 250, f"srv{j:03d}", f"server-password-{j:03d}".encode()) for j in range(200)]
+    clients = [(bytes([10, 20 + i // 62500, i // 250 % 250, i % 250 + 1]), 40000 + i % 20000, f"c{i:04d}") for i in range(3500)]
+    with open(path + ".credentials", "w") as out:
+        for _, _, ufrag, password in servers:
+            out.write(f"{ufrag}:{password.decode()}\n")
+    pending = []  # (due time in µs, frame) of answers not yet written
+    now, written, step = 0, 0, 0
+    while written < packets:
+        client, cport, cufrag = clients[step % len(clients)]
+        server, sport, sufrag, key = servers[step % len(servers)]
+        transaction = os.urandom(12)
+        attributes = [(0x0006, f"{sufrag}:{cufrag}".encode()), (0x0024, struct.pack("!I", 0x6E7F1EFF)),
+                      (0x802A, struct.pack("!Q", step * 2654435761 % (1 << 64)))]
+        if step % 5 == 0:
+            attributes.append((0x0025, b""))
+        request = checksum_free_udp(client, server, cport, sport, stun_integrity(0x0001, transaction, attributes, key))
+        answer = checksum_free_udp(server, client, sport, cport, stun_integrity(0x0101, transaction, [(0x0020, xor_address(client, cport))], key))
+        pending.append((now + 400, answer))
+        while pending and pending[0][0] <= now + 100 and written < packets:
+            due, frame = pending.pop(0)
+            write(frame, 0)
+            written += 1
+        if written >= packets:
+            break
+        write(request, 100)
+        written += 1
+        now += 100
+        step += 1
+    for due, frame in pending:
+        if written >= packets:
+            break
+        write(frame, 100)
+        written += 1
 
 def write_mix(write, packets):
     """Calls start every few ticks so that about 100 run at once; each lasts 150-450 ticks of 20 ms."""
@@ -152,6 +203,9 @@ with open(path, "wb") as out:
     written = 0
     if kind == "mix":
         write_mix(write, packets)
+        written = packets
+    elif kind == "ice-dense":
+        write_ice_dense(write, packets, path)
         written = packets
     elif kind == "flood":
         server = bytes([192, 0, 2, 1])

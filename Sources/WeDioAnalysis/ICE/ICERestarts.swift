@@ -2,9 +2,11 @@ import WeDioBasics
 
 /// RFC 8445 §9: an ICE restart gives the agents new ufrags, so its checks form a new session; it is linked
 /// to the session it replaces (same vantage point) when it checks a candidate pair with the same addresses
-/// (aioice keeps its sockets), shares an agent's ufrag (checks sent before the peer's new answer arrived), or
-/// checks between the same two IP addresses from new ports (browsers gather anew on a restart) starting at
-/// least half a second later (two calls set up at once between the same hosts are not restarts).
+/// (aioice keeps its sockets), or checks between the same two IP addresses from new ports (browsers gather
+/// anew on a restart) and either shares one agent's ufrag with it (Chromium's first new checks carry the
+/// peer's old ufrag) or replaces it (the old session's last check came at least a second before the new
+/// one's). Sessions that run side by side, such as a server that reuses its ufrag for every client, are not
+/// linked: their clients' addresses differ, or both stay busy.
 public enum ICERestarts {
     public static func link(_ sessions: inout [ICESession]) {
         struct PairKey: Hashable {
@@ -17,13 +19,8 @@ public enum ICERestarts {
             var local: IPAddress
             var remote: IPAddress
         }
-        struct UfragKey: Hashable {
-            var vantage: String
-            var ufrag: String
-        }
         var latest: [PairKey: Int] = [:]
         var latestHosts: [HostsKey: Int] = [:]
-        var latestUfrag: [UfragKey: Int] = [:]
         let order = sessions.indices.sorted { sessions[$0].firstCheck < sessions[$1].firstCheck }
         for index in order {
             let vantage = sessions[index].vantage
@@ -36,12 +33,23 @@ public enum ICERestarts {
                 consider(latest[PairKey(vantage: vantage, local: pair.local, remote: pair.remote)])
             }
             if previous == nil {
-                for ufrag in sessions[index].ufrags { consider(latestUfrag[UfragKey(vantage: vantage, ufrag: ufrag)]) }
-            }
-            if previous == nil {
+                // New ports between the same hosts: a restart if the sessions share one agent's ufrag (Chromium's
+                // first new checks carry the peer's old one), or if the earlier session went quiet first.
+                func replaced(_ earlier: Int) -> Bool {
+                    if !Set(sessions[index].ufrags).isDisjoint(with: sessions[earlier].ufrags),
+                        sessions[index].firstCheck > sessions[earlier].firstCheck
+                    {
+                        return true
+                    }
+                    guard sessions[index].firstCheck > sessions[earlier].firstCheck,
+                        let oldLast = sessions[earlier].lastActivity, let newLast = sessions[index].lastActivity
+                    else { return false }
+                    return newLast.milliseconds(since: oldLast) >= 1_000
+                }
                 for pair in sessions[index].pairs {
-                    let earlier = latestHosts[HostsKey(vantage: vantage, local: pair.local.ip, remote: pair.remote.ip)]
-                    if let earlier, sessions[index].firstCheck.milliseconds(since: sessions[earlier].firstCheck) >= 500 {
+                    if let earlier = latestHosts[HostsKey(vantage: vantage, local: pair.local.ip, remote: pair.remote.ip)],
+                        replaced(earlier)
+                    {
                         consider(earlier)
                     }
                 }
@@ -51,7 +59,6 @@ public enum ICERestarts {
                 latest[PairKey(vantage: vantage, local: pair.local, remote: pair.remote)] = index
                 latestHosts[HostsKey(vantage: vantage, local: pair.local.ip, remote: pair.remote.ip)] = index
             }
-            for ufrag in sessions[index].ufrags { latestUfrag[UfragKey(vantage: vantage, ufrag: ufrag)] = index }
         }
     }
 }

@@ -95,6 +95,8 @@ public struct ICESession: Sendable, Hashable {
     public var answersOnOmittedPairs = 0
     public var selectedPair: ICECandidatePair?
     public var firstCheck: CaptureTime
+    /// The last check or answer seen (a restart's old session goes quiet; a concurrent one does not).
+    public var lastActivity: CaptureTime?
     public var timeToConnectMilliseconds: Double?
     /// Checks seen inside TURN (ChannelData, Data indications), not yet placed on pairs.
     public var relayedChecks = 0

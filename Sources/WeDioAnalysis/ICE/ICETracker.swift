@@ -348,6 +348,7 @@ public struct ICETracker: Sendable {
         }
         var session = ICESession(id: id, ufrags: [], firstCheck: first.time)
         session.checksSeen = checks.count
+        session.lastActivity = checks.map { max($0.time, $0.responseTime ?? $0.time) }.max()
         // Roles: the attribute each agent's latest check carried; a change is a role switch.
         var roles: [String: Bool] = [:]
         for check in checks {
