@@ -109,7 +109,7 @@ public enum CallAssembly {
         for input in inputs where !input.dropWindows.isEmpty {
             result.transactions.markCaptureDrops(input.dropWindows, vantage: several ? input.vantage : nil)
         }
-        result.calls = calls(result.iceSessions, allocations: result.turnAllocations, offsets: offsets)
+        result.calls = calls(result.iceSessions, allocations: result.turnAllocations, clock: ReferenceClock(result))
         result.browserComparisons = BrowserComparison.compare(
             vantages.first?.analyzer.options.browserViews ?? [], with: result.calls)
         result.findings = Diagnosis.findings(for: result)

@@ -82,8 +82,7 @@ public struct ICMPErrorTable: Sendable {
             let range = cookie == 0x2112_A442 ? 8..<20 : 4..<20
             for offset in range { if let byte = ByteCursor.getUInt8(bytes, at: offset) { id.append(byte) } }
             report.transactionID = TransactionID(bytes: id)
-            report.method = STUNMethod(rawValue: (type & 0x000F) | ((type & 0x00E0) >> 1) | ((type & 0x3E00) >> 2))
-            report.quotedClass = STUNClass(rawValue: UInt8(((type & 0x0100) >> 7) | ((type & 0x0010) >> 4)))
+            (report.method, report.quotedClass) = MessageType.split(type)
         }
         reports.append(report)
     }

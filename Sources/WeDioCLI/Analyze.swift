@@ -147,10 +147,7 @@ struct Analyze: ParsableCommand {
 
     func run() throws {
         if failInternally { throw InternalFault() }
-        let store = try credentials.store()
-        var options = Analyzer.Options(keepMessages: messages, credentials: store)
-        options.signalledCandidates = try credentials.signalledCandidates()
-        options.browserViews = try credentials.browserViews()
+        let options = try credentials.analyzerOptions(keepMessages: messages)
         var pipeline = Pipeline(filter: filter, analyzerOptions: options)
         pipeline.decodeOnly = decodeOnly
         if oneThread { pipeline.analysisThread = .never }

@@ -45,39 +45,15 @@ struct CredentialOptions: ParsableArguments {
             valueName: "FILE"))
     var internalsFiles: [String] = []
 
-    /// The dumps, read once.
-    func dumps() throws -> [WebRTCInternalsDump] {
-        try internalsFiles.map { path in
-            do {
-                return try WebRTCInternalsDump.read(path: path)
-            } catch {
-                throw ValidationError("\(error)")
-            }
-        }
-    }
-
-    /// The SDP texts of the SDP files and of the dumps' descriptions.
-    private func sdpTexts() throws -> [String] {
-        var texts: [String] = []
-        for path in sdpFiles {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw ValidationError("cannot read SDP file \(path)")
-            }
-            texts.append(text)
-        }
-        for dump in try dumps() { texts += dump.descriptions + [dump.trickledCandidates.joined(separator: "\n")] }
-        return texts
-    }
-
-    func browserViews() throws -> [BrowserView] { try dumps().flatMap(\.views) }
-
     func validate() throws {
         for value in iceCredentials + turnCredentials where !value.contains(":") {
             throw ValidationError("credentials must be NAME:PASSWORD (got a value without ':')")
         }
     }
 
-    func store() throws -> CredentialStore {
+    /// The analyzer's options from every credential source, each file read once: passwords given on the
+    /// command line, the SDP files' and the dumps' credentials and candidates, and the dumps' browser views.
+    func analyzerOptions(keepMessages: Bool) throws -> Analyzer.Options {
         var store = CredentialStore()
         for value in iceCredentials {
             let (name, password) = split(value)
@@ -87,17 +63,33 @@ struct CredentialOptions: ParsableArguments {
             let (name, password) = split(value)
             store.addTURN(username: name, password: PasswordPreparation.saslPrep(password))
         }
-        for text in try sdpTexts() {
+        var texts: [String] = []
+        for path in sdpFiles {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw ValidationError("cannot read SDP file \(path)")
+            }
+            texts.append(text)
+        }
+        var views: [BrowserView] = []
+        for path in internalsFiles {
+            let dump: WebRTCInternalsDump
+            do {
+                dump = try WebRTCInternalsDump.read(path: path)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+            texts += dump.descriptions + [dump.trickledCandidates.joined(separator: "\n")]
+            views += dump.views
+        }
+        for text in texts {
             for (ufrag, password) in SDPCredentials.parse(text) {
                 store.addICE(ufrag: ufrag, password: PasswordPreparation.saslPrep(password))
             }
         }
-        return store
-    }
-
-    /// The candidates the SDP files signalled.
-    func signalledCandidates() throws -> [SignalledCandidate] {
-        try sdpTexts().flatMap(SDPCandidates.parse)
+        var options = Analyzer.Options(keepMessages: keepMessages, credentials: store)
+        options.signalledCandidates = texts.flatMap(SDPCandidates.parse)
+        options.browserViews = views
+        return options
     }
 
     private func split(_ value: String) -> (String, String) {

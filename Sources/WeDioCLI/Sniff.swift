@@ -147,10 +147,7 @@ struct Sniff: ParsableCommand {
     }
 
     func run() throws {
-        let store = try credentials.store()
-        var analyzerOptions = Analyzer.Options(credentials: store)
-        analyzerOptions.signalledCandidates = try credentials.signalledCandidates()
-        analyzerOptions.browserViews = try credentials.browserViews()
+        let analyzerOptions = try credentials.analyzerOptions(keepMessages: false)
         let pipeline = Pipeline(filter: filter, analyzerOptions: analyzerOptions)
         let stop = CaptureStopToken()
         var sources = [SIGINT, SIGTERM].map { number -> any DispatchSourceSignal in

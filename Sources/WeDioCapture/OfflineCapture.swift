@@ -69,19 +69,12 @@ public final class OfflineCapture {
         handle = PcapHandle(pointer)
         file = pcap_file(pointer)
         nanosecondPrecision = pcap_get_tstamp_precision(pointer) == PCAP_TSTAMP_PRECISION_NANO
-        // pcapng with interfaces of several link types (libpcap stops at the first packet of the second), or one
-        // interface asked for: read block by block, each packet with its interface's link type.
         var firstLink = handle.linkType
-        if let mapping, PcapngReader.isPcapng(UnsafeRawPointer(mapping.base), size: mapping.size) {
-            let types = PcapngReader.linkTypes(
-                base: UnsafeRawPointer(mapping.base), size: mapping.size, packetBlocks: interface == nil ? 4_096 : Int.max)
-            if Set(types).count > 1 || interface != nil {
-                pcapng = PcapngReader(base: UnsafeRawPointer(mapping.base), size: mapping.size)
-                if let interface, !types.indices.contains(interface) {
-                    throw CaptureError(code: .cannotOpen, input: path, detail: "has no interface \(interface) (it has \(types.count))")
-                }
-                firstLink = types[interface ?? 0]
-            }
+        if let mapping, let (reader, link) = try Self.blockReader(
+            UnsafeRawPointer(mapping.base), size: mapping.size, interface: interface, path: path)
+        {
+            pcapng = reader
+            firstLink = link
         } else if interface != nil, interface != 0 {
             throw CaptureError(code: .cannotOpen, input: path, detail: "is not a pcapng file with several interfaces")
         }
@@ -120,16 +113,28 @@ public final class OfflineCapture {
         handle = PcapHandle(pointer)
         file = pcap_file(pointer)
         nanosecondPrecision = pcap_get_tstamp_precision(pointer) == PCAP_TSTAMP_PRECISION_NANO
-        // As for files: a pcapng with interfaces of several link types is read block by block (and fuzzed so).
+        // As for files (and fuzzed so).
         var firstLink = handle.linkType
-        if PcapngReader.isPcapng(UnsafeRawPointer(buffer), size: bytes.count) {
-            let types = PcapngReader.linkTypes(base: UnsafeRawPointer(buffer), size: bytes.count)
-            if Set(types).count > 1, let first = types.first {
-                pcapng = PcapngReader(base: UnsafeRawPointer(buffer), size: bytes.count)
-                firstLink = first
-            }
+        if let (reader, link) = try Self.blockReader(UnsafeRawPointer(buffer), size: bytes.count, interface: nil, path: name) {
+            pcapng = reader
+            firstLink = link
         }
         linkType = firstLink
+    }
+
+    /// The block reader for a pcapng with interfaces of several link types (libpcap stops at the first packet
+    /// of the second), or with one interface asked for, and the link type to report first; nil: libpcap reads it.
+    private static func blockReader(
+        _ base: UnsafeRawPointer, size: Int, interface: Int?, path: String
+    ) throws(CaptureError) -> (PcapngReader, LinkType)? {
+        guard PcapngReader.isPcapng(base, size: size) else { return nil }
+        let types = PcapngReader.linkTypes(base: base, size: size, packetBlocks: interface == nil ? 4_096 : Int.max)
+        guard Set(types).count > 1 || interface != nil else { return nil }
+        if let interface, !types.indices.contains(interface) {
+            throw CaptureError(code: .cannotOpen, input: path, detail: "has no interface \(interface) (it has \(types.count))")
+        }
+        guard let first = types.indices.contains(interface ?? 0) ? types[interface ?? 0] : nil else { return nil }
+        return (PcapngReader(base: base, size: size), first)
     }
 
     deinit {

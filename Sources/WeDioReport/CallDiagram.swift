@@ -70,10 +70,7 @@ extension MarkdownReport {
 
     func callDiagram(_ result: AnalysisResult, call: ICECall) -> [String] {
         let lanes = Self.lanes(for: call, in: result)
-        let offsets = Dictionary(result.vantages.map { ($0.name, $0.clockOffsetMilliseconds ?? 0) }, uniquingKeysWith: { a, _ in a })
-        func reference(_ time: CaptureTime, _ vantage: String) -> CaptureTime {
-            CaptureTime(nanoseconds: time.nanoseconds - Int64(((offsets[vantage] ?? 0) * 1_000_000).rounded()))
-        }
+        let reference = ReferenceClock(result).time
         func known(_ address: TransportAddress) -> Bool {
             if case .other = lanes.lane(address) { return false }
             return true

@@ -52,10 +52,7 @@ public struct MarkdownReport: Sendable {
             "| call | ufrags | outcome | controlling end (as its agent names it) | controlled end | time to connect | restarts | seen at |",
             "| --- | --- | --- | --- | --- | ---: | ---: | --- |",
         ]
-        func end(_ end: ICECall.End?) -> String {
-            guard let end else { return "" }
-            return "\(end.type?.rawValue ?? "?") \(end.address)" + (end.base.map { " (from \($0))" } ?? "")
-        }
+        func end(_ end: ICECall.End?) -> String { end.map(Verdict.callEnd) ?? "" }
         for call in told.prefix(Self.rowsPerTable) {
             let ufrags = call.generations.map { "`\($0.joined(separator: " / "))`" }.joined(separator: ", then ")
             let time = call.timeToConnectMilliseconds.map(milliseconds) ?? ""

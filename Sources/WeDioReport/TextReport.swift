@@ -174,12 +174,9 @@ public struct TextReport: Sendable {
             "", bold("Call \(call.id)") + "  ufrags \(call.generations.first?.joined(separator: " / ") ?? "?")"
                 + (later.isEmpty ? "" : "  (then \(later.joined(separator: ", then ")))"),
         ]
-        func end(_ end: ICECall.End) -> String {
-            "\(end.type?.rawValue ?? "?") \(end.address)" + (end.base.map { " (from \($0))" } ?? "")
-        }
         let time = call.timeToConnectMilliseconds.map { " in \(Diagnosis.formatMilliseconds($0))" } ?? ""
         if let a = call.controlling, let b = call.controlled {
-            lines.append("  \(call.outcome.rawValue)\(time) via \(end(a)) ↔ \(end(b))")
+            lines.append("  \(call.outcome.rawValue)\(time) via \(Verdict.callEnd(a)) ↔ \(Verdict.callEnd(b))")
         } else {
             lines.append("  \(call.outcome.rawValue)\(time)")
         }

@@ -51,6 +51,11 @@ public enum Verdict {
         "\(pair.localType?.rawValue ?? "?") ↔ \(pair.remoteType?.rawValue ?? "?") (\(end(pair.local, pair.localCandidate)) ↔ \(end(pair.remote, pair.remoteCandidate)))"
     }
 
+    /// A call's end as its agent names it: "srflx 198.51.100.2:52626 (from 10.1.0.2:52626)".
+    public static func callEnd(_ end: ICECall.End) -> String {
+        "\(end.type?.rawValue ?? "?") \(end.address)" + (end.base.map { " (from \($0))" } ?? "")
+    }
+
     /// A pair end: the wire address, and the candidate the agent names it by when that differs
     /// ("10.1.0.2:52626 as 198.51.100.2:52626": a check from inside a NAT).
     public static func end(_ wire: TransportAddress, _ named: TransportAddress?) -> String {

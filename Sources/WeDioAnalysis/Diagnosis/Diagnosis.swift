@@ -801,16 +801,17 @@ public enum Diagnosis {
 }
 
 /// Puts a vantage point's capture times on the reference clock (the first vantage point's).
-struct ReferenceClock {
+public struct ReferenceClock: Sendable {
     var offsets: [String: Double]
 
-    init(_ result: AnalysisResult) {
+    public init(_ result: AnalysisResult) {
         var offsets: [String: Double] = [:]
         for vantage in result.vantages { offsets[vantage.name] = vantage.clockOffsetMilliseconds }
         self.offsets = offsets
     }
 
-    func time(_ time: CaptureTime, _ vantage: String) -> CaptureTime {
+    /// A vantage point's time on the reference clock (the first vantage point's).
+    public func time(_ time: CaptureTime, _ vantage: String) -> CaptureTime {
         guard let offset = offsets[vantage], offset != 0 else { return time }
         return time.subtracting(milliseconds: offset)
     }

@@ -50,9 +50,8 @@ public struct ICECall: Sendable, Hashable {
 }
 
 extension CallAssembly {
-    /// Groups the sessions into calls and tells each call once. `offsets`: per vantage point, milliseconds to
-    /// subtract from its times to put them on the reference clock.
-    static func calls(_ sessions: [ICESession], allocations: [TURNAllocation], offsets: [String: Double]) -> [ICECall] {
+    /// Groups the sessions into calls and tells each call once, its times on the reference clock.
+    static func calls(_ sessions: [ICESession], allocations: [TURNAllocation], clock: ReferenceClock) -> [ICECall] {
         guard !sessions.isEmpty else { return [] }
         // Union-find over sessions: the same ufrags anywhere, or a restart of one another.
         var parent = Array(sessions.indices)
@@ -85,10 +84,7 @@ extension CallAssembly {
             if groups[group] == nil { order.append(group) }
             groups[group, default: []].append(index)
         }
-        func onReference(_ time: CaptureTime, _ vantage: String) -> CaptureTime {
-            guard let offset = offsets[vantage] else { return time }
-            return CaptureTime(nanoseconds: time.nanoseconds - Int64((offset * 1_000_000).rounded()))
-        }
+        let onReference = clock.time
         var relayedOwner: [TransportAddress: [String]] = [:]
         for allocation in allocations {
             for relayed in allocation.relayedAddresses { relayedOwner[relayed, default: []].append(allocation.id) }
@@ -100,14 +96,15 @@ extension CallAssembly {
                 let (a, b) = (onReference(sessions[$0].firstCheck, sessions[$0].vantage), onReference(sessions[$1].firstCheck, sessions[$1].vantage))
                 return abs(a.milliseconds(since: b)) > 1 ? a < b : $0 < $1
             }
-            return call(id: "call-\(number + 1)", members.map { sessions[$0] }, onReference: onReference, relayedOwner: relayedOwner)
+            return call(id: "call-\(number + 1)", members.map { sessions[$0] }, clock: clock, relayedOwner: relayedOwner)
         }
     }
 
     private static func call(
-        id: String, _ members: [ICESession], onReference: (CaptureTime, String) -> CaptureTime,
+        id: String, _ members: [ICESession], clock: ReferenceClock,
         relayedOwner: [TransportAddress: [String]]
     ) -> ICECall {
+        let onReference = clock.time
         // Generations: distinct ufrag pairs in order of first check.
         var generations: [[String]] = []
         for session in members where !generations.contains(where: { Set($0) == Set(session.ufrags) }) {
