@@ -6,6 +6,8 @@ import WeDioSTUN
 public struct CredentialStore: Sendable {
     /// ufrag → prepared password.
     public private(set) var icePasswords: [String: String] = [:]
+    /// ufrag → its key, prepared once (a dense capture checks a million messages against a few keys).
+    private var iceKeys: [String: STUNKey] = [:]
     /// username → prepared password.
     public private(set) var turnPasswords: [String: String] = [:]
 
@@ -13,7 +15,10 @@ public struct CredentialStore: Sendable {
 
     public var isEmpty: Bool { icePasswords.isEmpty && turnPasswords.isEmpty }
 
-    public mutating func addICE(ufrag: String, password: String) { icePasswords[ufrag] = password }
+    public mutating func addICE(ufrag: String, password: String) {
+        icePasswords[ufrag] = password
+        iceKeys[ufrag] = .shortTerm(password: password)
+    }
     public mutating func addTURN(username: String, password: String) { turnPasswords[username] = password }
 
     /// The key a request was protected with, from its USERNAME (or USERHASH) and REALM.
@@ -30,8 +35,8 @@ public struct CredentialStore: Sendable {
                 return .longTerm(username: username, realm: realm, password: password, algorithm: algorithm)
             }
             // ICE: USERNAME is "RFRAG:LFRAG"; the key is the receiver's (RFRAG's) password (RFC 8445 §7.2.2).
-            let ufrag = username.split(separator: ":", maxSplits: 1).first.map(String.init) ?? username
-            return icePasswords[ufrag].map { .shortTerm(password: $0) }
+            let ufrag = username.utf8.firstIndex(of: UInt8(ascii: ":")).map { String(username[..<$0]) } ?? username
+            return iceKeys[ufrag]
         }
         if case .digest(let digest) = message.value(.userhash), let realm {
             let hash = digest.bytes

@@ -20,6 +20,25 @@ struct DigestTests {
         // HMAC-SHA1 with an empty key and empty data (a well-known value).
         #expect(Self.hex(Digests.hmacSHA1(key: [], data: [])) == "fbdb1d1b18aa6c08324b7d64b71fb76370690e1d")
     }
+
+    @Test("A prepared HMAC-SHA1 key gives RFC 2202's values (keys shorter than, equal to and longer than a block) and libcrypto's HMAC() on every length")
+    func preparedKey() {
+        let cases: [(key: [UInt8], data: [UInt8], mac: String)] = [
+            ([UInt8](repeating: 0x0B, count: 20), Array("Hi There".utf8), "b617318655057264e28bc0b6fb378c8ef146be00"),
+            (Array("Jefe".utf8), Array("what do ya want for nothing?".utf8), "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"),
+            ([UInt8](repeating: 0xAA, count: 80), Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8),
+             "aa4ae5e15272d00e95705637ce8a3b55ed402112"),
+            ([], [], "fbdb1d1b18aa6c08324b7d64b71fb76370690e1d"),
+        ]
+        for vector in cases {
+            #expect(Self.hex(HMACSHA1Key(key: vector.key).mac(vector.data)) == vector.mac)
+        }
+        let key = HMACSHA1Key(key: Array("server-password-000".utf8))
+        for length in [0, 1, 55, 56, 63, 64, 65, 119, 120, 128, 200, 1_000] {
+            let data = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+            #expect(key.mac(data) == Digests.hmacSHA1(key: Array("server-password-000".utf8), data: data), "length \(length)")
+        }
+    }
 }
 
 extension String {

@@ -4,9 +4,17 @@ import WeDioBasics
 /// A MESSAGE-INTEGRITY key (RFC 8489 §9): the short-term password itself, or for long-term credentials
 /// MD5 / SHA-256 of `username:realm:password`.
 public struct STUNKey: Hashable, Sendable {
-    public var bytes: [UInt8]
+    public let bytes: [UInt8]
+    /// The same key prepared for HMAC-SHA1 once: MESSAGE-INTEGRITY is checked on every message.
+    let sha1: HMACSHA1Key
 
-    public init(bytes: [UInt8]) { self.bytes = bytes }
+    public init(bytes: [UInt8]) {
+        self.bytes = bytes
+        sha1 = HMACSHA1Key(key: bytes)
+    }
+
+    public static func == (a: STUNKey, b: STUNKey) -> Bool { a.bytes == b.bytes }
+    public func hash(into hasher: inout Hasher) { hasher.combine(bytes) }
 
     /// Short-term credential (RFC 8489 §9.1.1): the (already prepared) password's UTF-8 bytes.
     public static func shortTerm(password: String) -> STUNKey {
@@ -64,6 +72,6 @@ public enum Integrity {
     /// The full MAC for an integrity attribute type.
     public static func mac(for type: AttributeType, input: [UInt8], key: STUNKey) -> [UInt8] {
         if type == .messageIntegritySHA256 { return Digests.hmacSHA256(key: key.bytes, data: input) }
-        return Digests.hmacSHA1(key: key.bytes, data: input)
+        return key.sha1.mac(input)
     }
 }
