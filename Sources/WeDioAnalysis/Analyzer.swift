@@ -13,6 +13,9 @@ public struct Analyzer: Sendable {
         public var signalledCandidates: [SignalledCandidate] = []
         /// What browsers said about their ICE (`--webrtc-internals`), set beside the wire's calls.
         public var browserViews: [BrowserView] = []
+        /// Payload types the offer/answer mapped (`--sdp`, webrtc-internals dumps): codecs and clock rates of
+        /// RTP streams.
+        public var signalledCodecs: [SignalledCodec] = []
         /// How many messages `keepMessages` keeps (the first ones); the rest are counted.
         public var messagesKept = Limits.messagesKept
 
@@ -58,6 +61,9 @@ public struct Analyzer: Sendable {
 
     public init(options: Options = Options()) {
         self.options = options
+        for codec in options.signalledCodecs where media.codecs[codec.payloadType] == nil {
+            media.codecs[codec.payloadType] = codec
+        }
     }
 
     /// Derives timeline events as messages arrive (a live capture's NDJSON stream); `drainLiveEvents` takes them.
@@ -108,7 +114,8 @@ public struct Analyzer: Sendable {
         switch kind {
         case .rtp: min(count, 12)  // payload type, sequence number, SSRC
         case .tls: first == 22 ? min(count, 4_096) : 0  // a handshake record: the ClientHello's ALPN and SNI
-        case .rtcp, .zrtp, .turnTCPData, .unknown: 0
+        case .rtcp: min(count, 8)  // the first packet's sender SSRC (in clear under SRTCP)
+        case .zrtp, .turnTCPData, .unknown: 0
         case .icmpError: min(count, 20)  // the quoted STUN header
         case .stun, .classicSTUN, .channelData, .dtls: count
         }

@@ -37,6 +37,26 @@ public enum CallAssembly {
                 allocations.append(allocation)
             }
         }
+        var mediaStreams: [MediaStreamSummary] = []
+        var mediaStreamsDropped = 0
+        for (name, analyzer) in vantages {
+            var sessionByFlow: [FiveTuple: String] = [:]
+            for session in sessions where session.vantage == name {
+                for pair in session.pairs where pair.media != nil {
+                    let flow = FiveTuple(source: pair.local, destination: pair.remote, transport: pair.transport).canonical
+                    if sessionByFlow[flow] == nil { sessionByFlow[flow] = session.id }
+                }
+            }
+            let flows = analyzer.media.flows
+            for stream in analyzer.media.streams {
+                let rtcp = flows.indices.contains(stream.flowIndex)
+                    ? flows[stream.flowIndex].rtcpSenders.filter { $0.ssrc == stream.ssrc && $0.direction == stream.direction }
+                        .reduce(0) { $0 + $1.packets } : 0
+                mediaStreams.append(
+                    MediaStreamSummary(stream: stream, vantage: name, session: sessionByFlow[stream.flow.canonical], rtcpPackets: rtcp))
+            }
+            mediaStreamsDropped += analyzer.media.streamsDropped
+        }
         ICERestarts.link(&sessions)
         SDPCandidates.annotate(&sessions, with: vantages.first?.analyzer.options.signalledCandidates ?? [])
         PeerSide.attach(to: &allocations, vantages: vantages)
@@ -44,6 +64,8 @@ public enum CallAssembly {
             inputs: inputs, statistics: statistics, methodCounts: methodCounts, messages: messages,
             transactions: TransactionTracker.merged(trackers), iceSessions: sessions)
         result.messagesDropped = droppedMessages
+        result.mediaStreams = mediaStreams
+        result.mediaStreamsDropped = mediaStreamsDropped
         result.turnAllocations = allocations
         // TLS/DTLS on 443 is TURN only on evidence: a server that answered STUN/TURN in clear is one.
         var clearServers = Set(allocations.map(\.server.ip))

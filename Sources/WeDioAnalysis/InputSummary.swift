@@ -163,6 +163,10 @@ public struct AnalysisResult: Sendable {
     public var calls: [ICECall] = []
     /// Each browser's own view of its ICE (a webrtc-internals dump) against the wire's call.
     public var browserComparisons: [BrowserComparison] = []
+    /// Every RTP stream (SSRC, direction, flow) at every vantage point, in order of first packet.
+    public var mediaStreams: [MediaStreamSummary] = []
+    /// Streams beyond `Limits.rtpStreams`, counted only.
+    public var mediaStreamsDropped = 0
 
     public init(
         inputs: [InputSummary], statistics: Statistics, methodCounts: [String: Int], messages: [MessageRecord],

@@ -50,6 +50,15 @@ public enum Limits {
 
     /// Flows whose media (DTLS, RTP, RTCP) is counted per pair. A call has a handful; beyond this, counted only.
     public static let mediaFlows = 65_536
+    /// RTP streams (SSRC, direction, flow) followed; later ones are counted on their flow only.
+    public static let rtpStreams = 65_536
+    /// Silences kept per RTP stream, and stalls per direction of a flow; later ones are counted.
+    public static let gapsPerStream = 16
+    public static let stallsPerFlow = 64
+    /// Bins of the bitrate picture per direction of a flow (merged pairwise when full).
+    public static let bitrateBins = 512
+    /// SSRCs kept per flow for RTCP.
+    public static let rtcpSendersPerFlow = 16
 
     /// Classic (RFC 3489) request ids remembered so that their responses are recognised off port 3478.
     public static let classicRequests = 4_096

@@ -88,6 +88,7 @@ struct CredentialOptions: ParsableArguments {
         }
         var options = Analyzer.Options(keepMessages: keepMessages, credentials: store)
         options.signalledCandidates = texts.flatMap(SDPCandidates.parse)
+        options.signalledCodecs = texts.flatMap(SDPCodecs.parse)
         options.browserViews = views
         return options
     }

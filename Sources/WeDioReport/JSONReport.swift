@@ -7,7 +7,7 @@ import WeDioSTUN
 /// The JSON report (Schemas/wedio-report.schema.json). Keys are sorted and every list is ordered by
 /// first appearance, so the same capture always gives the same bytes. Passwords never appear.
 public struct JSONReport: Sendable {
-    public static let schemaVersion = "0.5"
+    public static let schemaVersion = "0.6"
 
     public var toolVersion: String
     /// Adds every decoded STUN message with its attributes (`--messages`).
@@ -143,6 +143,8 @@ public struct JSONReport: Sendable {
         var icmpErrors: [ICMP]
         var inputs: [Input]
         var liveWindow: Window?
+        var mediaStreams: Mapped<MediaStreamSummary, MediaStreamJSON>
+        var mediaStreamsDropped: Int
         var messages: Mapped<MessageRecord, Message>?
         var natBehaviour: [Behaviour]
         var natMappings: Mapped<NATMapping, Mapping>
@@ -177,6 +179,8 @@ public struct JSONReport: Sendable {
             }
             vantageLinks = result.vantageLinks.map(Link.init)
             natMappings = Mapped(result.natMappings, Mapping.init)
+            mediaStreams = Mapped(result.mediaStreams, MediaStreamJSON.init)
+            mediaStreamsDropped = result.mediaStreamsDropped
             natBehaviour = result.natBehaviour.map(Behaviour.init)
             findings = result.findings.map(FindingJSON.init)
             verdict = Verdict.sentence(result)
@@ -187,6 +191,98 @@ public struct JSONReport: Sendable {
             liveWindow = result.liveWindow.map(Window.init)
         }
     }
+
+    /// One RTP stream (SSRC, direction, flow): counts, loss and jitter as RFC 3550 defines them.
+    struct MediaStreamJSON: DirectJSONObject {
+        struct Gap: Encodable {
+            var durationMs: Double
+            var end, start: String
+        }
+
+        var bytes, duplicates, expected, lost, markers, packets, reordered, rtcpPackets, gapsDropped: Int
+        var clockRate: Int?
+        var clockRateSource, codec, session: String?
+        var destination, source, transport, ssrc, role, vantage, firstTime, lastTime: String
+        var durationMs: Double
+        var jitterMs, maxJitterMs, kbps: Double?
+        var gaps: [Gap]
+        var payloadTypes: [Int]
+        var throughTurn: Bool
+
+        init(_ summary: MediaStreamSummary) {
+            let stream = summary.stream
+            bytes = stream.bytes
+            duplicates = stream.duplicates
+            expected = stream.expected
+            lost = stream.lost
+            markers = stream.markers
+            packets = stream.packets
+            reordered = stream.reordered
+            rtcpPackets = summary.rtcpPackets
+            gapsDropped = stream.gapsDropped
+            clockRate = stream.clockRate
+            clockRateSource = stream.clockSource?.rawValue
+            codec = stream.codec
+            session = summary.session
+            source = stream.flow.source.description
+            destination = stream.flow.destination.description
+            transport = stream.flow.transport.rawValue
+            ssrc = JSONReport.hex32(stream.ssrc)
+            role = stream.role.rawValue
+            vantage = summary.vantage
+            firstTime = TimeFormat.rfc3339(stream.firstTime)
+            lastTime = TimeFormat.rfc3339(stream.lastTime)
+            durationMs = JSONReport.rounded(stream.durationMilliseconds)
+            jitterMs = stream.jitterMilliseconds.map(JSONReport.rounded)
+            maxJitterMs = stream.maxJitterMilliseconds.map(JSONReport.rounded)
+            kbps = stream.kilobitsPerSecond.map(JSONReport.rounded)
+            gaps = stream.gaps.map {
+                Gap(durationMs: JSONReport.rounded($0.milliseconds), end: TimeFormat.rfc3339($0.end), start: TimeFormat.rfc3339($0.start))
+            }
+            payloadTypes = stream.payloadTypeList
+            throughTurn = stream.throughTURN
+        }
+
+        func writeFields(_ writer: inout FieldWriter) throws {
+            writer.field("bytes", bytes)
+            writer.field("clockRate", clockRate)
+            writer.field("clockRateSource", clockRateSource)
+            writer.field("codec", codec)
+            writer.field("destination", destination)
+            writer.field("duplicates", duplicates)
+            try writer.field("durationMs", durationMs)
+            writer.field("expected", expected)
+            writer.field("firstTime", firstTime)
+            try writer.encodable("gaps", gaps)
+            writer.field("gapsDropped", gapsDropped)
+            try writer.field("jitterMs", jitterMs)
+            try writer.field("kbps", kbps)
+            writer.field("lastTime", lastTime)
+            writer.field("lost", lost)
+            writer.field("markers", markers)
+            try writer.field("maxJitterMs", maxJitterMs)
+            writer.field("packets", packets)
+            writer.field("payloadTypes", payloadTypes)
+            writer.field("reordered", reordered)
+            writer.field("role", role)
+            writer.field("rtcpPackets", rtcpPackets)
+            writer.field("session", session)
+            writer.field("source", source)
+            writer.field("ssrc", ssrc)
+            writer.field("throughTurn", throughTurn)
+            writer.field("transport", transport)
+            writer.field("vantage", vantage)
+        }
+    }
+
+    /// An SSRC as eight hex digits, as tshark and webrtc-internals show it.
+    public static func hex32(_ value: UInt32) -> String {
+        let digits = String(value, radix: 16)
+        return "0x" + String(repeating: "0", count: 8 - digits.count) + digits
+    }
+
+    /// Three decimals: a report's numbers do not change with the last bits of a double.
+    static func rounded(_ value: Double) -> Double { (value * 1_000).rounded() / 1_000 }
 
     /// `wedio sniff --report-every`: the window this report covers.
     struct Window: Encodable {
@@ -803,6 +899,23 @@ public struct JSONReport: Sendable {
             var firstRtpTime, dtlsHandshakeStartTime, dtlsFirstApplicationDataTime: String?
             var dtlsClient: String?
             var dtlsAlerts: Int
+            var sctpBytes: [String: Int]
+            var stalls: [Stall]
+            var stallsDropped: Int
+            var bitrate: Bitrate
+
+            struct Stall: Encodable {
+                var direction: String
+                var durationMs: Double
+                var end, start: String
+            }
+
+            /// RTP kbit/s per bin of `binMs`, from `start`, each direction.
+            struct Bitrate: Encodable {
+                var binMs: Int
+                var localToRemoteKbps, remoteToLocalKbps: [Double]
+                var start: String?
+            }
 
             /// Direction 0 is the media flow's first direction; both are named from the pair's view.
             init(_ flow: MediaFlow, local: TransportAddress) {
@@ -823,9 +936,27 @@ public struct JSONReport: Sendable {
                 dtlsFirstApplicationDataTime = flow.firstApplicationData.map(TimeFormat.rfc3339)
                 dtlsClient = flow.clientHelloDirection.map { ($0 == 0) == forward ? "local" : "remote" }
                 dtlsAlerts = flow.dtlsAlerts
+                sctpBytes = split(flow.sctpBytes)
+                stalls = flow.stalls.map {
+                    Stall(
+                        direction: ($0.direction == 0) == forward ? "localToRemote" : "remoteToLocal",
+                        durationMs: JSONReport.rounded($0.milliseconds), end: TimeFormat.rfc3339($0.end), start: TimeFormat.rfc3339($0.start))
+                }
+                stallsDropped = flow.stallsDropped
+                // Both directions on one time axis: the earlier start, the coarser bin.
+                let series = forward ? (flow.bitrate[0], flow.bitrate[1]) : (flow.bitrate[1], flow.bitrate[0])
+                bitrate = MediaJSON.bitrate(series.0, series.1)
             }
 
-            func writeFields(_ writer: inout FieldWriter) {
+            static func bitrate(_ outbound: BitrateSeries, _ inbound: BitrateSeries) -> Bitrate {
+                let aligned = BitrateAxis(outbound, inbound)
+                return Bitrate(
+                    binMs: Int(aligned.binMilliseconds), localToRemoteKbps: aligned.first.map(JSONReport.rounded),
+                    remoteToLocalKbps: aligned.second.map(JSONReport.rounded), start: aligned.start.map(TimeFormat.rfc3339))
+            }
+
+            func writeFields(_ writer: inout FieldWriter) throws {
+                try writer.encodable("bitrate", bitrate)
                 writer.field("bytes", bytes)
                 writer.field("dtlsAlerts", dtlsAlerts)
                 writer.field("dtlsClient", dtlsClient)
@@ -838,7 +969,10 @@ public struct JSONReport: Sendable {
                 writer.field("rtcpPackets", rtcpPackets)
                 writer.field("rtpLostEstimate", rtpLostEstimate)
                 writer.field("rtpPackets", rtpPackets)
+                writer.field("sctpBytes", sctpBytes)
                 writer.field("ssrcs", ssrcs)
+                try writer.encodable("stalls", stalls)
+                writer.field("stallsDropped", stallsDropped)
             }
         }
 

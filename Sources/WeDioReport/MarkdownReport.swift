@@ -31,6 +31,7 @@ public struct MarkdownReport: Sendable {
             out.append("… \(result.iceSessions.count - Self.rowsPerTable) more ICE sessions (see the JSON report).")
             out.append("")
         }
+        out.append(contentsOf: media(result))
         out.append(contentsOf: turn(result))
         out.append(contentsOf: nat(result))
         out.append(contentsOf: diagram(result))
@@ -174,6 +175,47 @@ public struct MarkdownReport: Sendable {
                     + "\(media.bytes.total) bytes; \(media.ssrcs.count) SSRCs; about \(media.rtpLost.total) RTP packets lost.")
         }
         out.append("")
+        return out
+    }
+
+    /// Every RTP stream, then each connected session's bitrate picture (both directions of its selected pair).
+    func media(_ result: AnalysisResult) -> [String] {
+        guard !result.mediaStreams.isEmpty else { return [] }
+        var out = [
+            "## Media", "",
+            "RTP streams per SSRC and direction (headers are in clear under SRTP). Loss and jitter as RFC 3550 "
+                + "defines them; a clock rate marked *inferred* comes from the stream's own timestamps (no SDP given).", "",
+            "| vantage | session | from → to | SSRC | payload | packets | kbit/s | lost | jitter (max) ms | dup / late | silences | RTCP |",
+            "| --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for summary in result.mediaStreams.prefix(Self.rowsPerTable) {
+            let stream = summary.stream
+            var payload = stream.payloadTypeList.map(String.init).joined(separator: ",")
+            if let codec = stream.codec { payload += " \(codec)" } else if let rate = stream.clockRate { payload += " (\(rate) Hz *inferred*)" }
+            if stream.role != .media { payload += " \(stream.role.rawValue)" }
+            let jitter = stream.jitterMilliseconds.map {
+                "\(MediaText.two($0)) (\(MediaText.two(stream.maxJitterMilliseconds ?? $0)))"
+            } ?? "—"
+            let silences = stream.gaps.isEmpty ? "0" : "\(stream.gaps.count + stream.gapsDropped), longest \(milliseconds(stream.gaps.map(\.milliseconds).max() ?? 0))"
+            out.append(
+                "| \(cell(summary.vantage)) | \(summary.session ?? "—") | \(stream.flow.source) → \(stream.flow.destination)"
+                    + (stream.throughTURN ? " (TURN)" : "") + " | \(JSONReport.hex32(stream.ssrc)) | \(payload) | \(stream.packets) | "
+                    + "\(stream.kilobitsPerSecond.map(MediaText.one) ?? "—") | \(stream.lost) (\(MediaText.lossPercent(stream))) | \(jitter) | "
+                    + "\(stream.duplicates) / \(stream.reordered) | \(silences) | \(summary.rtcpPackets) |")
+        }
+        more(result.mediaStreams.count + result.mediaStreamsDropped, &out)
+        out.append("")
+        for session in result.iceSessions.prefix(10) {
+            guard let pair = session.selectedPair, let flow = pair.media else { continue }
+            let chart = MediaText.bitrateChart(flow, local: pair.local, title: "RTP kbit/s on \(session.id)")
+            guard !chart.isEmpty else { continue }
+            out.append(
+                "RTP bitrate of \(session.id) on \(pair.localNamed) ↔ \(pair.remoteNamed): first line local → remote, "
+                    + "second remote → local" + (flow.stalls.isEmpty ? "." : "; \(flow.stalls.count) stall(s), see Findings."))
+            out.append("")
+            out.append(contentsOf: chart)
+            out.append("")
+        }
         return out
     }
 

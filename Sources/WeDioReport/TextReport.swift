@@ -99,6 +99,13 @@ public struct TextReport: Sendable {
         if toldCalls.count > 10 { lines.append("… \(toldCalls.count - 10) more calls (see --format json)") }
         for session in result.iceSessions.prefix(10) { lines.append(contentsOf: renderSession(session)) }
         if result.iceSessions.count > 10 { lines.append("… \(result.iceSessions.count - 10) more ICE sessions (see --format json)") }
+        if !result.mediaStreams.isEmpty {
+            lines.append("")
+            lines.append(bold("Media streams") + " (RTP, per SSRC and direction)")
+            for summary in result.mediaStreams.prefix(20) { lines.append("  " + MediaText.streamLine(summary)) }
+            let more = result.mediaStreams.count - 20 + result.mediaStreamsDropped
+            if more > 0 { lines.append("  … \(more) more streams (see --format json)") }
+        }
         for allocation in result.turnAllocations.prefix(10) { lines.append(contentsOf: renderAllocation(allocation)) }
         if result.turnAllocations.count > 10 {
             lines.append("… \(result.turnAllocations.count - 10) more TURN allocations (see --format json)")

@@ -222,7 +222,7 @@ struct LiveCaptureTests {
         #expect(lines.last?.hasPrefix("{\"report\"") == true)
         let stats = try #require(report?["stats"] as? [String: Any])
         #expect(stats["stunMessages"] as? Int == 6)
-        #expect(report?["schemaVersion"] as? String == "0.5")
+        #expect(report?["schemaVersion"] as? String == "0.6")
     }
 
     // MARK: Under load, against tcpdump on the same interface

@@ -65,7 +65,8 @@ struct MarkdownReportTests {
     func mermaidWellFormed(capture: String) throws {
         let markdown = MarkdownReport(toolVersion: "test").render(Self.result([("v", capture)]))
         let lines = markdown.split(separator: "\n").map(String.init)
-        let start = try #require(lines.firstIndex(of: "```mermaid"))
+        // The sequence diagram (a media section's bitrate charts are Mermaid too, checked by rendering them).
+        let start = try #require(lines.indices.first { lines[$0] == "```mermaid" && lines.indices.contains($0 + 1) && lines[$0 + 1] == "sequenceDiagram" })
         let end = try #require(lines[start...].dropFirst().firstIndex(of: "```"))
         let body = lines[(start + 1)..<end]
         #expect(body.first == "sequenceDiagram")

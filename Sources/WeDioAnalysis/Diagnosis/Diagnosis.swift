@@ -18,6 +18,7 @@ public enum Diagnosis {
         messageFindings(result, clock: clock, into: &findings)
         captureFindings(result, clock: clock, into: &findings)
         icmpFindings(result, clock: clock, into: &findings)
+        mediaFindings(result, clock: clock, into: &findings)
         for comparison in result.browserComparisons where !comparison.agrees {
             findings.append(
                 Finding(

@@ -75,4 +75,7 @@ public enum FindingCode: String, Sendable, Hashable, CaseIterable {
     case oneSidedCapture = "one-sided-capture"
     case retransmissionsTooFast = "retransmissions-too-fast"
     case captureDroppedPackets = "capture-dropped-packets"
+    case mediaStall = "media-stall"
+    case oneWayMedia = "one-way-media"
+    case pairSwitch = "pair-switch"
 }

@@ -25,6 +25,8 @@ public enum TimelineKind: String, Sendable, Hashable, CaseIterable {
     case dtlsHandshakeStarted = "dtls-handshake-started"
     case dtlsConnected = "dtls-connected"
     case mediaStarted = "media-started"
+    case mediaStall = "media-stall"
+    case mediaResumed = "media-resumed"
     case consentLost = "consent-lost"
     case natRebinding = "nat-rebinding"
     case natDropped = "nat-dropped"
@@ -207,6 +209,15 @@ public struct Timeline: Sendable, Hashable {
             }
             if let lost = session.consent?.lostAt {
                 add(lost, vantage, .consentLost, "no consent answer for 30 s: consent lost", [session.id])
+            }
+        }
+        for stall in Diagnosis.mediaStalls(result) {
+            let pair = "\(stall.pair.localNamed) ↔ \(stall.pair.remoteNamed)"
+            add(stall.start, stall.vantage, .mediaStall, "no media \(stall.direction) on \(pair) from here", [stall.session])
+            if let end = stall.end {
+                add(
+                    end, stall.vantage, .mediaResumed,
+                    "media \(stall.direction) on \(pair) again after \(Diagnosis.formatMilliseconds(stall.milliseconds))", [stall.session])
             }
         }
         for change in result.mappingChanges {

@@ -45,6 +45,20 @@ public struct MediaFlow: Sendable, Hashable {
     public var dtlsAlerts = 0
     /// Some of it was unwrapped from TURN messages (see `MediaTable.record`).
     public var unwrappedFromTURN = false
+    /// DTLS application data (the SCTP of data channels, RFC 8261), bytes per direction.
+    public var sctpBytes = Directional()
+    /// RTCP senders (the SSRC after the first RTCP header, in clear under SRTCP too) by direction.
+    public var rtcpSenders: [RTCPSender] = []
+    /// RTP bytes over time, per direction.
+    public var bitrate: [BitrateSeries] = [BitrateSeries(), BitrateSeries()]
+    /// Times a direction carried no RTP for `MediaTable.silenceThreshold` or longer, between two packets.
+    public var stalls: [MediaStall] = []
+    public var stallsDropped = 0
+    /// The last RTP packet of each direction.
+    public var lastRTPTime: [CaptureTime?] = [nil, nil]
+    /// This flow's RTP streams (indexes into `MediaTable.streams`), and the one each direction used last.
+    public var streamIndexes: [Int] = []
+    var lastStream = Directional(first: -1, second: -1)
     var lastSequence = Directional(first: -1, second: -1)
     var sequenceSSRC0: UInt32?
     var sequenceSSRC1: UInt32?
@@ -73,6 +87,21 @@ public struct MediaFlow: Sendable, Hashable {
     public var payloadTypeList: [Int] { (0..<128).filter { payloadTypes & (UInt128(1) << UInt128($0)) != 0 } }
 }
 
+/// RTCP packets from one SSRC in one direction of a flow.
+public struct RTCPSender: Sendable, Hashable {
+    public var ssrc: UInt32
+    public var direction: Int
+    public var packets: Int
+}
+
+/// A direction of a flow without RTP for `MediaTable.silenceThreshold` or longer.
+public struct MediaStall: Sendable, Hashable {
+    public var direction: Int
+    public var start: CaptureTime
+    public var end: CaptureTime
+    public var milliseconds: Double { end.milliseconds(since: start) }
+}
+
 /// Per-flow media counters with fixed memory: an open-addressing table (multiply-mix hash of the flow,
 /// then a full comparison), no per-packet allocation. Beyond `Limits.mediaFlows` new flows are counted only.
 public struct MediaTable: Sendable {
@@ -81,6 +110,16 @@ public struct MediaTable: Sendable {
     private var flowKeys: [UInt64] = []
     public private(set) var flows: [MediaFlow] = []
     public private(set) var overflow = 0
+    /// RTP streams (SSRC and direction of a flow), in order of their first packet; beyond `Limits.rtpStreams`
+    /// counted on their flow only (`streamsDropped`).
+    public private(set) var streams: [RTPStream] = []
+    public private(set) var streamsDropped = 0
+    /// Payload types the SDP mapped (`--sdp`, webrtc-internals dumps), by number.
+    public var codecs: [Int: SignalledCodec] = [:]
+    /// A direction silent this long (milliseconds) has a gap or stall recorded: longer than any DTX
+    /// interval (Opus sends every 400 ms in silence) or a slow video frame rate, short enough that a
+    /// person notices the freeze.
+    public static let silenceThreshold = 2_000.0
     /// Starts small (a call has a few flows: the table stays in L1) and doubles at half load.
     private var mask = 1_023
 
@@ -91,7 +130,21 @@ public struct MediaTable: Sendable {
         let kept = flows.indices.filter { flows[$0].lastTime >= cutoff }
         let removed = flows.count - kept.count
         guard removed > 0 else { return 0 }
+        var renumbered = [Int](repeating: -1, count: flows.count)
+        for (new, old) in kept.enumerated() { renumbered[old] = new }
         flows = kept.map { flows[$0] }
+        // Streams of forgotten flows go with them; the rest point at their flow's new place.
+        streams = streams.compactMap { stream in
+            guard renumbered.indices.contains(stream.flowIndex), renumbered[stream.flowIndex] >= 0 else { return nil }
+            var stream = stream
+            stream.flowIndex = renumbered[stream.flowIndex]
+            return stream
+        }
+        for index in flows.indices {
+            flows[index].streamIndexes = []
+            flows[index].lastStream = Directional(first: -1, second: -1)
+        }
+        for (index, stream) in streams.enumerated() { flows[stream.flowIndex].streamIndexes.append(index) }
         flowKeys = kept.map { flowKeys[$0] }
         lastKey = 0
         lastIndex = 0
@@ -206,13 +259,36 @@ public struct MediaTable: Sendable {
         switch kind {
         case .rtp:
             guard let second = ByteCursor.getUInt8(bytes, at: 1), let sequence = ByteCursor.getUInt16(bytes, at: 2),
-                let ssrc = ByteCursor.getUInt32(bytes, at: 8)
+                let timestamp = ByteCursor.getUInt32(bytes, at: 4), let ssrc = ByteCursor.getUInt32(bytes, at: 8)
             else { return nil }
+            let size = length ?? bytes.count
             let started = flows[index].firstRTPTime == nil
             flows[index].rtp(direction: direction, payloadType: second, sequence: sequence, ssrc: ssrc, time: time)
+            flows[index].bitrate[direction].add(size, at: time)
+            if let last = flows[index].lastRTPTime[direction], time.milliseconds(since: last) >= Self.silenceThreshold {
+                if flows[index].stalls.count < Limits.stallsPerFlow {
+                    flows[index].stalls.append(MediaStall(direction: direction, start: last, end: time))
+                } else {
+                    flows[index].stallsDropped += 1
+                }
+            }
+            flows[index].lastRTPTime[direction] = time
+            if let stream = stream(ssrc: ssrc, flowIndex: index, direction: direction, flow: flow, sequence: sequence, timestamp: timestamp,
+                payloadType: second & 0x7F, time: time, throughTURN: throughTURN)
+            {
+                streams[stream].record(
+                    sequence: sequence, timestamp: timestamp, marker: second & 0x80 != 0, payloadType: second, length: size, time: time)
+            }
             return started ? .rtpStarted : nil
         case .rtcp:
             flows[index].rtcpPackets[direction] += 1
+            if let ssrc = ByteCursor.getUInt32(bytes, at: 4) {
+                if let known = flows[index].rtcpSenders.firstIndex(where: { $0.ssrc == ssrc && $0.direction == direction }) {
+                    flows[index].rtcpSenders[known].packets += 1
+                } else if flows[index].rtcpSenders.count < Limits.rtcpSendersPerFlow {
+                    flows[index].rtcpSenders.append(RTCPSender(ssrc: ssrc, direction: direction, packets: 1))
+                }
+            }
             return nil
         case .dtls:
             let handshake = flows[index].handshakeStart
@@ -227,7 +303,9 @@ public struct MediaTable: Sendable {
                         flows[index].handshakeStart = time
                     }
                 case 21: flows[index].dtlsAlerts += 1
-                case 23: if flows[index].firstApplicationData == nil { flows[index].firstApplicationData = time }
+                case 23:
+                    if flows[index].firstApplicationData == nil { flows[index].firstApplicationData = time }
+                    flows[index].sctpBytes[direction] += Int(length)
                 default: break
                 }
                 offset += 13 + Int(length)
@@ -238,6 +316,43 @@ public struct MediaTable: Sendable {
         default:
             return nil
         }
+    }
+
+    /// The stream of `ssrc` in `direction` of flow `flowIndex` (unwrapped from TURN or not), made on its first
+    /// packet (nil past the cap).
+    /// The direction's last stream first: packets of one stream come in runs.
+    private mutating func stream(
+        ssrc: UInt32, flowIndex: Int, direction: Int, flow: FiveTuple, sequence: UInt16, timestamp: UInt32, payloadType: UInt8,
+        time: CaptureTime, throughTURN: Bool
+    ) -> Int? {
+        // A TURN server's capture holds each relayed packet twice on this flow: unwrapped from the client's
+        // ChannelData or Send indication, and on the wire between relay and peer. Two streams, not duplicates.
+        let last = flows[flowIndex].lastStream[direction]
+        if last >= 0, last < streams.count, streams[last].ssrc == ssrc, streams[last].throughTURN == throughTURN { return last }
+        for candidate in flows[flowIndex].streamIndexes
+        where streams[candidate].ssrc == ssrc && streams[candidate].direction == direction && streams[candidate].throughTURN == throughTURN {
+            flows[flowIndex].lastStream[direction] = candidate
+            return candidate
+        }
+        guard streams.count < Limits.rtpStreams else {
+            streamsDropped += 1
+            return nil
+        }
+        var stream = RTPStream(
+            flow: flow, flowIndex: flowIndex, direction: direction, ssrc: ssrc, sequence: sequence, timestamp: timestamp, time: time)
+        stream.throughTURN = throughTURN
+        if let codec = codecs[Int(payloadType)] {
+            stream.codec = "\(codec.name)/\(codec.clockRate)"
+            stream.role = codec.role
+            stream.assignClock(rate: codec.clockRate, source: .signalled)
+        } else if let known = SDPCodecs.staticPayloadTypes[Int(payloadType)] {
+            stream.codec = "\(known.name)/\(known.clockRate)"
+            stream.assignClock(rate: known.clockRate, source: .staticPayloadType)
+        }
+        streams.append(stream)
+        flows[flowIndex].streamIndexes.append(streams.count - 1)
+        flows[flowIndex].lastStream[direction] = streams.count - 1
+        return streams.count - 1
     }
 
     /// The media flow between two transport addresses, if any: one probe of the table (a report asks
