@@ -205,7 +205,7 @@ struct MediaTests {
         let stalls = result.findings.filter { $0.code == .mediaStall }
         let stall = try #require(stalls.first)
         #expect(stalls.count == 1 && stall.severity == .warning)
-        #expect(stall.message.contains("no media remote → local for 5.0"))
+        #expect(stall.message.contains("no media remote → local (10.0.0.2:6000 → 198.51.100.9:6000) for 5.0"))
         #expect(stall.message.contains("while the other direction kept flowing"))
         #expect(stall.message.contains("consent checks on the pair went unanswered"))
         #expect(stall.message.contains("the NAT moved 10.0.0.1:5000 from 198.51.100.9:6000 to 198.51.100.9:7000"))
@@ -229,7 +229,7 @@ struct MediaTests {
         let result = try Self.analyze(capture, "stall-end")
         let stall = try #require(result.findings.first { $0.code == .mediaStall })
         #expect(stall.severity == .error)
-        #expect(stall.message.contains("no media remote → local from") && stall.message.contains("never came back"))
+        #expect(stall.message.contains("no media remote → local (10.0.0.2:6000 → 10.0.0.1:5000) from") && stall.message.contains("never came back"))
         #expect(stall.message.contains("Nothing on the wire here explains it."))
     }
 
@@ -322,5 +322,59 @@ struct MediaTests {
         let bare = Pipeline().analyze([InputSpec(path: try capture.write("sdp"))])
         let inferred = try #require(bare.mediaStreams.first { $0.stream.ssrc == 5 })
         #expect(inferred.stream.clockRate == 48_000 && inferred.stream.clockSource == .inferred && inferred.stream.codec == nil)
+    }
+}
+
+/// The lab's staged calls (`fixtures/lab/make-ice-fixtures.sh media-one-way-drop media-nat-rebind`): real
+/// aiortc calls where the network was changed under the call; runs differ in ports and times, so the checks
+/// are on what was found and why, with durations in ranges.
+@Suite("Media in the lab's staged calls")
+struct MediaLabTests {
+    static func analyze(_ scenario: String, _ vantages: [(String, String)]) -> AnalysisResult {
+        Pipeline().analyze(vantages.map { InputSpec(path: Fixtures.path("ice/\(scenario)/\($0.1).pcap"), vantage: $0.0) })
+    }
+
+    @Test("B's router drops inbound UDP for 5 s: inside B, one stall of A's media of about 5 s, blamed on unanswered consent; inside A nothing is wrong")
+    func oneWayDrop() throws {
+        let atB = Self.analyze("media-one-way-drop", [("b-inside", "b-inside")])
+        let stalls = Diagnosis.mediaStalls(atB)
+        let stall = try #require(stalls.first)
+        #expect(stalls.count == 1)
+        #expect(stall.direction == "local → remote" && stall.end != nil && stall.otherDirectionFlowed)  // A (controlling) → B
+        #expect(stall.milliseconds > 4_500 && stall.milliseconds < 5_600, "\(stall.milliseconds)")
+        #expect(stall.causeKinds.contains(.consentUnanswered))
+        #expect(atB.findings.filter { $0.code == .mediaStall }.map(\.severity) == [.warning])
+        // The silent stream says the same: one gap of the same length, nothing lost by sequence number after it
+        // (the router dropped them: those numbers never arrived).
+        let silent = try #require(atB.mediaStreams.filter { $0.stream.flow.destination.ip == .v4(0x0A02_0002) }.max { $0.stream.packets < $1.stream.packets })
+        #expect(silent.stream.gaps.count == 1 && silent.stream.lost > 0)
+        let atA = Self.analyze("media-one-way-drop", [("a-inside", "a-inside")])
+        #expect(!atA.findings.contains { $0.code == .mediaStall || $0.code == .oneWayMedia }, "\(atA.findings.map(\.message))")
+    }
+
+    @Test("A's router remaps A mid-call: inside A media from B stops for good, blamed on the rebinding seen between inside and outside; outside it is a NAT rebinding, not an ICE pair switch, and the NAT is not called symmetric")
+    func natRebind() throws {
+        let result = Self.analyze("media-nat-rebind", [("ai", "a-inside"), ("ao", "a-outside")])
+        let inside = try #require(Diagnosis.mediaStalls(result).first { $0.vantage == "ai" })
+        #expect(inside.end == nil && inside.direction == "remote → local")
+        #expect(inside.causeKinds.isSuperset(of: [.natRebinding, .consentUnanswered]))
+        let stall = try #require(result.findings.first { $0.code == .mediaStall && $0.message.hasPrefix("ICE ai/") })
+        #expect(stall.severity == .error && stall.message.contains("(a rebinding: the peer still sends to the old address)"))
+        let switched = try #require(result.findings.first { $0.code == .pairSwitch })
+        #expect(switched.severity == .warning && switched.message.contains("Not a choice of ICE: the NAT in front of 10.1.0.2:"))
+        #expect(!result.findings.contains { $0.code == .symmetricNATWithoutRelay })
+        #expect(result.natBehaviour.allSatisfy { $0.mapping != .endpointDependent && $0.mapping != .addressAndPortDependent })
+    }
+
+    @Test("Relayed call whose allocations are not refreshed: inside B the stall is blamed on B's allocation expiring; inside A on the far end's relay, whose allocation A cannot see")
+    func turnExpiry() throws {
+        let atB = Self.analyze("media-turn-expiry", [("b-inside", "b-inside")])
+        let stallAtB = try #require(Diagnosis.mediaStalls(atB).first)
+        #expect(stallAtB.end == nil && stallAtB.causeKinds.contains(.turnExpired))
+        #expect(atB.findings.contains { $0.code == .allocationExpired })
+        #expect(atB.findings.contains { $0.code == .mediaStall && $0.severity == .error && $0.message.contains("expired at") })
+        let atA = Self.analyze("media-turn-expiry", [("a-inside", "a-inside")])
+        let stallAtA = try #require(Diagnosis.mediaStalls(atA).first)
+        #expect(stallAtA.end == nil && stallAtA.causeKinds.contains(.relayElsewhere))
     }
 }

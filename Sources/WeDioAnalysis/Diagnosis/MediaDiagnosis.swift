@@ -19,6 +19,8 @@ public struct MediaStallReport: Sendable, Hashable {
 
     public enum Cause: String, Sendable, Hashable {
         case consentUnanswered, natRebinding, turnExpired, permissionLapsed, iceRestart, pairSwitch, captureDrops
+        /// An end of the pair is a relayed address whose allocation this capture does not show.
+        case relayElsewhere
     }
 }
 
@@ -77,10 +79,12 @@ extension Diagnosis {
         {
             add(
                 .consentUnanswered,
-                "\(consent.unansweredInSilence) consent checks on the pair went unanswered from \(clockText(silenceStart, result)) "
+                "\(consent.unansweredInSilence) consent check\(consent.unansweredInSilence == 1 ? "" : "s") on the pair went unanswered from "
+                    + "\(clockText(silenceStart, result)) "
                     + "(\(formatMilliseconds(silence)) without an answer): the path itself broke")
         }
-        for change in result.mappingChanges where change.vantage == session.vantage || change.vantage.isEmpty {
+        // Changes seen between two vantage points carry the inside one's name: matched by address, not vantage.
+        for change in result.mappingChanges {
             guard inWindow(change.time), ends.contains(change.internalAddress) || ends.contains(change.previous) || ends.contains(change.current)
             else { continue }
             add(
@@ -109,6 +113,14 @@ extension Diagnosis {
                     "the TURN channel 0x\(String(channel.number, radix: 16)) to \(channel.peer) lapsed at \(clockText(channel.expires, result))")
             }
         }
+        let visibleRelays = Set(result.turnAllocations.filter { $0.vantage == session.vantage }.flatMap(\.relayedAddresses))
+        for (address, type) in [(pair.localNamed, pair.localType), (pair.remoteNamed, pair.remoteType)]
+        where type == .relay && !visibleRelays.contains(address) {
+            add(
+                .relayElsewhere,
+                "\(address) is a TURN relayed address whose allocation is not in this capture: an allocation that expired or a "
+                    + "permission that lapsed there looks like this from here")
+        }
         for other in result.iceSessions where other.restartOf == session.id && inWindow(other.firstCheck) {
             add(.iceRestart, "ICE restarted at \(clockText(other.firstCheck, result)) (session \(other.id))")
         }
@@ -135,7 +147,8 @@ extension Diagnosis {
         for stall in mediaStalls(result) {
             let pairText = "\(stall.pair.localNamed) ↔ \(stall.pair.remoteNamed)"
             let duration = stall.end == nil ? "from \(clockText(stall.start, result)) and never came back" : "for \(formatMilliseconds(stall.milliseconds)) from \(clockText(stall.start, result))"
-            var message = "ICE \(stall.session): no media \(stall.direction) \(duration) on the pair \(pairText)"
+            let (from, to) = stall.direction == "local → remote" ? (stall.pair.localNamed, stall.pair.remoteNamed) : (stall.pair.remoteNamed, stall.pair.localNamed)
+            var message = "ICE \(stall.session): no media \(stall.direction) (\(from) → \(to)) \(duration) on the pair \(pairText)"
             message += stall.otherDirectionFlowed ? " while the other direction kept flowing." : "."
             if stall.causes.isEmpty {
                 message += " Nothing on the wire here explains it."
@@ -149,7 +162,9 @@ extension Diagnosis {
             } else if stall.causeKinds.contains(.natRebinding) {
                 fix = "A NAT rebinding under the call: keep-alives more often than the NAT's UDP timeout (consent every 5 s usually "
                     + "is), or a relay; the application should restart ICE when the connection goes \"disconnected\"."
-            } else if stall.causeKinds.contains(.turnExpired) || stall.causeKinds.contains(.permissionLapsed) {
+            } else if stall.causeKinds.contains(.turnExpired) || stall.causeKinds.contains(.permissionLapsed)
+                || stall.causeKinds.contains(.relayElsewhere)
+            {
                 fix = "Refresh the allocation before its lifetime ends (clients refresh at about half of it) and permissions every "
                     + "5 minutes; check that Refresh requests are answered (401/438 need new credentials or nonce)."
             } else if stall.causeKinds.contains(.consentUnanswered) {
@@ -225,10 +240,21 @@ extension Diagnosis {
                 } else {
                     message += " (both carried media for a while)."
                 }
-                if next.nominatedAt != nil, next.nominated { message += " The new pair was nominated." }
+                // Seen outside a NAT, a rebinding looks like a new pair: the same agent, a new public port.
+                let rebinding = result.mappingChanges.first {
+                    ($0.previous == previous.local && $0.current == next.local) || ($0.previous == previous.remote && $0.current == next.remote)
+                }
+                if let rebinding {
+                    message +=
+                        " Not a choice of ICE: the NAT in front of \(rebinding.internalAddress) moved it from \(rebinding.previous) to "
+                        + "\(rebinding.current) (a rebinding), and the peer still sends to the old address."
+                } else if next.nominatedAt != nil, next.nominated {
+                    message += " The new pair was nominated."
+                }
                 findings.append(
                     Finding(
-                        severity: (gap ?? 0) >= MediaTable.silenceThreshold ? .warning : .info, code: .pairSwitch, message: message,
+                        severity: (gap ?? 0) >= MediaTable.silenceThreshold || rebinding != nil ? .warning : .info, code: .pairSwitch,
+                        message: message,
                         evidence: [
                             Evidence(
                                 "first RTP on the new pair", vantage: session.vantage, times: [clock.time(started, session.vantage)])

@@ -115,8 +115,20 @@ public enum NATBehaviourAnalysis {
         let byInternal = Dictionary(grouping: group, by: \.internalAddress)
         for internalAddress in byInternal.keys.sorted() {
             let list = byInternal[internalAddress] ?? []
+            // A rebinding (the same destination, a new external address later) starts a new epoch: mappings from
+            // before it are not compared with mappings after it, or a NAT that merely forgot a mapping would
+            // read as endpoint-dependent.
+            var rebindings: [CaptureTime] = []
+            let byDestination = Dictionary(grouping: list, by: \.destination)
+            for (_, mappings) in byDestination where Set(mappings.map(\.externalAddress)).count > 1 {
+                let ordered = mappings.sorted { $0.firstTime < $1.firstTime }
+                for (earlier, later) in zip(ordered, ordered.dropFirst()) where earlier.externalAddress != later.externalAddress {
+                    rebindings.append(later.firstTime)
+                }
+            }
+            func epoch(_ mapping: NATMapping) -> Int { rebindings.filter { $0 <= mapping.firstTime }.count }
             for (index, first) in list.enumerated() {
-                for second in list.dropFirst(index + 1) where first.destination != second.destination {
+                for second in list.dropFirst(index + 1) where first.destination != second.destination && epoch(first) == epoch(second) {
                     let same = first.externalAddress == second.externalAddress
                     if first.destination.ip != second.destination.ip {
                         if same { sameForOtherIP = sameForOtherIP ?? (first, second) } else {
