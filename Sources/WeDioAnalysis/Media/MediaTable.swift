@@ -30,7 +30,8 @@ public struct MediaFlow: Sendable, Hashable {
     public var rtpPackets = Directional()
     public var rtcpPackets = Directional()
     public var dtlsRecords = Directional()
-    /// RTP packets missing by sequence number (gaps of up to 1000, per direction, first SSRC only).
+    /// RTP packets missing by sequence number, per direction: the sum over the flow's streams (RFC 3550 A.3,
+    /// duplicates not subtracted). Filled by `MediaTable.flow(between:)`.
     public var rtpLost = Directional()
     public var ssrcs: [UInt32] = []
     /// Bit n set: RTP payload type n seen.
@@ -59,29 +60,13 @@ public struct MediaFlow: Sendable, Hashable {
     /// This flow's RTP streams (indexes into `MediaTable.streams`), and the one each direction used last.
     public var streamIndexes: [Int] = []
     var lastStream = Directional(first: -1, second: -1)
-    var lastSequence = Directional(first: -1, second: -1)
-    var sequenceSSRC0: UInt32?
-    var sequenceSSRC1: UInt32?
 
-    /// One RTP packet in `direction`.
-    mutating func rtp(direction: Int, payloadType: UInt8, sequence: UInt16, ssrc: UInt32, time: CaptureTime) {
+    /// One RTP packet in `direction`: counted here; sequence numbers, SSRCs and payload types are the
+    /// streams' (`MediaTable.flow(between:)` sums them up for the flow).
+    @inline(__always)
+    mutating func rtp(direction: Int, time: CaptureTime) {
         rtpPackets[direction] += 1
         if firstRTPTime == nil { firstRTPTime = time }
-        payloadTypes |= UInt128(1) << UInt128(payloadType & 0x7F)
-        if ssrcs.last != ssrc && ssrcs.count < 16 && !ssrcs.contains(ssrc) { ssrcs.append(ssrc) }
-        let tracked = direction == 0 ? sequenceSSRC0 : sequenceSSRC1
-        guard tracked == nil || tracked == ssrc else { return }
-        if tracked == nil {
-            if direction == 0 { sequenceSSRC0 = ssrc } else { sequenceSSRC1 = ssrc }
-        }
-        let previous = lastSequence[direction]
-        if previous >= 0 {
-            let gap = (Int(sequence) - previous + 65_536) % 65_536
-            if gap > 1 && gap < 1_000 { rtpLost[direction] += gap - 1 }
-            if gap >= 1 && gap < 32_768 { lastSequence[direction] = Int(sequence) }
-        } else {
-            lastSequence[direction] = Int(sequence)
-        }
     }
 
     public var payloadTypeList: [Int] { (0..<128).filter { payloadTypes & (UInt128(1) << UInt128($0)) != 0 } }
@@ -120,6 +105,7 @@ public struct MediaTable: Sendable {
     /// interval (Opus sends every 400 ms in silence) or a slow video frame rate, short enough that a
     /// person notices the freeze.
     public static let silenceThreshold = 2_000.0
+    static let silenceNanoseconds = Int64(silenceThreshold) * 1_000_000
     /// Starts small (a call has a few flows: the table stays in L1) and doubles at half load.
     private var mask = 1_023
 
@@ -263,9 +249,9 @@ public struct MediaTable: Sendable {
             else { return nil }
             let size = length ?? bytes.count
             let started = flows[index].firstRTPTime == nil
-            flows[index].rtp(direction: direction, payloadType: second, sequence: sequence, ssrc: ssrc, time: time)
+            flows[index].rtp(direction: direction, time: time)
             flows[index].bitrate[direction].add(size, at: time)
-            if let last = flows[index].lastRTPTime[direction], time.milliseconds(since: last) >= Self.silenceThreshold {
+            if let last = flows[index].lastRTPTime[direction], time.nanoseconds - last.nanoseconds >= Self.silenceNanoseconds {
                 if flows[index].stalls.count < Limits.stallsPerFlow {
                     flows[index].stalls.append(MediaStall(direction: direction, start: last, end: time))
                 } else {
@@ -361,6 +347,17 @@ public struct MediaTable: Sendable {
         guard !keys.isEmpty else { return nil }
         let flow = FiveTuple(source: a, destination: b, transport: transport)
         guard case .found(let index) = locate(flow, key: FlowCache.key(flow)) else { return nil }
-        return flows[index]
+        var found = flows[index]
+        // What the streams counted, summed up for the flow: SSRCs in order of first packet, payload types, loss.
+        found.ssrcs = []
+        found.payloadTypes = 0
+        found.rtpLost = Directional()
+        for streamIndex in found.streamIndexes where streams.indices.contains(streamIndex) {
+            let stream = streams[streamIndex]
+            if !found.ssrcs.contains(stream.ssrc) && found.ssrcs.count < 16 { found.ssrcs.append(stream.ssrc) }
+            found.payloadTypes |= stream.payloadTypes
+            found.rtpLost[stream.direction] += max(stream.lost + stream.duplicates, 0)
+        }
+        return found
     }
 }

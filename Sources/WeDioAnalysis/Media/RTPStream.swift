@@ -70,6 +70,8 @@ public struct RTPStream: Sendable, Hashable {
     private var lastTimestamp: UInt32
     private var extendedTimestamp: Int64 = 0
     private var lastTransit: Double?
+    /// The clock rate per nanosecond of arrival time, worked out once.
+    private var ticksPerNanosecond = 0.0
 
     public var payloadTypeList: [Int] { (0..<128).filter { payloadTypes & (UInt128(1) << UInt128($0)) != 0 } }
     /// Packets expected from the sequence numbers (highest - first + 1).
@@ -106,7 +108,7 @@ public struct RTPStream: Sendable, Hashable {
 
     /// One packet: sequence number, RTP timestamp, marker bit, payload type, its size and arrival time.
     mutating func record(sequence: UInt16, timestamp: UInt32, marker: Bool, payloadType: UInt8, length: Int, time: CaptureTime) {
-        if packets > 0, time.milliseconds(since: lastTime) >= MediaTable.silenceThreshold {
+        if packets > 0, time.nanoseconds - lastTime.nanoseconds >= MediaTable.silenceNanoseconds {
             if gaps.count < Limits.gapsPerStream { gaps.append(Gap(start: lastTime, end: time)) } else { gapsDropped += 1 }
         }
         packets += 1
@@ -136,11 +138,13 @@ public struct RTPStream: Sendable, Hashable {
         // RTP timestamps extended by their signed difference from the previous packet's.
         extendedTimestamp += Int64(Int32(bitPattern: timestamp &- lastTimestamp))
         lastTimestamp = timestamp
-        if clockRate == nil { inferClockRate(time: time) }
-        guard let rate = clockRate else { return }
+        if clockRate == nil {
+            inferClockRate(time: time)
+            guard clockRate != nil else { return }
+        }
         // Arrival and timestamp both relative to the first packet, in timestamp units (RFC 3550 §6.4.1: each
         // packet against the previous one in order of arrival, late ones included; duplicates are not new data).
-        let arrival = Double(time.nanoseconds - firstArrival.nanoseconds) * Double(rate) / 1_000_000_000
+        let arrival = Double(time.nanoseconds - firstArrival.nanoseconds) * ticksPerNanosecond
         let transit = arrival - Double(extendedTimestamp)
         if let previous = lastTransit {
             jitter += (abs(transit - previous) - jitter) / 16
@@ -160,6 +164,7 @@ public struct RTPStream: Sendable, Hashable {
         else { return }
         clockRate = nearest
         clockSource = .inferred
+        ticksPerNanosecond = Double(nearest) / 1_000_000_000
         // Jitter from here on: earlier transits were measured at no rate.
         firstArrival = time
         extendedTimestamp = 0
@@ -170,6 +175,7 @@ public struct RTPStream: Sendable, Hashable {
     mutating func assignClock(rate: Int, source: ClockSource) {
         clockRate = rate
         clockSource = source
+        ticksPerNanosecond = Double(rate) / 1_000_000_000
     }
 }
 
@@ -183,7 +189,21 @@ public struct BitrateSeries: Sendable, Hashable {
 
     public init() {}
 
+    /// The bin the last packet went into, and where it ends: most packets land in it without a division.
+    private var currentBinEnd: Int64 = 0
+
     public mutating func add(_ bytes: Int, at time: CaptureTime) {
+        if time.nanoseconds < currentBinEnd, let last = bins.indices.last,
+            time.nanoseconds >= currentBinEnd - binMilliseconds * 1_000_000
+        {
+            bins[last] += bytes
+            return
+        }
+        defer {
+            if let start, !bins.isEmpty {
+                currentBinEnd = start.nanoseconds + Int64(bins.count) * binMilliseconds * 1_000_000
+            }
+        }
         guard let start else {
             self.start = time
             bins = [bytes]
