@@ -101,7 +101,7 @@ public struct Pipeline: Sendable {
             vantages.append((name: vantageNames[group], analyzer: outcome.analyzer))
         }
         summaries.sort { $0.index < $1.index }
-        return AnalysisResult(inputs: summaries, vantages: vantages)
+        return AnalysisResult(inputs: summaries, vantages: consume vantages)
     }
 
     /// Below this size an input is read on one thread unless `.always` says otherwise: starting the second thread
@@ -142,7 +142,7 @@ public struct Pipeline: Sendable {
             summary.record(error, status: .unreadable)
         }
         analyzer.finish()
-        return AnalysisResult(inputs: [summary], analyzer: analyzer)
+        return AnalysisResult(inputs: [summary], analyzer: consume analyzer)
     }
 
     private func read(

@@ -313,6 +313,9 @@ public struct Analyzer: Sendable {
     }
 
     /// Closes what is still open when all inputs are read.
+    /// Lets the ICE checks go once the sessions are built from them (`CallAssembly`); counters stay.
+    mutating func releaseICEChecks() { ice.releaseChecks() }
+
     public mutating func finish() {
         transactions.finish(at: lastTime ?? CaptureTime(nanoseconds: 0))
         turn.finish(at: lastTime ?? CaptureTime(nanoseconds: 0))

@@ -5,7 +5,8 @@ import WeDioBasics
 /// assembled into calls (each ICE session seen at every vantage point and across its restarts, with the
 /// candidate types as the agents name them), then diagnosed and put on a timeline.
 public enum CallAssembly {
-    public static func assemble(inputs: [InputSummary], vantages: [(name: String, analyzer: Analyzer)]) -> AnalysisResult {
+    public static func assemble(inputs: [InputSummary], vantages given: consuming [(name: String, analyzer: Analyzer)]) -> AnalysisResult {
+        var vantages = given
         var statistics = Statistics()
         var methodCounts: [String: Int] = [:]
         var messages: [MessageRecord] = []
@@ -15,17 +16,25 @@ public enum CallAssembly {
         var allocations: [TURNAllocation] = []
         var encryptedTURN: [EncryptedConnection] = []
         let several = vantages.count > 1
-        for (name, analyzer) in vantages {
+        for index in vantages.indices {
+            let name = vantages[index].name
+            // The checks are let go once this vantage point's sessions are built: with the caller's list
+            // consumed, a server's 100 000 checks are not held beside the report built from them.
+            var built = vantages[index].analyzer.ice.sessions(media: vantages[index].analyzer.media, end: vantages[index].analyzer.lastTime)
+            vantages[index].analyzer.releaseICEChecks()
+            let analyzer = vantages[index].analyzer
             statistics.add(analyzer.statistics)
             methodCounts.merge(analyzer.methodCounts, uniquingKeysWith: +)
             messages += analyzer.messages
             droppedMessages += analyzer.messagesDropped
             trackers.append((name, analyzer.transactions))
-            for var session in analyzer.ice.sessions(media: analyzer.media, end: analyzer.lastTime) {
-                session.vantage = name
-                if several { session.id = "\(name)/\(session.id)" }
-                sessions.append(session)
+            // Named in place and moved, not appended one by one: a server's thousands of sessions were held
+            // twice at the peak (the built list and its copy).
+            for position in built.indices {
+                built[position].vantage = name
+                if several { built[position].id = "\(name)/\(built[position].id)" }
             }
+            if sessions.isEmpty { sessions = built } else { sessions += built }
             encryptedTURN += analyzer.encryptedTURN.connections.map { connection in
                 var connection = connection
                 connection.vantage = name

@@ -181,13 +181,13 @@ public struct AnalysisResult: Sendable {
     }
 
     /// The result of one finished analyzer (one vantage point).
-    public init(inputs: [InputSummary], analyzer: Analyzer) {
+    public init(inputs: [InputSummary], analyzer: consuming Analyzer) {
         self.init(inputs: inputs, vantages: [(name: inputs.first?.vantage ?? "capture", analyzer: analyzer)])
     }
 
     /// The results of several finished analyzers, one per vantage point, merged and correlated into calls
     /// (the second stage: `CallAssembly`).
-    public init(inputs: [InputSummary], vantages: [(name: String, analyzer: Analyzer)]) {
+    public init(inputs: [InputSummary], vantages: consuming [(name: String, analyzer: Analyzer)]) {
         self = CallAssembly.assemble(inputs: inputs, vantages: vantages)
     }
 

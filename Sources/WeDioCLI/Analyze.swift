@@ -163,6 +163,15 @@ struct Analyze: ParsableCommand {
         for input in result.inputs where input.status != .complete {
             printError("wedio: \(input.failure ?? input.path)")
         }
+        // JSON to standard output, not redacted: written as it is rendered, never held whole.
+        if format == .json, output == nil, !redact {
+            try JSONReport(toolVersion: wedioVersion, includeMessages: messages).render(result) { piece in
+                writeAll(piece, to: STDOUT_FILENO)
+            }
+            if result.hasUnreadableInput { throw ExitCode(ExitStatus.unreadableInput) }
+            if result.hasDamagedInput { throw ExitCode(ExitStatus.damagedInput) }
+            return
+        }
         var bytes: [UInt8]
         switch format {
         case .text:

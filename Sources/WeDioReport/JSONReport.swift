@@ -29,6 +29,13 @@ public struct JSONReport: Sendable {
         return bytes
     }
 
+    /// The same bytes, handed to `sink` a megabyte at a time as they are written (a server's capture makes
+    /// tens of megabytes of report; memory then holds one piece of it).
+    public func render(_ result: AnalysisResult, sink: @escaping ([UInt8]) throws -> Void) throws {
+        try ReportJSONEncoder(pretty: true).encode(model(result), sink: sink)
+        try sink([UInt8(ascii: "\n")])
+    }
+
     /// The same report through Foundation's JSONEncoder: the reference the fast encoder is tested against.
     public func renderWithFoundation(_ result: AnalysisResult) throws -> String {
         try Self.foundation(model(result), pretty: true) + "\n"
@@ -319,7 +326,11 @@ public struct JSONReport: Sendable {
 
         func encode(to encoder: any Encoder) throws {
             var container = encoder.unkeyedContainer()
-            for source in sources { try container.encode(convert(source)) }
+            let output = (encoder as? RenderingEncoder)?.output
+            for source in sources {
+                try container.encode(convert(source))
+                try output?.flushIfLarge()
+            }
         }
     }
 

@@ -28,13 +28,37 @@ public struct ReportJSONEncoder: Sendable {
         try JSONRendering(pretty: pretty).render(value, depth: 0, into: output)
         return output.bytes
     }
+
+    /// The same bytes handed to `sink` in pieces of about a megabyte as they are written, so that a report of
+    /// tens of megabytes is never held whole. Long lists (`JSONReport.Mapped`) hand over what they wrote
+    /// between elements; an object is only reordered in memory, so a document streamed this way must have
+    /// its top-level keys in order (the report's are: the tests compare both paths on every fixture).
+    public func encode<T: Encodable>(_ value: T, sink: @escaping ([UInt8]) throws -> Void) throws {
+        let output = JSONOutput()
+        output.sink = sink
+        try JSONRendering(pretty: pretty).render(value, depth: 0, into: output)
+        try sink(output.bytes)
+    }
 }
 
-/// The one buffer every value of a document is written into.
+/// The one buffer every value of a document is written into; with a sink, emptied into it now and then.
 final class JSONOutput {
     var bytes: [UInt8] = []
+    var sink: (([UInt8]) throws -> Void)?
+    /// Bytes already handed to the sink: offsets into `bytes` from before are gone.
+    private(set) var flushed = 0
+    static let flushSize = 1 << 20
 
     init() { bytes.reserveCapacity(1 << 16) }
+
+    /// Hands the buffer to the sink once it holds a megabyte; only between the elements of a long list,
+    /// where no open object will be rewritten.
+    func flushIfLarge() throws {
+        guard let sink, bytes.count >= Self.flushSize else { return }
+        try sink(bytes)
+        flushed += bytes.count
+        bytes.removeAll(keepingCapacity: true)
+    }
 }
 
 /// The rendering rules (indentation, escaping, numbers).
@@ -299,6 +323,8 @@ final class RenderingEncoder: Encoder {
     var userInfo: [CodingUserInfoKey: Any] { [:] }
     /// Object: where "{" is, each field's `"key" : value` span, and whether the keys came sorted so far.
     private var start = 0
+    /// What the output had handed to its sink when this object began: offsets hold while it is unchanged.
+    private var flushedAtStart = 0
     private var fields: [(key: String, start: Int, end: Int)] = []
     private var sorted = true
     /// Array: items written so far.
@@ -314,6 +340,7 @@ final class RenderingEncoder: Encoder {
         if kind != .object {
             kind = .object
             start = output.bytes.count
+            flushedAtStart = output.flushed
             output.bytes.append(UInt8(ascii: "{"))
         }
         return KeyedEncodingContainer(ObjectContainer<Key>(encoder: self))
@@ -370,6 +397,10 @@ final class RenderingEncoder: Encoder {
     }
 
     private func reorder() {
+        // Streamed past this object's start: its bytes were handed over and cannot be rewritten. Only the top
+        // level streams, and the report declares its keys in order, so this is never reached there; anything
+        // else that got here would keep its order (still valid JSON).
+        guard output.flushed == flushedAtStart else { return }
         // Compared by their first eight bytes as one integer, the rest only on a tie.
         let prefixes = fields.map { field -> UInt64 in
             var prefix: UInt64 = 0

@@ -22,6 +22,27 @@ struct JSONReportTests {
         Golden.assertMatches(try Self.report("link/ethernet-lo.pcap", messages: true), named: "ethernet-lo.json")
     }
 
+    @Test("Streamed to a sink a megabyte at a time, the report is the same bytes as written whole, in pieces of a megabyte and one list element")
+    func streamedEqualsWhole() throws {
+        let flood = try SyntheticCapture.flood(requests: 30_000).write("streamed-flood")
+        let inputs = [flood, Fixtures.path("link/ethernet-lo.pcap"), Fixtures.path("ice/media-nat-rebind/a-inside.pcap")]
+        for path in inputs {
+            let result = Pipeline(analyzerOptions: Analyzer.Options(keepMessages: true)).analyze([InputSpec(path: path)])
+            let report = JSONReport(toolVersion: "test", includeMessages: true)
+            let whole = try report.renderBytes(result)
+            var pieces: [[UInt8]] = []
+            try report.render(result) { pieces.append($0) }
+            #expect(Array(pieces.joined()) == whole, "\(path)")
+            // Handed over between list elements once a megabyte is written: pieces of a megabyte and one element
+            // (the first also holds what comes before the first long list: here a session of 16 384 checks).
+            if whole.count > 3 << 20 {
+                let middle = pieces.dropFirst().dropLast(2)  // the last two: the rest of the document, and its newline
+                #expect(middle.count >= 2 && middle.allSatisfy { $0.count >= 1 << 20 && $0.count < (1 << 20) + (64 << 10) }, "\(path): \(pieces.map(\.count))")
+                #expect((pieces.first?.count ?? 0) < 4 << 20)
+            }
+        }
+    }
+
     @Test("Total-failure scenario's transactions equal their golden file")
     func goldenTimeouts() throws {
         Golden.assertMatches(try Self.report("ice/total-failure/a-inside.pcap", messages: false), named: "total-failure-a-inside.json")

@@ -238,6 +238,13 @@ public struct ICETracker: Sendable {
                 controlling: controlling, controlled: controlled, networkInfo: networkInfo)
             if firstSeenAsSource[flow.source] == nil { firstSeenAsSource[flow.source] = time }
             if firstSeenAsTarget[flow.destination] == nil { firstSeenAsTarget[flow.destination] = time }
+            // Room for every check the cap allows, reserved once it is clear many will come: the pages are
+            // only touched as checks arrive, and the list never doubles (a doubling holds the old copy and the
+            // new one at once: 25 MB more at the peak of a server's capture).
+            if checks.count == 4_096 {
+                checks.reserveCapacity(Limits.iceChecks)
+                checkIndex.reserveCapacity(Limits.iceChecks)
+            }
             checkIndex[message.transactionID] = checks.count
             checks.append(check)
         case (.binding, .successResponse), (.binding, .errorResponse), (.googPing, .successResponse):
@@ -322,23 +329,32 @@ public struct ICETracker: Sendable {
         return false
     }
 
+    /// Forgets the checks (after `sessions` was built from them); what was counted stays.
+    mutating func releaseChecks() {
+        checks = []
+        checkIndex = [:]
+    }
+
     /// Builds the sessions at the end of the capture; `media` adds what crossed each selected pair.
     public func sessions(media: MediaTable = MediaTable(), end: CaptureTime? = nil) -> [ICESession] {
+        // Grouped by index, and each session's checks copied out only while it is built: a copy of every
+        // check at once doubled the peak memory of a server's capture (100 000 checks).
         var order: [AgentPair] = []
-        var grouped: [AgentPair: [Check]] = [:]
-        for check in checks {
+        var groupedIndexes: [AgentPair: [Int32]] = [:]
+        for (position, check) in checks.enumerated() {
             let key = AgentPair(Substring(check.sender), Substring(check.receiver))
-            if grouped[key] == nil { order.append(key) }
-            grouped[key, default: []].append(check)
+            if groupedIndexes[key] == nil { order.append(key) }
+            groupedIndexes[key, default: []].append(Int32(position))
         }
-        for key in relayedOrder where grouped[key] == nil { order.append(key) }
+        for key in relayedOrder where groupedIndexes[key] == nil { order.append(key) }
         return order.enumerated().map { index, key in
-            var built = session(id: "ice-\(index + 1)", grouped[key] ?? [], ufrags: [String(key.first), String(key.second)])
+            let sessionChecks = (groupedIndexes[key] ?? []).map { checks[Int($0)] }
+            var built = session(id: "ice-\(index + 1)", sessionChecks, ufrags: [String(key.first), String(key.second)])
             built.relayedChecks = relayedChecks[key] ?? 0
             built.googPings = googPings[key] ?? 0
             built.checksDropped = (checksPerSession[key]?.dropped ?? 0) + (key == lastFullSession ? lastFullSessionDropped : 0)
             built.checksSeen += built.checksDropped
-            for check in grouped[key] ?? [] {
+            for check in sessionChecks {
                 if let info = check.networkInfo { built.networkInfo[check.sender] = info }
             }
             for index in built.pairs.indices {
@@ -351,7 +367,7 @@ public struct ICETracker: Sendable {
                 if let firstRTP = built.media?.firstRTPTime {
                     built.timeToFirstMediaMilliseconds = firstRTP.milliseconds(since: built.firstCheck)
                 }
-                built.consent = consent(on: selected, checks: grouped[key] ?? [], end: end)
+                built.consent = consent(on: selected, checks: sessionChecks, end: end)
             }
             return built
         }
