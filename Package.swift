@@ -17,7 +17,7 @@ let package = Package(
         .executable(name: "wedio", targets: ["wedio"]),
         .library(
             name: "WeDio",
-            targets: ["WeDio", "WeDioBasics", "WeDioCapture", "WeDioDecode", "WeDioSTUN", "WeDioAnalysis", "WeDioReport"]
+            targets: ["WeDio", "WeDioBasics", "WeDioCapture", "WeDioDecode", "WeDioSTUN", "WeDioAnalysis", "WeDioReport", "WeDioCrypto"]
         ),
     ],
     dependencies: [
