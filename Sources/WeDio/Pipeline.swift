@@ -81,8 +81,13 @@ public struct Pipeline: Sendable {
         case .automatic: splitThreads = names.count * 2 <= sysconf(Int32(_SC_NPROCESSORS_ONLN))
         }
         let outcomes = Mutex<[Int: (analyzer: Analyzer, summaries: [InputSummary])]>([:])
+        // One vantage point has nothing to correlate with: its NAT tracker keeps no table of each transaction's
+        // mapped address (8 MB on a server's capture).
+        var options = analyzerOptions
+        if names.count == 1 { options.correlatesVantagePoints = false }
+        let groupOptions = options
         DispatchQueue.concurrentPerform(iterations: names.count) { group in
-            var analyzer = Analyzer(options: analyzerOptions)
+            var analyzer = Analyzer(options: groupOptions)
             var summaries: [InputSummary] = []
             for index in members[names[group]] ?? [] {
                 summaries.append(

@@ -16,6 +16,9 @@ public struct Analyzer: Sendable {
         /// Payload types the offer/answer mapped (`--sdp`, webrtc-internals dumps): codecs and clock rates of
         /// RTP streams.
         public var signalledCodecs: [SignalledCodec] = []
+        /// Whether other vantage points will be correlated with this one (the NAT tracker then keeps each
+        /// transaction's mapped address); `Pipeline` turns it off for a single vantage point.
+        public var correlatesVantagePoints = true
         /// How many messages `keepMessages` keeps (the first ones); the rest are counted.
         public var messagesKept = Limits.messagesKept
 
@@ -61,6 +64,7 @@ public struct Analyzer: Sendable {
 
     public init(options: Options = Options()) {
         self.options = options
+        nat.keepsMappedTransactions = options.correlatesVantagePoints
         for codec in options.signalledCodecs where media.codecs[codec.payloadType] == nil {
             media.codecs[codec.payloadType] = codec
         }

@@ -37,6 +37,8 @@ public struct NATTracker: Sendable {
     /// The mapped address answered to each request, by transaction id: it tells which of two vantage
     /// points is outside a NAT.
     public private(set) var mappedByTransaction: [TransactionID: TransportAddress] = [:]
+    /// Off when no other vantage point will be correlated with this one (`Analyzer.Options`).
+    var keepsMappedTransactions = true
     /// Who talked to whom, in fixed memory (FlowCache: sets of four, the oldest replaced): a forgotten
     /// contact can only make a request look unsolicited, which the evidence text states as an inference.
     private var contacts = FlowCache(capacity: Limits.natContacts)
@@ -144,7 +146,9 @@ public struct NATTracker: Sendable {
             exchanges[index].otherAddress = Self.address(message.value(.otherAddress) ?? message.value(.changedAddress))
         }
         guard message.messageClass == .successResponse, let mapped else { return }
-        if mappedByTransaction.count < Limits.natMappedTransactions { mappedByTransaction[message.transactionID] = mapped }
+        if keepsMappedTransactions, mappedByTransaction.count < Limits.natMappedTransactions {
+            mappedByTransaction[message.transactionID] = mapped
+        }
         record(
             NATMapping(
                 internalAddress: request.client, externalAddress: mapped, destination: request.server,
