@@ -316,10 +316,10 @@ public struct Analyzer: Sendable {
         return inFlight
     }
 
-    /// Closes what is still open when all inputs are read.
     /// Lets the ICE checks go once the sessions are built from them (`CallAssembly`); counters stay.
     mutating func releaseICEChecks() { ice.releaseChecks() }
 
+    /// Closes what is still open when all inputs are read.
     public mutating func finish() {
         transactions.finish(at: lastTime ?? CaptureTime(nanoseconds: 0))
         turn.finish(at: lastTime ?? CaptureTime(nanoseconds: 0))

@@ -143,6 +143,7 @@ public enum CallAssembly {
         result.calls = calls(result.iceSessions, allocations: result.turnAllocations, clock: ReferenceClock(result))
         result.browserComparisons = BrowserComparison.compare(
             vantages.first?.analyzer.options.browserViews ?? [], with: result.calls)
+        result.mediaStalls = Diagnosis.mediaStalls(result)
         result.findings = Diagnosis.findings(for: result)
         result.timeline = Timeline.build(from: result)
         return result

@@ -167,6 +167,9 @@ public struct AnalysisResult: Sendable {
     public var mediaStreams: [MediaStreamSummary] = []
     /// Streams beyond `Limits.rtpStreams`, counted only.
     public var mediaStreamsDropped = 0
+    /// Every silence of a session's media with what happened just before it (`Diagnosis.mediaStalls`), worked
+    /// out once for the findings and the timeline.
+    public var mediaStalls: [MediaStallReport] = []
 
     public init(
         inputs: [InputSummary], statistics: Statistics, methodCounts: [String: Int], messages: [MessageRecord],

@@ -201,18 +201,13 @@ public struct JSONReport: Sendable {
 
     /// One RTP stream (SSRC, direction, flow): counts, loss and jitter as RFC 3550 defines them.
     struct MediaStreamJSON: DirectJSONObject {
-        struct Gap: Encodable {
-            var durationMs: Double
-            var end, start: String
-        }
-
         var bytes, duplicates, expected, lost, markers, packets, reordered, rtcpPackets, gapsDropped: Int
         var clockRate: Int?
         var clockRateSource, codec, session: String?
         var destination, source, transport, ssrc, role, vantage, firstTime, lastTime: String
         var durationMs: Double
         var jitterMs, maxJitterMs, kbps: Double?
-        var gaps: [Gap]
+        var gaps: [Silence]
         var payloadTypes: [Int]
         var throughTurn: Bool
 
@@ -243,9 +238,7 @@ public struct JSONReport: Sendable {
             jitterMs = stream.jitterMilliseconds.map(JSONReport.rounded)
             maxJitterMs = stream.maxJitterMilliseconds.map(JSONReport.rounded)
             kbps = stream.kilobitsPerSecond.map(JSONReport.rounded)
-            gaps = stream.gaps.map {
-                Gap(durationMs: JSONReport.rounded($0.milliseconds), end: TimeFormat.rfc3339($0.end), start: TimeFormat.rfc3339($0.start))
-            }
+            gaps = stream.gaps.map { Silence(start: $0.start, end: $0.end) }
             payloadTypes = stream.payloadTypeList
             throughTurn = stream.throughTURN
         }
@@ -286,6 +279,20 @@ public struct JSONReport: Sendable {
     public static func hex32(_ value: UInt32) -> String {
         let digits = String(value, radix: 16)
         return "0x" + String(repeating: "0", count: 8 - digits.count) + digits
+    }
+
+    /// A time without media: a stream's silence, or a stall of one direction of a pair (which says which).
+    struct Silence: Encodable {
+        var direction: String?
+        var durationMs: Double
+        var end, start: String
+
+        init(start: CaptureTime, end: CaptureTime, direction: String? = nil) {
+            self.direction = direction
+            durationMs = JSONReport.rounded(end.milliseconds(since: start))
+            self.end = TimeFormat.rfc3339(end)
+            self.start = TimeFormat.rfc3339(start)
+        }
     }
 
     /// Three decimals: a report's numbers do not change with the last bits of a double.
@@ -605,7 +612,7 @@ public struct JSONReport: Sendable {
 
         init(_ event: TimelineEvent, start: CaptureTime?) {
             time = TimeFormat.rfc3339(event.time)
-            offsetMs = ((event.time.milliseconds(since: start ?? event.time)) * 1000).rounded() / 1000
+            offsetMs = JSONReport.rounded(event.time.milliseconds(since: start ?? event.time))
             vantage = event.vantage
             kind = event.kind.rawValue
             summary = event.summary
@@ -911,15 +918,9 @@ public struct JSONReport: Sendable {
             var dtlsClient: String?
             var dtlsAlerts: Int
             var sctpBytes: [String: Int]
-            var stalls: [Stall]
+            var stalls: [Silence]
             var stallsDropped: Int
             var bitrate: Bitrate
-
-            struct Stall: Encodable {
-                var direction: String
-                var durationMs: Double
-                var end, start: String
-            }
 
             /// RTP kbit/s per bin of `binMs`, from `start`, each direction.
             struct Bitrate: Encodable {
@@ -949,9 +950,7 @@ public struct JSONReport: Sendable {
                 dtlsAlerts = flow.dtlsAlerts
                 sctpBytes = split(flow.sctpBytes)
                 stalls = flow.stalls.map {
-                    Stall(
-                        direction: ($0.direction == 0) == forward ? "localToRemote" : "remoteToLocal",
-                        durationMs: JSONReport.rounded($0.milliseconds), end: TimeFormat.rfc3339($0.end), start: TimeFormat.rfc3339($0.start))
+                    Silence(start: $0.start, end: $0.end, direction: ($0.direction == 0) == forward ? "localToRemote" : "remoteToLocal")
                 }
                 stallsDropped = flow.stallsDropped
                 // Both directions on one time axis: the earlier start, the coarser bin.

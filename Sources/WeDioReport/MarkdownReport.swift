@@ -190,13 +190,9 @@ public struct MarkdownReport: Sendable {
         ]
         for summary in result.mediaStreams.prefix(Self.rowsPerTable) {
             let stream = summary.stream
-            var payload = stream.payloadTypeList.map(String.init).joined(separator: ",")
-            if let codec = stream.codec { payload += " \(codec)" } else if let rate = stream.clockRate { payload += " (\(rate) Hz *inferred*)" }
-            if stream.role != .media { payload += " \(stream.role.rawValue)" }
-            let jitter = stream.jitterMilliseconds.map {
-                "\(MediaText.two($0)) (\(MediaText.two(stream.maxJitterMilliseconds ?? $0)))"
-            } ?? "—"
-            let silences = stream.gaps.isEmpty ? "0" : "\(stream.gaps.count + stream.gapsDropped), longest \(milliseconds(stream.gaps.map(\.milliseconds).max() ?? 0))"
+            let payload = MediaText.payload(stream, inferred: " *inferred*", role: { " \($0)" })
+            let jitter = MediaText.jitter(stream).map { "\($0.last) (\($0.max))" } ?? "—"
+            let silences = MediaText.silences(stream).map { "\($0.count), longest \($0.longest)" } ?? "0"
             out.append(
                 "| \(cell(summary.vantage)) | \(summary.session ?? "—") | \(stream.flow.source) → \(stream.flow.destination)"
                     + (stream.throughTURN ? " (TURN)" : "") + " | \(JSONReport.hex32(stream.ssrc)) | \(payload) | \(stream.packets) | "

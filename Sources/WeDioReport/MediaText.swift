@@ -8,24 +8,37 @@ enum MediaText {
     /// jitter 1.46 ms (max 3.2), RTCP 23"
     static func streamLine(_ summary: MediaStreamSummary) -> String {
         let stream = summary.stream
-        var text = "\(JSONReportHex.ssrc(stream.ssrc)) \(stream.flow.source) → \(stream.flow.destination)"
-        text += ", PT \(stream.payloadTypeList.map(String.init).joined(separator: ","))"
-        if let codec = stream.codec { text += " \(codec)" } else if let rate = stream.clockRate { text += " (\(rate) Hz, inferred)" }
-        if stream.role != .media { text += " [\(stream.role.rawValue)]" }
+        var text = "\(JSONReport.hex32(stream.ssrc)) \(stream.flow.source) → \(stream.flow.destination)"
+        text += ", PT " + payload(stream, inferred: ", inferred", role: { " [\($0)]" })
         text += ": \(stream.packets) packets"
         if let rate = stream.kilobitsPerSecond { text += ", \(one(rate)) kbit/s" }
         text += ", lost \(stream.lost) (\(lossPercent(stream)))"
-        if let jitter = stream.jitterMilliseconds {
-            text += ", jitter \(two(jitter)) ms (max \(two(stream.maxJitterMilliseconds ?? jitter)))"
-        }
+        if let jitter = jitter(stream) { text += ", jitter \(jitter.last) ms (max \(jitter.max))" }
         if stream.duplicates > 0 { text += ", \(stream.duplicates) duplicates" }
         if stream.reordered > 0 { text += ", \(stream.reordered) late" }
-        if !stream.gaps.isEmpty {
-            text += ", \(stream.gaps.count + stream.gapsDropped) silences (longest \(Diagnosis.formatMilliseconds(stream.gaps.map(\.milliseconds).max() ?? 0)))"
-        }
+        if let silences = silences(stream) { text += ", \(silences.count) silences (longest \(silences.longest))" }
         text += ", RTCP \(summary.rtcpPackets)"
         if stream.throughTURN { text += ", through TURN" }
         return text
+    }
+
+    /// "96,97 opus/48000", or "96 (48000 Hz<inferred>)" when the rate was worked out, then the role when not media.
+    static func payload(_ stream: RTPStream, inferred: String, role: (String) -> String) -> String {
+        var text = stream.payloadTypeList.map(String.init).joined(separator: ",")
+        if let codec = stream.codec { text += " \(codec)" } else if let rate = stream.clockRate { text += " (\(rate) Hz\(inferred))" }
+        if stream.role != .media { text += role(stream.role.rawValue) }
+        return text
+    }
+
+    /// The jitter at the end and its maximum, in milliseconds to two decimals; nil without a clock rate.
+    static func jitter(_ stream: RTPStream) -> (last: String, max: String)? {
+        stream.jitterMilliseconds.map { (two($0), two(stream.maxJitterMilliseconds ?? $0)) }
+    }
+
+    /// How many silences (those past the cap included) and the longest kept; nil when there were none.
+    static func silences(_ stream: RTPStream) -> (count: Int, longest: String)? {
+        guard let longest = stream.gaps.map(\.milliseconds).max() else { return nil }
+        return (stream.gaps.count + stream.gapsDropped, Diagnosis.formatMilliseconds(longest))
     }
 
     static func lossPercent(_ stream: RTPStream) -> String {
@@ -70,8 +83,4 @@ enum MediaText {
             "```",
         ]
     }
-}
-
-enum JSONReportHex {
-    static func ssrc(_ value: UInt32) -> String { JSONReport.hex32(value) }
 }

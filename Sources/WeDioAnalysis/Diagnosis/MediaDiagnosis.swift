@@ -144,7 +144,7 @@ extension Diagnosis {
     }
 
     static func mediaFindings(_ result: AnalysisResult, clock: ReferenceClock, into findings: inout [Finding]) {
-        for stall in mediaStalls(result) {
+        for stall in result.mediaStalls {
             let pairText = "\(stall.pair.localNamed) ↔ \(stall.pair.remoteNamed)"
             let duration = stall.end == nil ? "from \(clockText(stall.start, result)) and never came back" : "for \(formatMilliseconds(stall.milliseconds)) from \(clockText(stall.start, result))"
             let (from, to) = stall.direction == "local → remote" ? (stall.pair.localNamed, stall.pair.remoteNamed) : (stall.pair.remoteNamed, stall.pair.localNamed)

@@ -211,7 +211,7 @@ public struct Timeline: Sendable, Hashable {
                 add(lost, vantage, .consentLost, "no consent answer for 30 s: consent lost", [session.id])
             }
         }
-        for stall in Diagnosis.mediaStalls(result) {
+        for stall in result.mediaStalls {
             let pair = "\(stall.pair.localNamed) ↔ \(stall.pair.remoteNamed)"
             add(stall.start, stall.vantage, .mediaStall, "no media \(stall.direction) on \(pair) from here", [stall.session])
             if let end = stall.end {

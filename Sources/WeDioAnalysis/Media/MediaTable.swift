@@ -21,8 +21,9 @@ public enum MediaMoment: Sendable {
     case rtpStarted, dtlsHandshakeStarted, dtlsConnected
 }
 
-/// Media seen on one flow (both directions): DTLS, RTP and RTCP counters, SSRCs, payload types and a
-/// loss estimate from RTP sequence gaps. Direction 0 is the first direction seen.
+/// Media seen on one flow (both directions): DTLS, RTP and RTCP counters, the flow's RTP streams, stalls and
+/// bitrate; SSRCs, payload types and loss are summed from the streams by `MediaTable.flow(between:)`.
+/// Direction 0 is the first direction seen.
 public struct MediaFlow: Sendable, Hashable {
     public var flow: FiveTuple
     public var packets = Directional()
@@ -69,7 +70,7 @@ public struct MediaFlow: Sendable, Hashable {
         if firstRTPTime == nil { firstRTPTime = time }
     }
 
-    public var payloadTypeList: [Int] { (0..<128).filter { payloadTypes & (UInt128(1) << UInt128($0)) != 0 } }
+    public var payloadTypeList: [Int] { RTPStream.payloadTypes(in: payloadTypes) }
 }
 
 /// RTCP packets from one SSRC in one direction of a flow.

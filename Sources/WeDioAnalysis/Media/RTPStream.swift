@@ -66,14 +66,13 @@ public struct RTPStream: Sendable, Hashable {
     private var recent: UInt64 = 1
     // RTP timestamps extended the same way, and the previous packet's transit time (timestamp units).
     private var firstArrival: CaptureTime
-    private var firstTimestamp: UInt32
     private var lastTimestamp: UInt32
     private var extendedTimestamp: Int64 = 0
     private var lastTransit: Double?
     /// The clock rate per nanosecond of arrival time, worked out once.
     private var ticksPerNanosecond = 0.0
 
-    public var payloadTypeList: [Int] { (0..<128).filter { payloadTypes & (UInt128(1) << UInt128($0)) != 0 } }
+    public var payloadTypeList: [Int] { Self.payloadTypes(in: payloadTypes) }
     /// Packets expected from the sequence numbers (highest - first + 1).
     public var expected: Int { Int(highestSequence - baseSequence + 1) }
     /// Expected minus received, as RFC 3550 A.3 and tshark count it (duplicates make it smaller).
@@ -96,12 +95,14 @@ public struct RTPStream: Sendable, Hashable {
         firstTime = time
         lastTime = time
         firstArrival = time
-        firstTimestamp = timestamp
         lastTimestamp = timestamp
         baseSequence = Int64(sequence)
         highestSequence = Int64(sequence) - 1
         recent = 0
     }
+
+    /// The payload types of a set kept as bits (bit n: type n), in order.
+    static func payloadTypes(in bits: UInt128) -> [Int] { (0..<128).filter { bits & (UInt128(1) << UInt128($0)) != 0 } }
 
     /// Rates a stream's timestamps are snapped to when inferred.
     static let usualClockRates = [8_000, 16_000, 24_000, 32_000, 44_100, 48_000, 90_000]
