@@ -143,7 +143,7 @@ public struct JSONReport: Sendable {
     /// The long lists are converted element by element as they are written (`Mapped`), not built first.
     struct Report: Encodable {
         var browserViews: [BrowserJSON]
-        var calls: [Call]
+        var calls: Mapped<ICECall, Call>
         var encryptedTurn: [Encrypted]
         var findings: [FindingJSON]
         var iceSessions: Mapped<ICESession, Session>
@@ -176,7 +176,7 @@ public struct JSONReport: Sendable {
             if includeMessages { stats.capped["messagesDropped"] = result.messagesDropped }
             transactions = Mapped(result.transactions.transactions, Transaction.init)
             iceSessions = Mapped(result.iceSessions, Session.init)
-            calls = result.calls.map(Call.init)
+            calls = Mapped(result.calls, Call.init)
             browserViews = result.browserComparisons.map(BrowserJSON.init)
             icmpErrors = result.icmpErrors.map(ICMP.init)
             turnAllocations = result.turnAllocations.map(Allocation.init)
@@ -322,18 +322,26 @@ public struct JSONReport: Sendable {
     }
 
     /// A list written as an array of `Element`, each converted from its source only when written.
-    struct Mapped<Source, Element: Encodable>: Encodable {
+    /// A long one (a server's thousands of sessions and transactions) is written on every core.
+    struct Mapped<Source: Sendable, Element: Encodable & SendableMetatype>: Encodable {
         let sources: [Source]
-        let convert: (Source) -> Element
+        let convert: @Sendable (Source) -> Element
+        /// Below this many items the threads cost more than they save.
+        static var concurrentFrom: Int { 1_024 }
 
-        init(_ sources: [Source], _ convert: @escaping (Source) -> Element) {
+        init(_ sources: [Source], _ convert: @escaping @Sendable (Source) -> Element) {
             self.sources = sources
             self.convert = convert
         }
 
         func encode(to encoder: any Encoder) throws {
             var container = encoder.unkeyedContainer()
-            let output = (encoder as? RenderingEncoder)?.output
+            let rendering = encoder as? RenderingEncoder
+            if let rendering, sources.count >= Self.concurrentFrom {
+                try rendering.encodeItemsConcurrently(sources, convert)
+                return
+            }
+            let output = rendering?.output
             for source in sources {
                 try container.encode(convert(source))
                 try output?.flushIfLarge()

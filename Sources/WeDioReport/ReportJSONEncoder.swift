@@ -1,3 +1,5 @@
+import WeDioBasics
+
 /// Writes an Encodable value as JSON with sorted keys and unescaped slashes, pretty-printed or compact:
 /// the same bytes as Foundation's JSONEncoder with `[.sortedKeys, .withoutEscapingSlashes]` (plus
 /// `.prettyPrinted`), which the tests check on every fixture. Foundation's encoder boxes every value and
@@ -39,6 +41,12 @@ public struct ReportJSONEncoder: Sendable {
         try JSONRendering(pretty: pretty).render(value, depth: 0, into: output)
         try sink(output.bytes)
     }
+}
+
+/// A run of list items rendered on a worker: their bytes, and where each item ends.
+struct RenderedItems: Sendable {
+    var bytes: [UInt8] = []
+    var ends: [Int] = []
 }
 
 /// The one buffer every value of a document is written into; with a sink, emptied into it now and then.
@@ -373,6 +381,53 @@ final class RenderingEncoder: Encoder {
     func beginItem() {
         rendering.separate(&output.bytes, first: items == 0, depth: depth)
         items += 1
+    }
+
+    /// Array items converted from `sources` and written on every core: each run of `chunk` items is
+    /// rendered into a buffer of its own, and the buffers are appended in order, so the bytes are the ones
+    /// `beginItem` and `render` would write one after the other. A round holds `chunk` × `chunksPerRound`
+    /// items, so memory stays a few megabytes whatever the list's length; the sink is fed between rounds.
+    func encodeItemsConcurrently<Source: Sendable, Element: Encodable & SendableMetatype>(
+        _ sources: [Source], chunk: Int = 64, _ convert: @escaping @Sendable (Source) -> Element
+    ) throws {
+        let chunksPerRound = 8
+        let rendering = self.rendering
+        let depth = self.depth
+        let itemsBefore = items
+        var roundStart = 0
+        while roundStart < sources.count {
+            let roundEnd = min(sources.count, roundStart + chunk * chunksPerRound)
+            let chunkCount = (roundEnd - roundStart + chunk - 1) / chunk
+            let base = roundStart
+            let pieces = concurrentMap(count: chunkCount, chunk: 1) { piece -> Result<RenderedItems, any Error> in
+                var rendered = RenderedItems()
+                let out = JSONOutput()
+                let lower = base + piece * chunk
+                do {
+                    for index in lower..<min(roundEnd, lower + chunk) {
+                        rendering.separate(&out.bytes, first: itemsBefore + index == 0, depth: depth)
+                        try rendering.render(convert(sources[index]), depth: depth + 1, into: out)
+                        rendered.ends.append(out.bytes.count)
+                    }
+                    rendered.bytes = out.bytes
+                    return .success(rendered)
+                } catch {
+                    return .failure(error)
+                }
+            }
+            // Handed over item by item, so the sink gets the same pieces as from one thread.
+            for piece in pieces {
+                let rendered = try piece.get()
+                var start = 0
+                for end in rendered.ends {
+                    output.bytes.append(contentsOf: rendered.bytes[start..<end])
+                    try output.flushIfLarge()
+                    start = end
+                }
+            }
+            roundStart = roundEnd
+        }
+        items += sources.count
     }
 
     func markSingle() { kind = .single }

@@ -93,6 +93,8 @@ public struct ICETracker: Sendable {
         }
 
         func hash(into hasher: inout Hasher) { hasher.combine(digest) }
+
+        func _rawHashValue(seed: Int) -> Int { WordHash.bucket(digest, seed: seed) }
     }
 
     struct SessionCount: Sendable {
@@ -209,7 +211,8 @@ public struct ICETracker: Sendable {
                 lastFullSessionDropped += 1
                 return
             }
-            let kept = checksPerSession[agents]
+            let sessionSlot = checksPerSession.index(forKey: agents)
+            let kept = sessionSlot.map { checksPerSession.values[$0] }
             guard (kept?.kept ?? 0) < Limits.iceChecksPerSession, checks.count < Limits.iceChecks else {
                 droppedChecks += 1
                 if kept != nil || checksPerSession.count < Limits.iceChecks { checksPerSession[agents, default: SessionCount()].dropped += 1 }
@@ -221,8 +224,24 @@ public struct ICETracker: Sendable {
                 }
                 return
             }
-            guard checkIndex[message.transactionID] == nil else { return }  // a retransmission: the transaction tracker counts it
-            checksPerSession[agents, default: SessionCount()].kept += 1
+            // Room for every check the cap allows, reserved once it is clear many will come: the pages are
+            // only touched as checks arrive, and the list never doubles (a doubling holds the old copy and the
+            // new one at once: 25 MB more at the peak of a server's capture).
+            if checks.count == 4_096 {
+                checks.reserveCapacity(Limits.iceChecks)
+                checkIndex.reserveCapacity(Limits.iceChecks)
+            }
+            // One look-up: placed at once, put back in the rare case of a retransmission (the transaction
+            // tracker counts it).
+            if let earlier = checkIndex.updateValue(checks.count, forKey: message.transactionID) {
+                checkIndex[message.transactionID] = earlier
+                return
+            }
+            if let sessionSlot {
+                checksPerSession.values[sessionSlot].kept += 1
+            } else {
+                checksPerSession[agents] = SessionCount(kept: 1)
+            }
             var controlling: UInt64?
             var controlled: UInt64?
             var networkInfo: ICESession.NetworkInfo?
@@ -238,14 +257,6 @@ public struct ICETracker: Sendable {
                 controlling: controlling, controlled: controlled, networkInfo: networkInfo)
             if firstSeenAsSource[flow.source] == nil { firstSeenAsSource[flow.source] = time }
             if firstSeenAsTarget[flow.destination] == nil { firstSeenAsTarget[flow.destination] = time }
-            // Room for every check the cap allows, reserved once it is clear many will come: the pages are
-            // only touched as checks arrive, and the list never doubles (a doubling holds the old copy and the
-            // new one at once: 25 MB more at the peak of a server's capture).
-            if checks.count == 4_096 {
-                checks.reserveCapacity(Limits.iceChecks)
-                checkIndex.reserveCapacity(Limits.iceChecks)
-            }
-            checkIndex[message.transactionID] = checks.count
             checks.append(check)
         case (.binding, .successResponse), (.binding, .errorResponse), (.googPing, .successResponse):
             if let index = checkIndex[message.transactionID] {

@@ -1,3 +1,5 @@
+import WeDioBasics
+
 /// A transaction id: 96 bits after the magic cookie (RFC 8489 §6) or 128 bits in classic RFC 3489
 /// messages (where the cookie position is part of the id).
 public struct TransactionID: Hashable, Sendable, Comparable, CustomStringConvertible {
@@ -39,5 +41,15 @@ public struct TransactionID: Hashable, Sendable, Comparable, CustomStringConvert
 
     public static func < (lhs: TransactionID, rhs: TransactionID) -> Bool {
         (lhs.isClassic ? 1 : 0, lhs.value) < (rhs.isClassic ? 1 : 0, rhs.value)
+    }
+}
+
+extension TransactionID {
+    /// The bucket hash of hashed collections without SipHash (see `WordHash`).
+    @inlinable
+    public func _rawHashValue(seed: Int) -> Int {
+        WordHash.bucket(
+            WordHash.fold(UInt64(truncatingIfNeeded: value), UInt64(truncatingIfNeeded: value >> 64) ^ (isClassic ? 1 << 63 : 0)),
+            seed: seed)
     }
 }
