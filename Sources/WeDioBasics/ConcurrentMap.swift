@@ -2,8 +2,8 @@ import Dispatch
 import Synchronization
 
 /// `(0..<count).map(transform)` worked out on every core, in chunks of `chunk` consecutive indexes, the
-/// results in index order. For work that is pure per index (building a session, rendering a run of
-/// report items): the result is the same as the plain map, whatever the number of cores.
+/// results in index order. For work that is pure per index (rendering a run of report items): the result
+/// is the same as the plain map, whatever the number of cores.
 public func concurrentMap<Result: Sendable>(count: Int, chunk: Int, _ transform: @Sendable (Int) -> Result) -> [Result] {
     guard count > chunk, chunk > 0 else { return (0..<count).map(transform) }
     let chunks = (count + chunk - 1) / chunk

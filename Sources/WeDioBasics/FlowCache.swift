@@ -35,16 +35,8 @@ public struct FlowCache: Sendable {
         let a = endpointHash(flow.source)
         let b = endpointHash(flow.destination)
         let (low, high) = a < b ? (a, b) : (b, a)
-        let combined = mix(low ^ (high &* 0x9E37_79B9_7F4A_7C15) ^ (flow.transport == .udp ? 0 : 0x7F4A_7C15))
+        let combined = WordHash.mix(low ^ (high &* 0x9E37_79B9_7F4A_7C15) ^ (flow.transport == .udp ? 0 : 0x7F4A_7C15))
         return combined == 0 ? 1 : combined
-    }
-
-    /// splitmix64's finaliser.
-    @inlinable
-    static func mix(_ input: UInt64) -> UInt64 {
-        var value = (input ^ (input >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-        return value ^ (value >> 31)
     }
 
     @inlinable
@@ -55,7 +47,7 @@ public struct FlowCache: Sendable {
         case .v6(let v6): value = UInt64(truncatingIfNeeded: v6) ^ UInt64(truncatingIfNeeded: v6 >> 64) &* 0x9E37_79B9_7F4A_7C15
         }
         value ^= UInt64(address.port) << 40
-        return mix(value)
+        return WordHash.mix(value)
     }
 
     @inlinable @inline(__always)

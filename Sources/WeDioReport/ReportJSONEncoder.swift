@@ -386,7 +386,8 @@ final class RenderingEncoder: Encoder {
     /// Array items converted from `sources` and written on every core: each run of `chunk` items is
     /// rendered into a buffer of its own, and the buffers are appended in order, so the bytes are the ones
     /// `beginItem` and `render` would write one after the other. A round holds `chunk` × `chunksPerRound`
-    /// items, so memory stays a few megabytes whatever the list's length; the sink is fed between rounds.
+    /// items, so memory stays a few megabytes whatever the list's length; the sink is fed between items, as
+    /// from one thread.
     func encodeItemsConcurrently<Source: Sendable, Element: Encodable & SendableMetatype>(
         _ sources: [Source], chunk: Int = 64, _ convert: @escaping @Sendable (Source) -> Element
     ) throws {

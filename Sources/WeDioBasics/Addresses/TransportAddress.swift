@@ -39,16 +39,9 @@ public struct TransportAddress: Hashable, Sendable, Comparable, CustomStringConv
         }
     }
 
-    /// One word into the hasher for an IPv4 address and port (the common key of every tracker's tables)
-    /// instead of a case tag, an address and a port.
-    public func hash(into hasher: inout Hasher) {
-        switch ip {
-        case .v4(let value): hasher.combine(UInt64(value) << 16 | UInt64(port))
-        case .v6(let value):
-            hasher.combine(value)
-            hasher.combine(port)
-        }
-    }
+    /// One word into the hasher (`hashWord`, the same word hashed collections place it by) instead of a
+    /// case tag, an address and a port.
+    public func hash(into hasher: inout Hasher) { hasher.combine(hashWord) }
 
     public static func < (lhs: TransportAddress, rhs: TransportAddress) -> Bool {
         (lhs.ip, lhs.port) < (rhs.ip, rhs.port)
