@@ -37,6 +37,8 @@ let package = Package(
         ),
         // gzip-compressed captures (.pcap.gz, .pcapng.gz) as a stdio stream for libpcap (zlib).
         .target(name: "CGzipStream", linkerSettings: [.linkedLibrary("z")]),
+        // The C library's heap (glibc's malloc_trim), for a steady peak memory.
+        .target(name: "CHeap"),
         // MD5, SHA-256 and HMACs from the system's libcrypto, behind a safe interface.
         .target(name: "WeDioCrypto", dependencies: ["CLibCrypto"], swiftSettings: commonSettings),
 
@@ -57,7 +59,7 @@ let package = Package(
         .target(name: "WeDioReport", dependencies: ["WeDioBasics", "WeDioDecode", "WeDioAnalysis", "WeDioSTUN"], swiftSettings: strictSettings),
         .target(
             name: "WeDio",
-            dependencies: ["WeDioBasics", "WeDioCapture", "WeDioDecode", "WeDioSTUN", "WeDioAnalysis", "WeDioReport"],
+            dependencies: ["WeDioBasics", "WeDioCapture", "WeDioDecode", "WeDioSTUN", "WeDioAnalysis", "WeDioReport", "CHeap"],
             swiftSettings: commonSettings
         ),
         .target(

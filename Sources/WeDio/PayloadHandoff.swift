@@ -67,20 +67,31 @@ struct PayloadBatch: Sendable {
         decodesSTUN = false
     }
 
-    /// Gives each payload, in order, to the analyzer.
-    func deliver(to analyzer: inout Analyzer, log: inout DiagnosticLog) {
-        bytes.withUnsafeBufferPointer { buffer in
+    /// Gives each payload, in order, to the analyzer. A decoded message is swapped into a local variable
+    /// for the call and back after it (passed straight from the array it was copied: retained and released
+    /// field by field), so that all are freed together when the batch is emptied.
+    mutating func deliver(to analyzer: inout Analyzer, log: inout DiagnosticLog) {
+        var decoded = self.decoded
+        self.decoded = []
+        do {
+            let allBytes = bytes.span
+            var lent = DecodedSTUN.placeholder
             var start = 0
             for index in payloads.indices {
                 let end = ends[index]
-                let slice = UnsafeBufferPointer(rebasing: buffer[start..<end])
+                let slice = allBytes.extracting(start..<end)
                 let stun = Int(decodedIndex[index])
-                analyzer.handle(
-                    payloads[index], bytes: slice.span, length: lengths[index],
-                    decoded: decoded.indices.contains(stun) ? decoded[stun] : nil, log: &log)
+                if decoded.indices.contains(stun) {
+                    swap(&lent, &decoded[stun])
+                    analyzer.handle(payloads[index], bytes: slice, decoded: lent, log: &log)
+                    swap(&lent, &decoded[stun])
+                } else {
+                    analyzer.handle(payloads[index], bytes: slice, length: lengths[index], log: &log)
+                }
                 start = end
             }
         }
+        self.decoded = decoded
     }
 }
 
@@ -170,7 +181,7 @@ final class AnalyzerBox: @unchecked Sendable {
             var analyzer = analyzer
             var log = DiagnosticLog()
             while true {
-                let batch = queue.receive()
+                var batch = queue.receive()
                 batch.deliver(to: &analyzer, log: &log)
                 let last = batch.isLast
                 queue.recycle(batch)

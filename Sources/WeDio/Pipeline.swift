@@ -3,6 +3,7 @@ import WeDioBasics
 import WeDioCapture
 import WeDioDecode
 import Dispatch
+import CHeap
 import Glibc
 import Synchronization
 
@@ -98,6 +99,10 @@ public struct Pipeline: Sendable {
             outcomes.withLock { $0[group] = outcome }
         }
         let finished = outcomes.withLock { $0 }
+        // The reading threads' batches and decoded messages are freed, but their pages may still be held:
+        // given back before the sessions and the report are built, the peak no longer depends on the order
+        // of the frees.
+        _ = wedio_heap_release_free_pages()
         var summaries: [InputSummary] = []
         var vantages: [(name: String, analyzer: Analyzer)] = []
         for group in vantageNames.indices {

@@ -236,17 +236,18 @@ enum AttributeDecoder {
         guard range.count == 4 + addressLength else {
             throw lengthError(type, range, expected: family == 1 ? "8 for IPv4" : "20 for IPv6")
         }
-        var raw: [UInt8] = []
-        raw.reserveCapacity(addressLength)
+        // Accumulated as an integer (no array per address: every success response carries one). The range
+        // was checked above and bytes 4..<20 exist in any message that got this far.
+        var value: UInt128 = 0
         for index in 0..<addressLength {
-            var byte = bytes[start + 4 + index]
-            if xor { byte ^= bytes[4 + index] }  // bytes 4..<20: magic cookie then transaction id
-            raw.append(byte)
+            guard var byte = ByteCursor.getUInt8(bytes, at: start + 4 + index),
+                let mask = ByteCursor.getUInt8(bytes, at: 4 + index)
+            else { throw lengthError(type, range, expected: "8 (IPv4) or 20 (IPv6)") }
+            if xor { byte ^= mask }  // bytes 4..<20: magic cookie then transaction id
+            value = value << 8 | UInt128(byte)
         }
         let port = xor ? rawPort ^ 0x2112 : rawPort
-        guard let ip = IPAddress(bytes: raw) else {
-            throw lengthError(type, range, expected: "8 (IPv4) or 20 (IPv6)")
-        }
+        let ip: IPAddress = addressLength == 4 ? .v4(UInt32(truncatingIfNeeded: value)) : .v6(value)
         return TransportAddress(ip: ip, port: port)
     }
 
