@@ -79,7 +79,7 @@ public struct LiveEventFeed: Sendable {
     /// is its first response.
     mutating func observe(
         _ message: STUNMessage, flow: FiveTuple, time: CaptureTime, ref: PacketRef, purpose: RequestPurpose,
-        answered: STUNTransaction?
+        answered: AnsweredRequest?
     ) {
         expire(now: time)
         switch message.messageClass {
@@ -168,7 +168,7 @@ public struct LiveEventFeed: Sendable {
         turnRequests[id] = text
     }
 
-    private mutating func response(_ message: STUNMessage, to request: STUNTransaction, time: CaptureTime) {
+    private mutating func response(_ message: STUNMessage, to request: AnsweredRequest, time: CaptureTime) {
         let id = request.id
         let success = message.messageClass == .successResponse
         let transaction = "transaction \(id)"

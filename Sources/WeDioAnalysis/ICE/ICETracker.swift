@@ -80,12 +80,69 @@ public struct ICETracker: Sendable {
         private let digest: UInt64
 
         init(_ a: Substring, _ b: Substring) {
-            (first, second) = a < b ? (a, b) : (b, a)
-            var digest: UInt64 = 0xCBF2_9CE4_8422_2325
-            for byte in first.utf8 { digest = (digest ^ UInt64(byte)) &* 0x100_0000_01B3 }
-            digest = (digest ^ 0x3A) &* 0x100_0000_01B3
-            for byte in second.utf8 { digest = (digest ^ UInt64(byte)) &* 0x100_0000_01B3 }
+            // Ordered by their bytes (ufrags are ASCII, RFC 8445 §5.3: the same order as the strings'), and
+            // hashed over the bytes in place.
+            let done = a.utf8.withContiguousStorageIfAvailable { x in
+                b.utf8.withContiguousStorageIfAvailable { y in
+                    x.lexicographicallyPrecedes(y) ? (true, Self.digest(x, y)) : (false, Self.digest(y, x))
+                }
+            } ?? nil
+            let (aFirst, digest) =
+                done ?? (a.utf8.lexicographicallyPrecedes(b.utf8)
+                    ? (true, Self.digest(a.utf8, b.utf8)) : (false, Self.digest(b.utf8, a.utf8)))
+            (first, second) = aFirst ? (a, b) : (b, a)
             self.digest = digest
+        }
+
+        /// The pair a USERNAME names ("receiver:sender", RFC 8445 §7.2.2), split at its first colon; nil
+        /// when it has none. Split, ordered and hashed over the string's bytes in one pass: through
+        /// `String.Index` and `Substring` comparisons this was a fifth of the analysing thread's work per check.
+        init?(username: String) {
+            guard let (pair, _, _) = Self.split(username: username) else { return nil }
+            self = pair
+        }
+
+        private init(first: Substring, second: Substring, digest: UInt64) {
+            self.first = first
+            self.second = second
+            self.digest = digest
+        }
+
+        /// The pair, and the USERNAME's two halves as sent.
+        static func split(username: String) -> (pair: AgentPair, receiver: Substring, sender: Substring)? {
+            let split = username.utf8.withContiguousStorageIfAvailable { bytes -> (colon: Int, swapped: Bool, digest: UInt64)? in
+                guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")) else { return nil }
+                let receiver = bytes[..<colon]
+                let sender = bytes[(colon + 1)...]
+                let swapped = !receiver.lexicographicallyPrecedes(sender)
+                return (colon, swapped, swapped ? Self.digest(sender, receiver) : Self.digest(receiver, sender))
+            }
+            guard let found = split ?? Self.splitSlowly(username) else { return nil }
+            let colon = username.utf8.index(username.utf8.startIndex, offsetBy: found.colon)
+            let receiver = username[..<colon]
+            let sender = username[username.utf8.index(after: colon)...]
+            let (first, second) = found.swapped ? (sender, receiver) : (receiver, sender)
+            return (AgentPair(first: first, second: second, digest: found.digest), receiver, sender)
+        }
+
+        /// A USERNAME whose bytes are not contiguous (bridged): split through its indices.
+        private static func splitSlowly(_ username: String) -> (colon: Int, swapped: Bool, digest: UInt64)? {
+            let bytes = Array(username.utf8)
+            guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")) else { return nil }
+            let swapped = !bytes[..<colon].lexicographicallyPrecedes(bytes[(colon + 1)...])
+            return (
+                colon, swapped,
+                swapped ? digest(bytes[(colon + 1)...], bytes[..<colon]) : digest(bytes[..<colon], bytes[(colon + 1)...])
+            )
+        }
+
+        /// FNV-1a of the first ufrag, a colon, the second.
+        private static func digest<Bytes: Collection<UInt8>>(_ first: Bytes, _ second: Bytes) -> UInt64 {
+            var digest: UInt64 = 0xCBF2_9CE4_8422_2325
+            for byte in first { digest = (digest ^ UInt64(byte)) &* 0x100_0000_01B3 }
+            digest = (digest ^ 0x3A) &* 0x100_0000_01B3
+            for byte in second { digest = (digest ^ UInt64(byte)) &* 0x100_0000_01B3 }
+            return digest
         }
 
         static func == (a: AgentPair, b: AgentPair) -> Bool {
@@ -172,25 +229,25 @@ public struct ICETracker: Sendable {
         switch (message.method, message.messageClass) {
         case (.googPing, .request):
             // GOOG-PING (libwebrtc) replaces a repeated check on an established pair: USERNAME, no PRIORITY.
-            if case .text(let username) = message.value(.username), let colon = username.utf8.firstIndex(of: UInt8(ascii: ":")) {
-                let key = AgentPair(username[..<colon], username[username.index(after: colon)...])
+            if case .text(let username) = message.value(.username), let key = AgentPair(username: username) {
                 if googPings[key] != nil || googPings.count < 4_096 { googPings[key, default: 0] += 1 }
             }
         case (.binding, .request):
-            guard case .text(let username) = message.value(.username), let colon = username.utf8.firstIndex(of: UInt8(ascii: ":")),
-                case .uint32(let priority) = message.value(.priority)
+            let read = CheckAttributes(message)
+            // A flood repeats one full session's USERNAME: compared whole, before it is split and ordered
+            // (that one had a colon: this is a check).
+            if carrier == .direct, read.priority != nil, let username = read.username, username == lastFullUsername {
+                droppedChecks += 1
+                lastFullSessionDropped += 1
+                return
+            }
+            guard let username = read.username, let priority = read.priority,
+                let (agents, receiver, sender) = AgentPair.split(username: username)
             else {
                 if serverBindings.count >= Limits.pendingRequests { serverBindings.removeAll(keepingCapacity: true) }
                 serverBindings[message.transactionID] = flow
                 return
             }
-            // A flood repeats one full session's USERNAME: compared whole, before it is split and ordered.
-            if carrier == .direct, username == lastFullUsername {
-                droppedChecks += 1
-                lastFullSessionDropped += 1
-                return
-            }
-            let agents = AgentPair(username[..<colon], username[username.index(after: colon)...])
             guard carrier == .direct else {
                 // Relayed, and the relayed address unknown (the allocation was not captured): no pair can be
                 // named, so the check is counted, so that a session is never called failed while checks went
@@ -242,19 +299,11 @@ public struct ICETracker: Sendable {
             } else {
                 checksPerSession[agents] = SessionCount(kept: 1)
             }
-            var controlling: UInt64?
-            var controlled: UInt64?
-            var networkInfo: ICESession.NetworkInfo?
-            if case .googNetworkInfo(let id, let cost) = message.value(.googNetworkInfo) {
-                networkInfo = ICESession.NetworkInfo(networkID: id, cost: cost)
-            }
-            if case .uint64(let value) = message.value(.iceControlling) { controlling = value }
-            if case .uint64(let value) = message.value(.iceControlled) { controlled = value }
             let check = Check(
-                sender: String(username[username.index(after: colon)...]), receiver: String(username[..<colon]),
+                sender: String(sender), receiver: String(receiver),
                 from: flow.source, to: flow.destination, transport: flow.transport, time: time, priority: priority,
-                useCandidate: message.value(.useCandidate) != nil || isNomination(message.value(.nomination)),
-                controlling: controlling, controlled: controlled, networkInfo: networkInfo)
+                useCandidate: read.useCandidate || read.nomination, controlling: read.controlling,
+                controlled: read.controlled, networkInfo: read.networkInfo)
             if firstSeenAsSource[flow.source] == nil { firstSeenAsSource[flow.source] = time }
             if firstSeenAsTarget[flow.destination] == nil { firstSeenAsTarget[flow.destination] = time }
             checks.append(check)
@@ -335,9 +384,55 @@ public struct ICETracker: Sendable {
     }
 
     /// libwebrtc's renomination (0xC001 NOMINATION) nominates as USE-CANDIDATE does.
-    private func isNomination(_ value: AttributeValue?) -> Bool {
-        if case .nomination = value { return true }
-        return false
+    /// What a check carries, read in one walk over its attributes (asking `value(_:)` for each walked the
+    /// list six times). As there, the first attribute of a type that is not to be ignored counts.
+    struct CheckAttributes {
+        var username: String?
+        var priority: UInt32?
+        var controlling: UInt64?
+        var controlled: UInt64?
+        var useCandidate = false
+        var nomination = false
+        var networkInfo: ICESession.NetworkInfo?
+
+        init(_ message: STUNMessage) {
+            var seen: UInt8 = 0
+            // By index, each value matched in place: a copy of each attribute cost more than the walks it saved.
+            for index in message.attributes.indices where !message.attributes[index].ignored {
+                let type = message.attributes[index].type
+                let bit: UInt8
+                switch type {
+                case .username: bit = 1
+                case .priority: bit = 2
+                case .iceControlling: bit = 4
+                case .iceControlled: bit = 8
+                case .useCandidate: bit = 16
+                case .nomination: bit = 32
+                case .googNetworkInfo: bit = 64
+                default: continue
+                }
+                guard seen & bit == 0 else { continue }
+                seen |= bit
+                switch bit {
+                case 1:
+                    if case .text(let text) = message.attributes[index].value { username = text }
+                case 2:
+                    if case .uint32(let value) = message.attributes[index].value { priority = value }
+                case 4:
+                    if case .uint64(let value) = message.attributes[index].value { controlling = value }
+                case 8:
+                    if case .uint64(let value) = message.attributes[index].value { controlled = value }
+                case 16:
+                    useCandidate = true
+                case 32:
+                    if case .nomination = message.attributes[index].value { nomination = true }
+                default:
+                    if case .googNetworkInfo(let id, let cost) = message.attributes[index].value {
+                        networkInfo = ICESession.NetworkInfo(networkID: id, cost: cost)
+                    }
+                }
+            }
+        }
     }
 
     /// Forgets the checks (after `sessions` was built from them); what was counted stays.

@@ -75,7 +75,7 @@ public struct NATTracker: Sendable {
     /// `request`: for a response, the transaction it answers as the transaction tracker matched it.
     public mutating func handle(
         _ message: STUNMessage, flow: FiveTuple, time: CaptureTime, ref: PacketRef, purpose: RequestPurpose? = nil,
-        request: STUNTransaction? = nil
+        request: AnsweredRequest? = nil
     ) {
         if message.messageClass == .request { noteInbound(flow: flow, time: time, ref: ref) }
         contacts.insert(flow)
@@ -131,7 +131,7 @@ public struct NATTracker: Sendable {
     /// `request` is the transaction the response answers (the transaction tracker matched it), nil for
     /// an orphan or a repeated answer.
     private mutating func response(
-        _ message: STUNMessage, flow: FiveTuple, time: CaptureTime, ref: PacketRef, request: STUNTransaction?
+        _ message: STUNMessage, flow: FiveTuple, time: CaptureTime, ref: PacketRef, request: AnsweredRequest?
     ) {
         guard let request, request.carrier == .direct else { return }
         let source: MappingSource

@@ -64,12 +64,12 @@ public struct TransactionTracker: Sendable {
         return merged
     }
 
-    /// Returns the request's transaction when `message` is the first response to it (nil otherwise).
+    /// Returns the request when `message` is the first response to it (nil otherwise).
     @discardableResult
     public mutating func handle(
         _ message: STUNMessage, flow: FiveTuple, time: CaptureTime, ref: PacketRef, carrier: MessageCarrier,
         integrity: IntegrityResult, purpose: RequestPurpose? = nil
-    ) -> STUNTransaction? {
+    ) -> AnsweredRequest? {
         switch message.messageClass {
         case .request:
             let id = message.transactionID
@@ -125,7 +125,7 @@ public struct TransactionTracker: Sendable {
                     storage[index].errorReason = reason
                 }
             }
-            return storage[index]
+            return AnsweredRequest(storage[index])
         }
     }
 

@@ -50,12 +50,19 @@ public enum Integrity {
 
     /// Checks the strongest integrity attribute present (SHA-256 first, then SHA-1, then GOOG-32).
     public static func verify(_ message: STUNMessage, bytes: borrowing Span<UInt8>, key: STUNKey?) -> IntegrityResult {
-        // Indexes first, no copy of the attribute and no new array: this runs for every message, most of
-        // which carry no key.
-        guard
-            let index = message.attributes.firstIndex(where: { $0.type == .messageIntegritySHA256 })
-                ?? message.attributes.firstIndex(where: { $0.type == .messageIntegrity || $0.type == .googMessageIntegrity32 })
-        else { return .absent }
+        // One pass over the types, no copy of an attribute and no new array: this runs for every message,
+        // most of which carry no key.
+        var sha256: Int?
+        var sha1: Int?
+        for index in message.attributes.indices {
+            let type = message.attributes[index].type
+            if type == .messageIntegritySHA256 {
+                sha256 = index
+                break
+            }
+            if sha1 == nil, type == .messageIntegrity || type == .googMessageIntegrity32 { sha1 = index }
+        }
+        guard let index = sha256 ?? sha1 else { return .absent }
         guard let key else { return .noKey }
         let attribute = message.attributes[index]
         let carried: [UInt8]
