@@ -62,7 +62,9 @@ public struct FlowCache: Sendable {
             || chunks[chunk][slot + 3] == key
     }
 
-    public mutating func insert(_ flow: FiveTuple) {
+    /// Inserts `flow` (or refreshes it); returns whether it was there already.
+    @discardableResult
+    public mutating func insert(_ flow: FiveTuple) -> Bool {
         let slots = (setMask + 1) * Self.ways
         if chunks.isEmpty {
             let chunkCount = max(1, slots >> Self.chunkShift)
@@ -83,13 +85,13 @@ public struct FlowCache: Sendable {
             let current = chunks[chunk][way]
             if current == key {
                 stamps[chunk][way] = clock
-                return
+                return true
             }
             if current == 0 {
                 chunks[chunk][way] = key
                 stamps[chunk][way] = clock
                 count += 1
-                return
+                return false
             }
             // The oldest by age, which survives the clock wrapping.
             if clock &- stamps[chunk][way] > clock &- stamps[chunk][victim] { victim = way }
@@ -97,5 +99,6 @@ public struct FlowCache: Sendable {
         replacements += 1
         chunks[chunk][victim] = key
         stamps[chunk][victim] = clock
+        return false
     }
 }

@@ -77,8 +77,9 @@ public struct NATTracker: Sendable {
         _ message: STUNMessage, flow: FiveTuple, time: CaptureTime, ref: PacketRef, purpose: RequestPurpose? = nil,
         request: AnsweredRequest? = nil
     ) {
-        if message.messageClass == .request { noteInbound(flow: flow, time: time, ref: ref) }
-        contacts.insert(flow)
+        // One look-up answers "seen before?" and remembers the contact.
+        let known = contacts.insert(flow)
+        if message.messageClass == .request, !known { noteInbound(flow: flow, time: time, ref: ref) }
         ipContacts.insert(Self.ipContact(from: flow.source, to: flow.destination.ip, transport: flow.transport))
         switch message.messageClass {
         case .request:
@@ -90,8 +91,8 @@ public struct NATTracker: Sendable {
         }
     }
 
+    /// A request on a flow not seen before.
     private mutating func noteInbound(flow: FiveTuple, time: CaptureTime, ref: PacketRef) {
-        guard !contacts.contains(flow) else { return }
         guard unsolicited.count < Limits.natEvents else {
             dropped += 1
             return

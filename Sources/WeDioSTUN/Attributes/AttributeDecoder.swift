@@ -90,7 +90,7 @@ enum AttributeDecoder {
     static func decodeValue(_ type: AttributeType, _ bytes: borrowing Span<UInt8>, _ range: Range<Int>)
         throws(STUNDecodingError) -> AttributeValue
     {
-        guard let entry = type.entry else { return .bytes(ByteCursor.copy(bytes, range)) }
+        guard let format = type.format else { return .bytes(ByteCursor.copy(bytes, range)) }
         let start = range.lowerBound
         let length = range.count
         func u16(_ at: Int) -> UInt16 { ByteCursor.getUInt16(bytes, at: start + at) ?? 0 }
@@ -106,7 +106,7 @@ enum AttributeDecoder {
                 throw lengthError(type, range, expected: "\(first) or \(second)")
             }
         }
-        switch entry.format {
+        switch format {
         case .address:
             return .address(try decodeAddress(type, bytes, range, xor: false))
         case .xorAddress:

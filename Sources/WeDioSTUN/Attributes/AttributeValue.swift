@@ -37,7 +37,26 @@ public struct ShortBytes: Hashable, Sendable, CustomStringConvertible {
     /// Bytes of a checked range of a span (at most `capacity`).
     public init(_ bytes: borrowing Span<UInt8>, _ range: Range<Int>) {
         guard range.lowerBound >= 0, range.upperBound <= bytes.count else { return }
-        for index in range.prefix(Self.capacity) { append(bytes[index]) }
+        // A word at a time (byte by byte through `append` was most of decoding a MESSAGE-INTEGRITY).
+        let kept = min(range.count, Self.capacity)
+        var packed: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        for word in 0..<4 {
+            let start = word * 8
+            guard start < kept else { break }
+            var value: UInt64 = 0
+            for offset in start..<(start + 8) {
+                value <<= 8
+                if offset < kept { value |= UInt64(bytes[range.lowerBound + offset]) }
+            }
+            switch word {
+            case 0: packed.0 = value
+            case 1: packed.1 = value
+            case 2: packed.2 = value
+            default: packed.3 = value
+            }
+        }
+        words = packed
+        count = kept
     }
 
     private mutating func append(_ byte: UInt8) {

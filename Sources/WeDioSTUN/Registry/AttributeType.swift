@@ -63,6 +63,22 @@ public struct AttributeType: RawRepresentable, Hashable, Sendable, Comparable, C
         }
     }
 
+    /// The registry's format alone, nil for a type WeDio does not know: what decoding needs for each
+    /// attribute, without copying (retaining and releasing) the entry's name.
+    public var format: AttributeFormat? {
+        let low = Int(rawValue & 0xFF)
+        switch rawValue & 0xFF00 {
+        case 0x0000: return Self.formats0000[low]
+        case 0x8000: return Self.formats8000[low]
+        case 0xC000: return Self.formatsC000[low]
+        default: return Self.registry[rawValue]?.format
+        }
+    }
+
+    private static let formats0000 = table0000.map { $0?.format }
+    private static let formats8000 = table8000.map { $0?.format }
+    private static let formatsC000 = tableC000.map { $0?.format }
+
     private static func table(_ base: UInt16) -> [Entry?] {
         (0..<256).map { registry[base | UInt16($0)] }
     }
