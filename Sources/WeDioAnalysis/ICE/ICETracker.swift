@@ -82,21 +82,21 @@ public struct ICETracker: Sendable {
         init(_ a: Substring, _ b: Substring) {
             // Ordered by their bytes (ufrags are ASCII, RFC 8445 §5.3: the same order as the strings'), and
             // hashed over the bytes in place.
-            let done = a.utf8.withContiguousStorageIfAvailable { x in
-                b.utf8.withContiguousStorageIfAvailable { y in
-                    x.lexicographicallyPrecedes(y) ? (true, Self.digest(x, y)) : (false, Self.digest(y, x))
-                }
-            } ?? nil
-            let (aFirst, digest) =
-                done ?? (a.utf8.lexicographicallyPrecedes(b.utf8)
-                    ? (true, Self.digest(a.utf8, b.utf8)) : (false, Self.digest(b.utf8, a.utf8)))
+            let aFirst: Bool
+            if a.isContiguousUTF8, b.isContiguousUTF8 {
+                let (x, y) = (a.utf8.span, b.utf8.span)
+                aFirst = Self.precedes(x, 0..<x.count, y, 0..<y.count)
+                digest = aFirst ? Self.digest(x, 0..<x.count, y, 0..<y.count) : Self.digest(y, 0..<y.count, x, 0..<x.count)
+            } else {
+                let (x, y) = (Array(a.utf8), Array(b.utf8))
+                aFirst = Self.precedes(x.span, x.indices, y.span, y.indices)
+                digest = aFirst ? Self.digest(x.span, x.indices, y.span, y.indices) : Self.digest(y.span, y.indices, x.span, x.indices)
+            }
             (first, second) = aFirst ? (a, b) : (b, a)
-            self.digest = digest
         }
 
         /// The pair a USERNAME names ("receiver:sender", RFC 8445 §7.2.2), split at its first colon; nil
-        /// when it has none. Split, ordered and hashed over the string's bytes in one pass: through
-        /// `String.Index` and `Substring` comparisons this was a fifth of the analysing thread's work per check.
+        /// when it has none.
         init?(username: String) {
             guard let (pair, _, _) = Self.split(username: username) else { return nil }
             self = pair
@@ -108,16 +108,18 @@ public struct ICETracker: Sendable {
             self.digest = digest
         }
 
-        /// The pair, and the USERNAME's two halves as sent.
+        /// The pair, and the USERNAME's two halves as sent. Split, ordered and hashed over the string's bytes
+        /// in one pass: through `String.Index` and `Substring` comparisons this was a fifth of the analysing
+        /// thread's work per check.
         static func split(username: String) -> (pair: AgentPair, receiver: Substring, sender: Substring)? {
-            let split = username.utf8.withContiguousStorageIfAvailable { bytes -> (colon: Int, swapped: Bool, digest: UInt64)? in
-                guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")) else { return nil }
-                let receiver = bytes[..<colon]
-                let sender = bytes[(colon + 1)...]
-                let swapped = !receiver.lexicographicallyPrecedes(sender)
-                return (colon, swapped, swapped ? Self.digest(sender, receiver) : Self.digest(receiver, sender))
+            let found: (colon: Int, swapped: Bool, digest: UInt64)?
+            if username.isContiguousUTF8 {
+                found = split(username.utf8.span)
+            } else {
+                let bytes = Array(username.utf8)
+                found = split(bytes.span)
             }
-            guard let found = split ?? Self.splitSlowly(username) else { return nil }
+            guard let found else { return nil }
             let colon = username.utf8.index(username.utf8.startIndex, offsetBy: found.colon)
             let receiver = username[..<colon]
             let sender = username[username.utf8.index(after: colon)...]
@@ -125,26 +127,43 @@ public struct ICETracker: Sendable {
             return (AgentPair(first: first, second: second, digest: found.digest), receiver, sender)
         }
 
-        /// A USERNAME whose bytes are not contiguous (bridged): split through its indices.
-        private static func splitSlowly(_ username: String) -> (colon: Int, swapped: Bool, digest: UInt64)? {
-            let bytes = Array(username.utf8)
-            guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")) else { return nil }
-            let swapped = !bytes[..<colon].lexicographicallyPrecedes(bytes[(colon + 1)...])
+        private static func split(_ bytes: borrowing Span<UInt8>) -> (colon: Int, swapped: Bool, digest: UInt64)? {
+            var colon: Int?
+            for index in bytes.indices where bytes[index] == UInt8(ascii: ":") {
+                colon = index
+                break
+            }
+            guard let colon else { return nil }
+            let receiver = 0..<colon
+            let sender = (colon + 1)..<bytes.count
+            let swapped = !precedes(bytes, receiver, bytes, sender)
             return (
                 colon, swapped,
-                swapped ? digest(bytes[(colon + 1)...], bytes[..<colon]) : digest(bytes[..<colon], bytes[(colon + 1)...])
+                swapped ? digest(bytes, sender, bytes, receiver) : digest(bytes, receiver, bytes, sender)
             )
         }
 
-        /// FNV-1a of the first ufrag, a colon, the second.
-        private static func digest<Bytes: Collection<UInt8>>(_ first: Bytes, _ second: Bytes) -> UInt64 {
-            var digest: UInt64 = 0xCBF2_9CE4_8422_2325
-            for byte in first { digest = (digest ^ UInt64(byte)) &* 0x100_0000_01B3 }
-            digest = (digest ^ 0x3A) &* 0x100_0000_01B3
-            for byte in second { digest = (digest ^ UInt64(byte)) &* 0x100_0000_01B3 }
-            return digest
+        /// Whether `x[xRange]` sorts strictly before `y[yRange]`, byte by byte.
+        private static func precedes(
+            _ x: borrowing Span<UInt8>, _ xRange: Range<Int>, _ y: borrowing Span<UInt8>, _ yRange: Range<Int>
+        ) -> Bool {
+            for offset in 0..<min(xRange.count, yRange.count) {
+                let (left, right) = (x[xRange.lowerBound + offset], y[yRange.lowerBound + offset])
+                if left != right { return left < right }
+            }
+            return xRange.count < yRange.count
         }
 
+        /// FNV-1a of the first ufrag, a colon, the second.
+        private static func digest(
+            _ x: borrowing Span<UInt8>, _ xRange: Range<Int>, _ y: borrowing Span<UInt8>, _ yRange: Range<Int>
+        ) -> UInt64 {
+            var digest: UInt64 = 0xCBF2_9CE4_8422_2325
+            for index in xRange { digest = (digest ^ UInt64(x[index])) &* 0x100_0000_01B3 }
+            digest = (digest ^ 0x3A) &* 0x100_0000_01B3
+            for index in yRange { digest = (digest ^ UInt64(y[index])) &* 0x100_0000_01B3 }
+            return digest
+        }
         static func == (a: AgentPair, b: AgentPair) -> Bool {
             a.digest == b.digest && a.first == b.first && a.second == b.second
         }
