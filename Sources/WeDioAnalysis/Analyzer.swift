@@ -136,8 +136,8 @@ public struct Analyzer: Sendable {
     public mutating func handle(
         _ payload: ClassifiedPayload, bytes: borrowing Span<UInt8>, decoded: DecodedSTUN, log: inout DiagnosticLog
     ) {
-        if lastTime.map({ payload.time > $0 }) ?? true { lastTime = payload.time }
-        if payload.kind == .stun { statistics.stunMessages += 1 } else { statistics.classicStunMessages += 1 }
+        advanceClock(to: payload.time)
+        countSTUN(payload.kind)
         analyse(decoded, payload, bytes: bytes, carrier: .direct, effectiveFlow: nil, log: &log)
     }
 
@@ -145,10 +145,10 @@ public struct Analyzer: Sendable {
     public mutating func handle(
         _ payload: ClassifiedPayload, bytes: borrowing Span<UInt8>, length: Int, log: inout DiagnosticLog
     ) {
-        if lastTime.map({ payload.time > $0 }) ?? true { lastTime = payload.time }
+        advanceClock(to: payload.time)
         switch payload.kind {
         case .stun, .classicSTUN:
-            if payload.kind == .stun { statistics.stunMessages += 1 } else { statistics.classicStunMessages += 1 }
+            countSTUN(payload.kind)
             decodeSTUN(payload, bytes: bytes, carrier: .direct, effectiveFlow: nil, log: &log)
         case .channelData:
             statistics.channelData += 1
@@ -195,6 +195,14 @@ public struct Analyzer: Sendable {
         case .unknown:
             break
         }
+    }
+
+    private mutating func advanceClock(to time: CaptureTime) {
+        if lastTime.map({ time > $0 }) ?? true { lastTime = time }
+    }
+
+    private mutating func countSTUN(_ kind: PayloadKind) {
+        if kind == .stun { statistics.stunMessages += 1 } else { statistics.classicStunMessages += 1 }
     }
 
     /// Classifies a relayed payload (DATA attribute or ChannelData data) and counts what it is.

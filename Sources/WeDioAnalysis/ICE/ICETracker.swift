@@ -85,12 +85,10 @@ public struct ICETracker: Sendable {
             let aFirst: Bool
             if a.isContiguousUTF8, b.isContiguousUTF8 {
                 let (x, y) = (a.utf8.span, b.utf8.span)
-                aFirst = Self.precedes(x, 0..<x.count, y, 0..<y.count)
-                digest = aFirst ? Self.digest(x, 0..<x.count, y, 0..<y.count) : Self.digest(y, 0..<y.count, x, 0..<x.count)
+                (aFirst, digest) = Self.ordered(x, 0..<x.count, y, 0..<y.count)
             } else {
                 let (x, y) = (Array(a.utf8), Array(b.utf8))
-                aFirst = Self.precedes(x.span, x.indices, y.span, y.indices)
-                digest = aFirst ? Self.digest(x.span, x.indices, y.span, y.indices) : Self.digest(y.span, y.indices, x.span, x.indices)
+                (aFirst, digest) = Self.ordered(x.span, x.indices, y.span, y.indices)
             }
             (first, second) = aFirst ? (a, b) : (b, a)
         }
@@ -134,35 +132,31 @@ public struct ICETracker: Sendable {
                 break
             }
             guard let colon else { return nil }
-            let receiver = 0..<colon
-            let sender = (colon + 1)..<bytes.count
-            let swapped = !precedes(bytes, receiver, bytes, sender)
-            return (
-                colon, swapped,
-                swapped ? digest(bytes, sender, bytes, receiver) : digest(bytes, receiver, bytes, sender)
-            )
+            let (receiverFirst, digest) = ordered(bytes, 0..<colon, bytes, (colon + 1)..<bytes.count)
+            return (colon, !receiverFirst, digest)
         }
 
-        /// Whether `x[xRange]` sorts strictly before `y[yRange]`, byte by byte.
-        private static func precedes(
+        /// Whether `x[xRange]` sorts strictly before `y[yRange]` byte by byte, and FNV-1a of the first of the
+        /// two, a colon, the second.
+        private static func ordered(
             _ x: borrowing Span<UInt8>, _ xRange: Range<Int>, _ y: borrowing Span<UInt8>, _ yRange: Range<Int>
-        ) -> Bool {
+        ) -> (xFirst: Bool, digest: UInt64) {
+            var xFirst = xRange.count < yRange.count
             for offset in 0..<min(xRange.count, yRange.count) {
                 let (left, right) = (x[xRange.lowerBound + offset], y[yRange.lowerBound + offset])
-                if left != right { return left < right }
+                if left != right {
+                    xFirst = left < right
+                    break
+                }
             }
-            return xRange.count < yRange.count
-        }
-
-        /// FNV-1a of the first ufrag, a colon, the second.
-        private static func digest(
-            _ x: borrowing Span<UInt8>, _ xRange: Range<Int>, _ y: borrowing Span<UInt8>, _ yRange: Range<Int>
-        ) -> UInt64 {
             var digest: UInt64 = 0xCBF2_9CE4_8422_2325
-            for index in xRange { digest = (digest ^ UInt64(x[index])) &* 0x100_0000_01B3 }
+            func mix(_ bytes: borrowing Span<UInt8>, _ range: Range<Int>) {
+                for index in range { digest = (digest ^ UInt64(bytes[index])) &* 0x100_0000_01B3 }
+            }
+            if xFirst { mix(x, xRange) } else { mix(y, yRange) }
             digest = (digest ^ 0x3A) &* 0x100_0000_01B3
-            for index in yRange { digest = (digest ^ UInt64(y[index])) &* 0x100_0000_01B3 }
-            return digest
+            if xFirst { mix(y, yRange) } else { mix(x, xRange) }
+            return (xFirst, digest)
         }
         static func == (a: AgentPair, b: AgentPair) -> Bool {
             a.digest == b.digest && a.first == b.first && a.second == b.second
@@ -402,7 +396,6 @@ public struct ICETracker: Sendable {
         return consent
     }
 
-    /// libwebrtc's renomination (0xC001 NOMINATION) nominates as USE-CANDIDATE does.
     /// What a check carries, read in one walk over its attributes (asking `value(_:)` for each walked the
     /// list six times). As there, the first attribute of a type that is not to be ignored counts.
     struct CheckAttributes {
@@ -411,44 +404,38 @@ public struct ICETracker: Sendable {
         var controlling: UInt64?
         var controlled: UInt64?
         var useCandidate = false
+        /// libwebrtc's renomination (0xC001 NOMINATION) nominates as USE-CANDIDATE does.
         var nomination = false
         var networkInfo: ICESession.NetworkInfo?
 
         init(_ message: STUNMessage) {
             var seen: UInt8 = 0
-            // By index, each value matched in place: a copy of each attribute cost more than the walks it saved.
+            func first(_ bit: UInt8) -> Bool {
+                defer { seen |= bit }
+                return seen & bit == 0
+            }
+            // By index, each value matched in place (a copy of each attribute, or of each value, cost more
+            // than the walks it saved).
             for index in message.attributes.indices where !message.attributes[index].ignored {
-                let type = message.attributes[index].type
-                let bit: UInt8
-                switch type {
-                case .username: bit = 1
-                case .priority: bit = 2
-                case .iceControlling: bit = 4
-                case .iceControlled: bit = 8
-                case .useCandidate: bit = 16
-                case .nomination: bit = 32
-                case .googNetworkInfo: bit = 64
-                default: continue
-                }
-                guard seen & bit == 0 else { continue }
-                seen |= bit
-                switch bit {
-                case 1:
+                switch message.attributes[index].type {
+                case .username where first(1):
                     if case .text(let text) = message.attributes[index].value { username = text }
-                case 2:
-                    if case .uint32(let value) = message.attributes[index].value { priority = value }
-                case 4:
-                    if case .uint64(let value) = message.attributes[index].value { controlling = value }
-                case 8:
-                    if case .uint64(let value) = message.attributes[index].value { controlled = value }
-                case 16:
+                case .priority where first(2):
+                    if case .uint32(let number) = message.attributes[index].value { priority = number }
+                case .iceControlling where first(4):
+                    if case .uint64(let number) = message.attributes[index].value { controlling = number }
+                case .iceControlled where first(8):
+                    if case .uint64(let number) = message.attributes[index].value { controlled = number }
+                case .useCandidate where first(16):
                     useCandidate = true
-                case 32:
+                case .nomination where first(32):
                     if case .nomination = message.attributes[index].value { nomination = true }
-                default:
+                case .googNetworkInfo where first(64):
                     if case .googNetworkInfo(let id, let cost) = message.attributes[index].value {
                         networkInfo = ICESession.NetworkInfo(networkID: id, cost: cost)
                     }
+                default:
+                    break
                 }
             }
         }

@@ -31,7 +31,7 @@ public struct ShortBytes: Hashable, Sendable, CustomStringConvertible {
 
     /// The first `capacity` bytes of `bytes`.
     public init(_ bytes: [UInt8]) {
-        for byte in bytes.prefix(Self.capacity) { append(byte) }
+        self.init(bytes.span, bytes.indices)
     }
 
     /// Bytes of a checked range of a span (at most `capacity`).
@@ -57,18 +57,6 @@ public struct ShortBytes: Hashable, Sendable, CustomStringConvertible {
         }
         words = packed
         count = kept
-    }
-
-    private mutating func append(_ byte: UInt8) {
-        let shift = UInt64(56 - 8 * (count % 8))
-        let value = UInt64(byte) << shift
-        switch count / 8 {
-        case 0: words.0 |= value
-        case 1: words.1 |= value
-        case 2: words.2 |= value
-        default: words.3 |= value
-        }
-        count += 1
     }
 
     public var bytes: [UInt8] {

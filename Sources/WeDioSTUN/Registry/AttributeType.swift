@@ -53,38 +53,32 @@ public struct AttributeType: RawRepresentable, Hashable, Sendable, Comparable, C
 
     /// The registry entry, nil for a type WeDio does not know. Array lookups for the three ranges that
     /// hold nearly every attribute (decoding looks this up for each attribute; a dictionary costs ~20 ns).
-    public var entry: Entry? {
-        let low = Int(rawValue & 0xFF)
-        switch rawValue & 0xFF00 {
-        case 0x0000: return Self.table0000[low]
-        case 0x8000: return Self.table8000[low]
-        case 0xC000: return Self.tableC000[low]
-        default: return Self.registry[rawValue]
-        }
-    }
+    public var entry: Entry? { Self.tabled(rawValue, Self.entries) ?? Self.registry[rawValue] }
 
     /// The registry's format alone, nil for a type WeDio does not know: what decoding needs for each
     /// attribute, without copying (retaining and releasing) the entry's name.
-    public var format: AttributeFormat? {
-        let low = Int(rawValue & 0xFF)
-        switch rawValue & 0xFF00 {
-        case 0x0000: return Self.formats0000[low]
-        case 0x8000: return Self.formats8000[low]
-        case 0xC000: return Self.formatsC000[low]
-        default: return Self.registry[rawValue]?.format
+    public var format: AttributeFormat? { Self.tabled(rawValue, Self.formats) ?? Self.registry[rawValue]?.format }
+
+    /// A type in 0x00xx, 0x80xx or 0xC0xx looked up in that range's table (`.some(nil)`: not known); nil
+    /// for any other range.
+    private static func tabled<Value>(_ raw: UInt16, _ tables: (low: [Value?], eight: [Value?], c: [Value?])) -> Value?? {
+        let low = Int(raw & 0xFF)
+        switch raw & 0xFF00 {
+        case 0x0000: return .some(tables.low[low])
+        case 0x8000: return .some(tables.eight[low])
+        case 0xC000: return .some(tables.c[low])
+        default: return nil
         }
     }
 
-    private static let formats0000 = table0000.map { $0?.format }
-    private static let formats8000 = table8000.map { $0?.format }
-    private static let formatsC000 = tableC000.map { $0?.format }
+    private static let entries = (low: table(0x0000), eight: table(0x8000), c: table(0xC000))
+    private static let formats = (
+        low: entries.low.map { $0?.format }, eight: entries.eight.map { $0?.format }, c: entries.c.map { $0?.format }
+    )
 
     private static func table(_ base: UInt16) -> [Entry?] {
         (0..<256).map { registry[base | UInt16($0)] }
     }
-    private static let table0000 = table(0x0000)
-    private static let table8000 = table(0x8000)
-    private static let tableC000 = table(0xC000)
 
     /// The IANA (or vendor) name; `0xABCD` for an unknown type.
     public var name: String { entry?.name ?? Self.hex(rawValue) }
