@@ -528,19 +528,21 @@ public struct JSONReport: Sendable {
     }
 
     struct Mapping: DirectJSONObject {
-        var `internal`, external, destination, transport, source, vantage, firstTime, lastTime, firstPacket: String
+        var `internal`, external, destination: JSONAddress
+        var transport, source, vantage, firstPacket: String
+        var firstTime, lastTime: JSONTime
         var observations: Int
         var translated: Bool
 
         init(_ m: NATMapping) {
-            `internal` = m.internalAddress.description
-            external = m.externalAddress.description
-            destination = m.destination.description
+            `internal` = JSONAddress(m.internalAddress)
+            external = JSONAddress(m.externalAddress)
+            destination = JSONAddress(m.destination)
             transport = m.transport.rawValue
             source = m.source.rawValue
             vantage = m.vantage
-            firstTime = TimeFormat.rfc3339(m.firstTime)
-            lastTime = TimeFormat.rfc3339(m.lastTime)
+            firstTime = JSONTime(m.firstTime)
+            lastTime = JSONTime(m.lastTime)
             firstPacket = packet(m.firstRef)
             observations = m.observations
             translated = m.translated
@@ -740,17 +742,17 @@ public struct JSONReport: Sendable {
         var id: String
         var method: String
         var `class`: String
-        var client: String
+        var client: JSONAddress
         var duringCaptureDrops: Bool?
-        var server: String
+        var server: JSONAddress
         var transport: String
         var carrier: String
-        var requestTime: String
+        var requestTime: JSONTime
         var requestPacket: Int
         var input: Int
-        var responseTime: String?
+        var responseTime: JSONTime?
         var responsePacket: Int?
-        var responseFrom: String?
+        var responseFrom: JSONAddress?
         var rttMs: Double?
         var retransmissions: Int
         var retransmissionIntervalsMs: [Double]
@@ -768,17 +770,17 @@ public struct JSONReport: Sendable {
             id = t.id.hex
             method = t.method.name
             `class` = t.outcome == .indication ? "indication" : "request"
-            client = t.client.description
+            client = JSONAddress(t.client)
             duringCaptureDrops = t.duringCaptureDrops ? true : nil
-            server = t.server.description
+            server = JSONAddress(t.server)
             transport = t.transport.rawValue
             carrier = t.carrier.rawValue
-            requestTime = TimeFormat.rfc3339(t.requestTime)
+            requestTime = JSONTime(t.requestTime)
             requestPacket = t.requestRef.packet
             input = t.requestRef.input
-            responseTime = t.responseTime.map(TimeFormat.rfc3339)
+            responseTime = t.responseTime.map(JSONTime.init)
             responsePacket = t.responseRef?.packet
-            responseFrom = t.responseFlow?.source.description
+            responseFrom = t.responseFlow.map { JSONAddress($0.source) }
             rttMs = t.rttMilliseconds
             retransmissions = t.retransmissions
             retransmissionIntervalsMs = t.retransmissionIntervalsMilliseconds
@@ -820,10 +822,12 @@ public struct JSONReport: Sendable {
 
     struct Session: DirectJSONObject {
         struct Candidate: DirectJSONObject {
-            var agent, type, address, transport: String
+            var agent, type: String
+            var address: JSONAddress
+            var transport: String
             var evidence: [String]
             var gathered, checked: Bool
-            var base: String?
+            var base: JSONAddress?
             var priority: UInt32?
             var typePreference, localPreference, component: UInt32?
             var sdpType: String?
@@ -847,16 +851,17 @@ public struct JSONReport: Sendable {
             }
         }
         struct Pair: DirectJSONObject {
-            var local, remote, state, transport: String
+            var local, remote: JSONAddress
+            var state, transport: String
             var localType, remoteType: String?
-            var localCandidate, remoteCandidate: String?
+            var localCandidate, remoteCandidate: JSONAddress?
             var priority: UInt64?
             var checks, responses: Int
             var errors: [Int]
             var nominated: Bool
             var rttMs: RTT?
-            var firstCheckTime: String
-            var firstSuccessTime: String?
+            var firstCheckTime: JSONTime
+            var firstSuccessTime: JSONTime?
             var media: MediaJSON?
 
             func writeFields(_ writer: inout FieldWriter) throws {
@@ -1016,8 +1021,8 @@ public struct JSONReport: Sendable {
             roleSwitches = session.roleSwitches
             candidates = session.candidates.map {
                 Candidate(
-                    agent: $0.agent, type: $0.type.rawValue, address: $0.address.description, transport: $0.transport.rawValue,
-                    evidence: $0.evidence, gathered: $0.gathered, checked: $0.checked, base: $0.base?.description,
+                    agent: $0.agent, type: $0.type.rawValue, address: JSONAddress($0.address), transport: $0.transport.rawValue,
+                    evidence: $0.evidence, gathered: $0.gathered, checked: $0.checked, base: $0.base.map(JSONAddress.init),
                     priority: $0.priority, typePreference: $0.typePreference,
                     localPreference: $0.localPreference, component: $0.component, sdpType: $0.signalledType?.rawValue,
                     sdpPriority: $0.signalledPriority)
@@ -1025,13 +1030,13 @@ public struct JSONReport: Sendable {
             pairs = session.pairs.map { pair in
                 let rtts = pair.rttMilliseconds.sorted()
                 return Pair(
-                    local: pair.local.description, remote: pair.remote.description, state: pair.state.rawValue,
+                    local: JSONAddress(pair.local), remote: JSONAddress(pair.remote), state: pair.state.rawValue,
                     transport: pair.transport.rawValue, localType: pair.localType?.rawValue, remoteType: pair.remoteType?.rawValue,
-                    localCandidate: pair.localCandidate?.description, remoteCandidate: pair.remoteCandidate?.description,
+                    localCandidate: pair.localCandidate.map(JSONAddress.init), remoteCandidate: pair.remoteCandidate.map(JSONAddress.init),
                     priority: pair.priority, checks: pair.checks, responses: pair.responses, errors: pair.errors,
                     nominated: pair.nominated,
                     rttMs: rtts.isEmpty ? nil : RTT(min: rtts[0], median: rtts[rtts.count / 2], max: rtts[rtts.count - 1]),
-                    firstCheckTime: TimeFormat.rfc3339(pair.firstCheck), firstSuccessTime: pair.firstSuccess.map(TimeFormat.rfc3339),
+                    firstCheckTime: JSONTime(pair.firstCheck), firstSuccessTime: pair.firstSuccess.map(JSONTime.init),
                     media: pair.media.map { MediaJSON($0, local: pair.local) })
             }
             selectedPair = session.selectedPair.map { Selected(local: $0.local.description, remote: $0.remote.description) }

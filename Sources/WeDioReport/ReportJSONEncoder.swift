@@ -43,6 +43,31 @@ public struct ReportJSONEncoder: Sendable {
     }
 }
 
+/// A capture time in a report object: written as RFC 3339 text straight into the output by `FieldWriter`
+/// (no String per value); encoded as that text anywhere else.
+struct JSONTime: Encodable, Equatable {
+    var time: CaptureTime
+
+    init(_ time: CaptureTime) { self.time = time }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(TimeFormat.rfc3339(time))
+    }
+}
+
+/// A transport address in a report object, as `JSONTime` is for times: `IP:port` or `[v6]:port`.
+struct JSONAddress: Encodable, Equatable {
+    var address: TransportAddress
+
+    init(_ address: TransportAddress) { self.address = address }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(address.description)
+    }
+}
+
 /// A run of list items rendered on a worker: their bytes, and where each item ends.
 struct RenderedItems: Sendable {
     var bytes: [UInt8] = []
@@ -101,11 +126,17 @@ struct JSONRendering {
     }
 
     func appendQuoted(_ string: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
         let utf8 = string.utf8
-        if !Self.needsEscaping(utf8.span) {
-            out.append(contentsOf: utf8)
-        } else {
+        let span = utf8.span
+        if !Self.needsEscaping(span) {
+            // Most are a few bytes (names, states): a byte at a time beats `append(contentsOf:)`'s set-up.
+            out.append(UInt8(ascii: "\""))
+            for index in span.indices { out.append(span[index]) }
+            out.append(UInt8(ascii: "\""))
+            return
+        }
+        out.append(UInt8(ascii: "\""))
+        do {
             for byte in utf8 {
                 switch byte {
                 case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
@@ -139,24 +170,31 @@ struct JSONRendering {
         return false
     }
 
-    /// A newline and the indentation of 32 levels, sliced for any depth up to that.
-    private static let indentation: [UInt8] = [UInt8(ascii: "\n")] + [UInt8](repeating: UInt8(ascii: " "), count: 64)
-
+    /// A newline and the indentation of `depth` levels, a byte at a time: `append(contentsOf:)` of a
+    /// few bytes (a slice of a ready-made run of spaces) cost twice as much.
     func newline(_ out: inout [UInt8], depth: Int) {
         guard pretty else { return }
-        let width = 1 + 2 * depth
-        if width <= Self.indentation.count {
-            out.append(contentsOf: Self.indentation[..<width])
-        } else {
-            out.append(UInt8(ascii: "\n"))
-            out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: 2 * depth))
-        }
+        out.append(UInt8(ascii: "\n"))
+        for _ in 0..<(2 * max(0, depth)) { out.append(UInt8(ascii: " ")) }
     }
 
     /// Before an element of an object or array at `depth`: a comma after the first, then its line.
     func separate(_ out: inout [UInt8], first: Bool, depth: Int) {
         if !first { out.append(UInt8(ascii: ",")) }
         newline(&out, depth: depth + 1)
+    }
+
+    /// Before a field of an object at `depth`: the separator, its line and `"name" : ` (the report's own
+    /// field names: plain ASCII, never escaped).
+    func beginField(_ out: inout [UInt8], name: String, first: Bool, depth: Int) {
+        separate(&out, first: first, depth: depth)
+        out.append(UInt8(ascii: "\""))
+        let utf8 = name.utf8.span
+        for index in utf8.indices { out.append(utf8[index]) }
+        out.append(UInt8(ascii: "\""))
+        if pretty { out.append(UInt8(ascii: " ")) }
+        out.append(UInt8(ascii: ":"))
+        if pretty { out.append(UInt8(ascii: " ")) }
     }
 
     /// `"key" : ` (pretty) or `"key":`.
@@ -219,9 +257,8 @@ struct FieldWriter {
     }
 
     private mutating func key(_ name: String) {
-        rendering.separate(&bytes, first: count == 0, depth: depth)
+        rendering.beginField(&bytes, name: name, first: count == 0, depth: depth)
         count += 1
-        rendering.appendKey(name, to: &bytes)
     }
 
     /// "[", each item on its own line one level below the field, "]" (Foundation's spelling of empty too).
@@ -245,7 +282,29 @@ struct FieldWriter {
 
     mutating func field<Number: BinaryInteger>(_ name: String, _ value: Number) {
         key(name)
-        bytes.append(contentsOf: String(value).utf8)
+        ASCIIText.appendDecimal(value, to: &bytes)
+    }
+
+    mutating func field(_ name: String, _ value: JSONTime) {
+        key(name)
+        bytes.append(UInt8(ascii: "\""))
+        TimeFormat.append(value.time, to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    mutating func field(_ name: String, _ value: JSONTime?) {
+        if let value { field(name, value) }
+    }
+
+    mutating func field(_ name: String, _ value: JSONAddress) {
+        key(name)
+        bytes.append(UInt8(ascii: "\""))
+        value.address.appendText(to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    mutating func field(_ name: String, _ value: JSONAddress?) {
+        if let value { field(name, value) }
     }
 
     mutating func field<Number: BinaryInteger>(_ name: String, _ value: Number?) {
@@ -277,7 +336,7 @@ struct FieldWriter {
 
     mutating func field(_ name: String, _ values: [Int]) {
         key(name)
-        list(values) { writer, value in writer.bytes.append(contentsOf: String(value).utf8) }
+        list(values) { writer, value in ASCIIText.appendDecimal(value, to: &writer.bytes) }
     }
 
     mutating func field(_ name: String, _ values: [String]) {
@@ -293,7 +352,7 @@ struct FieldWriter {
         for (index, entry) in sorted.enumerated() {
             rendering.separate(&bytes, first: index == 0, depth: depth + 1)
             rendering.appendKey(entry.key, to: &bytes)
-            bytes.append(contentsOf: String(entry.value).utf8)
+            ASCIIText.appendDecimal(entry.value, to: &bytes)
         }
         rendering.close(&bytes, UInt8(ascii: "}"), empty: sorted.isEmpty, depth: depth + 1)
     }

@@ -393,6 +393,14 @@ public struct TextReport: Sendable {
 /// RFC 3339 UTC timestamps with microseconds, computed from capture time without Foundation.
 public enum TimeFormat {
     public static func rfc3339(_ time: CaptureTime) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(27)
+        append(time, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The same text written into `out` (a report writes a million of them: no String in between).
+    public static func append(_ time: CaptureTime, to out: inout [UInt8]) {
         let nanoseconds = time.nanoseconds
         var seconds = nanoseconds / 1_000_000_000
         var fraction = nanoseconds % 1_000_000_000
@@ -400,18 +408,33 @@ public enum TimeFormat {
             fraction += 1_000_000_000
             seconds -= 1
         }
-        let microseconds = fraction / 1000
+        let microseconds = Int(fraction / 1000)
         var days = seconds / 86_400
-        var secondOfDay = seconds % 86_400
+        var secondOfDay = Int(seconds % 86_400)
         if secondOfDay < 0 {
             secondOfDay += 86_400
             days -= 1
         }
         let (year, month, day) = civil(fromDays: days)
-        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        let micro = String(microseconds)
-        return "\(year)-\(two(month))-\(two(day))T\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):"
-            + "\(two(secondOfDay % 60)).\(String(repeating: "0", count: 6 - micro.count))\(micro)Z"
+        // Years of four digits are padded to four; any other is spelled as an integer (no year 0999).
+        if (1000...9999).contains(year) {
+            ASCIIText.appendPadded(Int(year), width: 4, to: &out)
+        } else {
+            ASCIIText.appendDecimal(year, to: &out)
+        }
+        out.append(UInt8(ascii: "-"))
+        ASCIIText.appendPadded(Int(month), width: 2, to: &out)
+        out.append(UInt8(ascii: "-"))
+        ASCIIText.appendPadded(Int(day), width: 2, to: &out)
+        out.append(UInt8(ascii: "T"))
+        ASCIIText.appendPadded(secondOfDay / 3600, width: 2, to: &out)
+        out.append(UInt8(ascii: ":"))
+        ASCIIText.appendPadded(secondOfDay / 60 % 60, width: 2, to: &out)
+        out.append(UInt8(ascii: ":"))
+        ASCIIText.appendPadded(secondOfDay % 60, width: 2, to: &out)
+        out.append(UInt8(ascii: "."))
+        ASCIIText.appendPadded(microseconds, width: 6, to: &out)
+        out.append(UInt8(ascii: "Z"))
     }
 
     /// Days since 1970-01-01 → proleptic Gregorian date (H. Hinnant's civil_from_days algorithm).

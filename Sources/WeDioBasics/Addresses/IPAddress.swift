@@ -53,8 +53,11 @@ public enum IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .v4(let a):
-            return "\(a >> 24).\((a >> 16) & 0xFF).\((a >> 8) & 0xFF).\(a & 0xFF)"
+        case .v4:
+            var text: [UInt8] = []
+            text.reserveCapacity(15)
+            appendText(to: &text)
+            return String(decoding: text, as: UTF8.self)
         case .v6(let a):
             return Self.formatIPv6(a)
         }
