@@ -1,18 +1,17 @@
 /// A set-associative set of flows (direction-independent) for per-packet membership tests: one
 /// multiply-mix hash and a look at one set of four slots (32 bytes of keys), no SipHash and no
-/// allocation per packet. A new flow landing in a full set replaces the one of the four inserted (or
-/// re-inserted) longest ago, counted in `replacements`: memory is fixed whatever the traffic, and a flow
-/// that keeps carrying STUN (consent checks, TURN refreshes) is not the one forgotten. A forgotten flow is
-/// remembered again at its next STUN message.
+/// allocation per packet. A set keeps its keys in order of last insertion, the latest first: a new flow
+/// landing in a full set replaces the one inserted (or re-inserted) longest ago, counted in
+/// `replacements`. Memory is fixed whatever the traffic, and a flow that keeps carrying STUN (consent
+/// checks, TURN refreshes) is not the one forgotten. A forgotten flow is remembered again at its next STUN
+/// message. (The order was once kept by a separate array of time stamps: a second cache line to miss per
+/// packet, which on a server's capture cost more than all the rest of the look-up.)
 public struct FlowCache: Sendable {
     /// The slots in chunks of `chunkSize`, each allocated when a flow first lands in it: a short capture
     /// touches a few of them instead of zeroing the whole table (a megabyte, most of a small file's cost).
     /// A set's four slots are always in one chunk.
     @usableFromInline var chunks: [[UInt64]] = []
-    /// When each slot was last inserted, by `clock`.
-    private var stamps: [[UInt32]] = []
     @usableFromInline let setMask: Int
-    private var clock: UInt32 = 0
     public private(set) var replacements = 0
     public private(set) var count = 0
     @usableFromInline static let ways = 4
@@ -62,43 +61,35 @@ public struct FlowCache: Sendable {
             || chunks[chunk][slot + 3] == key
     }
 
-    /// Inserts `flow` (or refreshes it); returns whether it was there already.
+    /// Inserts `flow` (or refreshes it): it moves to the front of its set. Returns whether it was there.
     @discardableResult
     public mutating func insert(_ flow: FiveTuple) -> Bool {
         let slots = (setMask + 1) * Self.ways
-        if chunks.isEmpty {
-            let chunkCount = max(1, slots >> Self.chunkShift)
-            chunks = Array(repeating: [], count: chunkCount)
-            stamps = Array(repeating: [], count: chunkCount)
-        }
+        if chunks.isEmpty { chunks = Array(repeating: [], count: max(1, slots >> Self.chunkShift)) }
         let key = Self.key(flow)
         let first = (Int(truncatingIfNeeded: key) & setMask) * Self.ways
         let chunk = first >> Self.chunkShift
-        if chunks[chunk].isEmpty {
-            chunks[chunk] = Array(repeating: 0, count: min(Self.chunkSize, slots))
-            stamps[chunk] = Array(repeating: 0, count: min(Self.chunkSize, slots))
-        }
+        if chunks[chunk].isEmpty { chunks[chunk] = Array(repeating: 0, count: min(Self.chunkSize, slots)) }
         let slot = first & (Self.chunkSize - 1)
-        clock &+= 1
-        var victim = slot
-        for way in slot..<(slot + Self.ways) {
-            let current = chunks[chunk][way]
-            if current == key {
-                stamps[chunk][way] = clock
-                return true
+        // The set read once; written back only as far as it changes.
+        let (k0, k1, k2, k3) = (chunks[chunk][slot], chunks[chunk][slot + 1], chunks[chunk][slot + 2], chunks[chunk][slot + 3])
+        if k0 == key { return true }
+        let known: Bool
+        if k1 == key {
+            known = true
+        } else if k2 == key {
+            known = true
+            chunks[chunk][slot + 2] = k1
+        } else {
+            known = k3 == key
+            if !known {
+                if k3 == 0 { count += 1 } else { replacements += 1 }
             }
-            if current == 0 {
-                chunks[chunk][way] = key
-                stamps[chunk][way] = clock
-                count += 1
-                return false
-            }
-            // The oldest by age, which survives the clock wrapping.
-            if clock &- stamps[chunk][way] > clock &- stamps[chunk][victim] { victim = way }
+            chunks[chunk][slot + 3] = k2
+            chunks[chunk][slot + 2] = k1
         }
-        replacements += 1
-        chunks[chunk][victim] = key
-        stamps[chunk][victim] = clock
-        return false
+        chunks[chunk][slot + 1] = k0
+        chunks[chunk][slot] = key
+        return known
     }
 }

@@ -438,19 +438,37 @@ public struct JSONReport: Sendable {
     }
 
     /// A call: the same ICE session at every vantage point and across its restarts.
-    struct Call: Encodable {
-        struct End: Encodable {
-            var agent, address: String
-            var type, base: String?
+    struct Call: DirectJSONObject {
+        struct End: DirectJSONObject {
+            var agent: String
+            var address: JSONAddress
+            var type: String?
+            var base: JSONAddress?
             var evidence: [String]
             var typedAt: String
+
+            func writeFields(_ writer: inout FieldWriter) {
+                writer.field("address", address)
+                writer.field("agent", agent)
+                writer.field("base", base)
+                writer.field("evidence", evidence)
+                writer.field("type", type)
+                writer.field("typedAt", typedAt)
+            }
         }
-        struct Relay: Encodable {
-            var relayed, agent: String
+        struct Relay: DirectJSONObject {
+            var relayed: JSONAddress
+            var agent: String
             var allocations: [String]
+
+            func writeFields(_ writer: inout FieldWriter) {
+                writer.field("agent", agent)
+                writer.field("allocations", allocations)
+                writer.field("relayed", relayed)
+            }
         }
         var controlled, controlling: End?
-        var firstCheckTime: String
+        var firstCheckTime: JSONTime
         var generations: [[String]]
         var id, outcome: String
         var relays: [Relay]
@@ -462,12 +480,12 @@ public struct JSONReport: Sendable {
         init(_ call: ICECall) {
             func end(_ end: ICECall.End) -> End {
                 End(
-                    agent: end.agent, address: end.address.description, type: end.type?.rawValue, base: end.base?.description,
+                    agent: end.agent, address: JSONAddress(end.address), type: end.type?.rawValue, base: end.base.map(JSONAddress.init),
                     evidence: end.evidence, typedAt: end.typedAt)
             }
             id = call.id
             outcome = call.outcome.rawValue
-            firstCheckTime = TimeFormat.rfc3339(call.firstCheck)
+            firstCheckTime = JSONTime(call.firstCheck)
             generations = call.generations
             sessions = call.sessions
             vantages = call.vantages
@@ -475,7 +493,21 @@ public struct JSONReport: Sendable {
             controlled = call.controlled.map(end)
             timeToConnectMs = call.timeToConnectMilliseconds
             restarts = call.restarts
-            relays = call.relays.map { Relay(relayed: $0.relayed.description, agent: $0.agent, allocations: $0.allocations) }
+            relays = call.relays.map { Relay(relayed: JSONAddress($0.relayed), agent: $0.agent, allocations: $0.allocations) }
+        }
+
+        func writeFields(_ writer: inout FieldWriter) throws {
+            try writer.object("controlled", controlled)
+            try writer.object("controlling", controlling)
+            writer.field("firstCheckTime", firstCheckTime)
+            try writer.encodable("generations", generations)
+            writer.field("id", id)
+            writer.field("outcome", outcome)
+            try writer.objects("relays", relays)
+            writer.field("restarts", restarts)
+            writer.field("sessions", sessions)
+            try writer.field("timeToConnectMs", timeToConnectMs)
+            writer.field("vantages", vantages)
         }
     }
 
@@ -1323,6 +1355,7 @@ extension JSONRendering {
         ObjectIdentifier(JSONReport.Mapping.self), ObjectIdentifier(JSONReport.Transaction.self),
         ObjectIdentifier(JSONReport.Session.self), ObjectIdentifier(JSONReport.Session.Candidate.self),
         ObjectIdentifier(JSONReport.Session.Pair.self), ObjectIdentifier(JSONReport.Session.RTT.self),
-        ObjectIdentifier(JSONReport.Session.MediaJSON.self),
+        ObjectIdentifier(JSONReport.Session.MediaJSON.self), ObjectIdentifier(JSONReport.Call.self),
+        ObjectIdentifier(JSONReport.Call.End.self), ObjectIdentifier(JSONReport.Call.Relay.self),
     ]
 }

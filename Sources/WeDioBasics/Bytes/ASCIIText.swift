@@ -49,7 +49,7 @@ public enum ASCIIText {
 
 extension ASCIIText {
     /// Reverses `out[start...]` by swaps on the array itself (reversing the slice copied the whole array).
-    @inlinable @usableFromInline
+    @inlinable
     static func turnRound(_ out: inout [UInt8], from start: Int) {
         var low = start
         var high = out.count - 1
