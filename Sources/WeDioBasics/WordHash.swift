@@ -43,16 +43,22 @@ extension TransportAddress {
     public func _rawHashValue(seed: Int) -> Int { WordHash.bucket(hashWord, seed: seed) }
 }
 
+extension Transport {
+    /// Two bits telling the transports apart, for keys hashed by their words.
+    @inlinable
+    public var hashBits: UInt8 {
+        switch self {
+        case .udp: 0
+        case .tcp: 1
+        case .tls: 2
+        case .dtls: 3
+        }
+    }
+}
+
 extension FiveTuple {
     @inlinable
     public func _rawHashValue(seed: Int) -> Int {
-        let transportBits: UInt64 =
-            switch transport {
-            case .udp: 0
-            case .tcp: 1
-            case .tls: 2
-            case .dtls: 3
-            }
-        return WordHash.bucket(WordHash.fold(source.hashWord, destination.hashWord ^ transportBits << 62), seed: seed)
+        WordHash.bucket(WordHash.fold(source.hashWord, destination.hashWord ^ UInt64(transport.hashBits) << 62), seed: seed)
     }
 }

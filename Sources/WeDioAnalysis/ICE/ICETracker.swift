@@ -492,30 +492,42 @@ public struct ICETracker: Sendable {
         var session = ICESession(id: id, ufrags: [], firstCheck: first.time)
         session.checksSeen = checks.count
         session.lastActivity = checks.map { max($0.time, $0.responseTime ?? $0.time) }.max()
+        // The session's two agents by index (0: the first check's sender), so that what is kept per agent is
+        // an array slot rather than a String-keyed table hashed for every check.
+        let agents = [first.sender, first.receiver]
+        func agentIndex(_ ufrag: String) -> Int { ufrag == agents[0] ? 0 : 1 }
         // Roles: the attribute each agent's latest check carried; a change is a role switch.
-        var roles: [String: Bool] = [:]
+        var roles: [Bool?] = [nil, nil]
+        var tieBreakers: [UInt64?] = [nil, nil]
+        // An agent that answers checks but never sends one is ICE-lite (RFC 8445 §2.5): host candidates only.
+        // (One that neither sends nor answers may simply be unreachable from here.)
+        var sendsChecks = [false, false]
+        var answersChecks = [false, false]
         for check in checks {
-            let isControlling = check.controlling != nil
+            let sender = agentIndex(check.sender)
+            sendsChecks[sender] = true
+            if check.responseTime != nil { answersChecks[agentIndex(check.receiver)] = true }
             if check.controlling == nil && check.controlled == nil { continue }
-            if let previous = roles[check.sender], previous != isControlling, !session.roleSwitches.contains(check.sender) {
+            let isControlling = check.controlling != nil
+            if let previous = roles[sender], previous != isControlling, !session.roleSwitches.contains(check.sender) {
                 session.roleSwitches.append(check.sender)
             }
-            roles[check.sender] = isControlling
-            session.tieBreakers[check.sender] = check.controlling ?? check.controlled
+            roles[sender] = isControlling
+            tieBreakers[sender] = check.controlling ?? check.controlled
             if check.errorCode == 487 { session.roleConflicts += 1 }
         }
-        session.controlling = roles.first { $0.value }?.key
-        session.controlled = roles.first { !$0.value }?.key
-        let agents = [first.sender, first.receiver]
+        for index in agents.indices {
+            if let tieBreaker = tieBreakers[index] { session.tieBreakers[agents[index]] = tieBreaker }
+        }
+        session.controlling = agents.indices.first { roles[$0] == true }.map { agents[$0] }
+        session.controlled = agents.indices.first { roles[$0] == false }.map { agents[$0] }
         if let controlling = session.controlling {
             session.ufrags = [controlling] + agents.filter { $0 != controlling }
         } else {
             session.ufrags = agents
         }
-        // An agent that answers checks but never sends one is ICE-lite (RFC 8445 §2.5): host candidates only.
-        // (One that neither sends nor answers may simply be unreachable from here.)
-        let senders = Set(checks.map(\.sender))
-        let answering = Set(checks.filter { $0.responseTime != nil }.map(\.receiver))
+        func sends(_ ufrag: String) -> Bool { agents.contains(ufrag) && sendsChecks[agentIndex(ufrag)] }
+        func answers(_ ufrag: String) -> Bool { agents.contains(ufrag) && answersChecks[agentIndex(ufrag)] }
         // Candidates: where each agent sent checks from, and where the peer sent checks to. Kept in a list
         // with an index by address (changed in place: a session can have thousands).
         var candidates: [ICECandidate] = []
@@ -526,7 +538,7 @@ public struct ICETracker: Sendable {
                 return
             }
             let peer = agents.first { $0 != agent } ?? ""
-            let (type, evidence) = classify(address, peerSendsChecks: senders.contains(peer) || !answering.contains(peer))
+            let (type, evidence) = classify(address, peerSendsChecks: sends(peer) || !answers(peer))
             candidateAt[address] = candidates.count
             var candidate = ICECandidate(agent: agent, address: address, transport: transport, type: type, priority: priority, evidence: [evidence])
             candidate.checked = true
@@ -534,7 +546,7 @@ public struct ICETracker: Sendable {
         }
         for check in checks {
             note(check.from, agent: check.sender, transport: check.transport, priority: check.priority)
-            if !senders.contains(check.receiver), answering.contains(check.receiver), candidateAt[check.to] == nil {
+            if !sends(check.receiver), answers(check.receiver), candidateAt[check.to] == nil {
                 candidateAt[check.to] = candidates.count
                 var candidate = ICECandidate(
                     agent: check.receiver, address: check.to, transport: check.transport, type: .host, priority: nil,
@@ -551,6 +563,11 @@ public struct ICETracker: Sendable {
             var local: TransportAddress
             var remote: TransportAddress
             var transport: Transport
+
+            /// Placed by its words, as FiveTuple is (WordHash): no SipHash per check.
+            func _rawHashValue(seed: Int) -> Int {
+                WordHash.bucket(WordHash.fold(local.hashWord, remote.hashWord ^ UInt64(transport.hashBits) << 62), seed: seed)
+            }
         }
         var pairs: [ICECandidatePair] = []
         var pairAt: [PairKey: Int] = [:]
