@@ -26,7 +26,7 @@ struct PayloadBatch: Sendable {
     /// The reader has nothing more after this batch.
     var isLast = false
     /// Whether the reader decodes this batch's STUN messages: only when the analyser is the slower side
-    /// (the reader had to wait for an empty batch), so the work goes to whichever thread has time.
+    /// (batches are piling up for it), so the work goes to whichever thread has time.
     var decodesSTUN = false
 
     init() {
@@ -111,33 +111,38 @@ final class Handoff<Batch: HandoffBatch>: Sendable {
     private let spare = Mutex<[Batch]>([])
     private let readyCount = DispatchSemaphore(value: 0)
     private let spareCount: DispatchSemaphore
+    /// Batches sent and not yet received: how far the analyser is behind.
+    private let waiting = Atomic<Int>(0)
 
     init(depth: Int) {
         spareCount = DispatchSemaphore(value: depth)
     }
 
-    /// An empty batch for the reader to fill (waits while all are in use), and whether it had to wait:
-    /// then the analyser is the slower side.
-    func emptyBatch() -> (batch: Batch, waited: Bool) {
+    /// An empty batch for the reader to fill (waits while all are in use), and whether the analyser is the
+    /// slower side: the reader had to wait, or `behindFrom` filled batches are already waiting for it.
+    func emptyBatch(behindFrom: Int = 2) -> (batch: Batch, analyserBehind: Bool) {
         let waited = spareCount.wait(timeout: .now()) == .timedOut
         if waited { spareCount.wait() }
+        let behind = waited || waiting.load(ordering: .relaxed) >= behindFrom
         var batch = spare.withLock { $0.popLast() } ?? Batch()
         // Emptied here, on the reader's thread, not where it was analysed: what the reader allocated (decoded
         // STUN messages) is then freed by the thread that allocated it, without taking its heap arena's lock
         // from the other thread, and the analyser (the slower side of a server's capture) is spared the work.
         batch.reset()
-        return (batch, waited)
+        return (batch, behind)
     }
 
     func send(_ batch: consuming Batch) {
         let sent = batch
         ready.withLock { $0.append(sent) }
+        waiting.add(1, ordering: .relaxed)
         readyCount.signal()
     }
 
     /// The next filled batch for the analyser (waits for one).
     func receive() -> Batch {
         readyCount.wait()
+        waiting.subtract(1, ordering: .relaxed)
         return ready.withLock { $0.removeFirst() }
     }
 
@@ -150,11 +155,13 @@ final class Handoff<Batch: HandoffBatch>: Sendable {
 }
 
 extension Handoff where Batch == PayloadBatch {
-    /// An empty payload batch; when the reader had to wait for it, the batch asks the reader to decode STUN
-    /// itself (`fixed` overrides that: tests check both places give the same result).
+    /// An empty payload batch; when the analyser is behind, the batch asks the reader to decode STUN itself
+    /// (`fixed` overrides that: tests check both places give the same result). Asked only when the reader
+    /// had to wait, the analyser decoded most messages of a server's capture while the reader sat idle;
+    /// with two batches waiting as the mark, the analyser's time on ice-dense went from 1.8 to 1.6 s.
     func emptyBatch(readerDecodesSTUN fixed: Bool?) -> PayloadBatch {
-        var (batch, waited) = emptyBatch()
-        batch.decodesSTUN = fixed ?? waited
+        var (batch, behind) = emptyBatch()
+        batch.decodesSTUN = fixed ?? behind
         return batch
     }
 }
