@@ -235,7 +235,9 @@ final class LiveAnalysis: @unchecked Sendable {
         let begin = windowStart ?? now
         if windowStart == nil { windowStart = now }
         let due = settings.reportEvery.map { Double(now.nanoseconds - begin.nanoseconds) / 1e9 >= $0 } ?? false
-        let asked = settings.reportNow?.take() ?? false
+        // A request that comes as a window ends is kept for the next batch, so that it still gets a report of
+        // its own (taken here, the periodic report answered it and no "-now" report was written).
+        let asked = !due && (settings.reportNow?.take() ?? false)
         guard due || asked else { return }
         var snapshot = analyzer
         snapshot.absorb(decoder)

@@ -519,6 +519,8 @@ public struct ICETracker: Sendable {
         for index in agents.indices {
             if let tieBreaker = tieBreakers[index] { session.tieBreakers[agents[index]] = tieBreaker }
         }
+        // Both claiming one role (a conflict still open at the end) names the first check's sender: a
+        // String-keyed table named whichever its per-process hash seed put first.
         session.controlling = agents.indices.first { roles[$0] == true }.map { agents[$0] }
         session.controlled = agents.indices.first { roles[$0] == false }.map { agents[$0] }
         if let controlling = session.controlling {
