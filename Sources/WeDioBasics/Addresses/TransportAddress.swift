@@ -16,11 +16,12 @@ public struct TransportAddress: Hashable, Sendable, Comparable, CustomStringConv
         self.port = port
     }
 
+    /// Spelled by `appendText`, which the report writes with: one spelling for both.
     public var description: String {
-        switch ip {
-        case .v4: "\(ip):\(port)"
-        case .v6: "[\(ip)]:\(port)"
-        }
+        var text: [UInt8] = []
+        text.reserveCapacity(24)
+        appendText(to: &text)
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// Parses `IP:port` or `[v6]:port`.
