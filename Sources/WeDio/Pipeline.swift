@@ -172,18 +172,18 @@ public struct Pipeline: Sendable {
         // With a spare core the analyzer runs on its own thread, fed in batches (PayloadHandoff.swift); it
         // sees the same payloads in the same order, so the result is the same as on one thread.
         // The queue and its batches exist only then (they reserve a few megabytes).
-        var queue: Handoff<PayloadBatch>?
+        let queue: Handoff<PayloadBatch>? = splitThreads && !decodeOnly ? Handoff<PayloadBatch>(depth: 4) : nil
         var box: AnalyzerBox?
         var batch: PayloadBatch?
-        if splitThreads && !decodeOnly {
-            let handoff = Handoff<PayloadBatch>(depth: 4)
+        if let queue {
             let started = AnalyzerBox(analyzer)
             analyzer = Analyzer(options: analyzer.options)  // the box holds the only copy: no copy-on-write
-            started.start(handoff)
-            queue = handoff
+            started.start(queue)
             box = started
-            batch = handoff.emptyBatch(readerDecodesSTUN: readerDecodesSTUN)
+            batch = queue.emptyBatch(readerDecodesSTUN: readerDecodesSTUN)
         }
+        // Tested per payload without binding the queue (a binding retained and released it on every payload).
+        let splits = queue != nil
         do throws(CaptureError) {
             try capture.forEach { record, bytes in
                 packets += 1
@@ -197,9 +197,9 @@ public struct Pipeline: Sendable {
                 ) { payload, payloadBytes in
                     if decodeOnly {
                         kinds &+= payload.kind == .unknown ? 0 : 1
-                    } else if let queue {
+                    } else if splits {
                         batch?.append(payload, bytes: payloadBytes)
-                        if batch?.isFull == true, let full = batch.take() {
+                        if batch?.isFull == true, let full = batch.take(), let queue {
                             queue.send(full)
                             batch = queue.emptyBatch(readerDecodesSTUN: readerDecodesSTUN)
                         }
