@@ -84,19 +84,22 @@ extension CallAssembly {
             if groups[group] == nil { order.append(group) }
             groups[group, default: []].append(index)
         }
-        let onReference = clock.time
         var relayedOwner: [TransportAddress: [String]] = [:]
         for allocation in allocations {
             for relayed in allocation.relayedAddresses { relayedOwner[relayed, default: []].append(allocation.id) }
         }
-        return order.enumerated().map { number, group in
+        // Each call is built from its own sessions: built on every core, in the same order.
+        let (calls, members, owners) = (order, groups, relayedOwner)
+        return concurrentMap(count: calls.count, chunk: 32) { number in
+            let group = calls[number]
+            let onReference = clock.time
             // In order of first check; within a millisecond (one check seen at two vantage points, the clock
             // offset an estimate) in the order the vantage points were given.
-            let members = (groups[group] ?? []).sorted {
+            let ordered = (members[group] ?? []).sorted {
                 let (a, b) = (onReference(sessions[$0].firstCheck, sessions[$0].vantage), onReference(sessions[$1].firstCheck, sessions[$1].vantage))
                 return abs(a.milliseconds(since: b)) > 1 ? a < b : $0 < $1
             }
-            return call(id: "call-\(number + 1)", members.map { sessions[$0] }, clock: clock, relayedOwner: relayedOwner)
+            return call(id: "call-\(number + 1)", ordered.map { sessions[$0] }, clock: clock, relayedOwner: owners)
         }
     }
 
