@@ -37,22 +37,32 @@ public struct ShortBytes: Hashable, Sendable, CustomStringConvertible {
     /// Bytes of a checked range of a span (at most `capacity`).
     public init(_ bytes: borrowing Span<UInt8>, _ range: Range<Int>) {
         guard range.lowerBound >= 0, range.upperBound <= bytes.count else { return }
-        // A word at a time (byte by byte through `append` was most of decoding a MESSAGE-INTEGRITY).
+        // A word at a time: whole words by one big-endian load each (the range is checked above and each
+        // load below), the last partial word byte by byte. Byte by byte throughout was 150 instructions a
+        // MESSAGE-INTEGRITY, two per answered check.
         let kept = min(range.count, Self.capacity)
         var packed: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-        for word in 0..<4 {
-            let start = word * 8
-            guard start < kept else { break }
-            var value: UInt64 = 0
-            for offset in start..<(start + 8) {
-                value <<= 8
-                if offset < kept { value |= UInt64(bytes[range.lowerBound + offset]) }
-            }
-            switch word {
-            case 0: packed.0 = value
-            case 1: packed.1 = value
-            case 2: packed.2 = value
-            default: packed.3 = value
+        bytes.withUnsafeBufferPointer { buffer in
+            let raw = UnsafeRawBufferPointer(buffer)
+            for word in 0..<4 {
+                let start = word * 8
+                guard start < kept else { break }
+                var value: UInt64 = 0
+                let at = range.lowerBound + start
+                if start + 8 <= kept, at + 8 <= raw.count {
+                    value = raw.loadUnaligned(fromByteOffset: at, as: UInt64.self).bigEndian
+                } else {
+                    for offset in start..<(start + 8) {
+                        value <<= 8
+                        if offset < kept { value |= UInt64(buffer[range.lowerBound + offset]) }
+                    }
+                }
+                switch word {
+                case 0: packed.0 = value
+                case 1: packed.1 = value
+                case 2: packed.2 = value
+                default: packed.3 = value
+                }
             }
         }
         words = packed

@@ -41,8 +41,11 @@ public enum AttributeFormat: Sendable, Equatable {
 /// A STUN attribute type number. 0x0000–0x7FFF are comprehension-required (RFC 8489 §14).
 public struct AttributeType: RawRepresentable, Hashable, Sendable, Comparable, CustomStringConvertible {
     public var rawValue: UInt16
-    public init(rawValue: UInt16) { self.rawValue = rawValue }
-    public init(_ rawValue: UInt16) { self.rawValue = rawValue }
+    @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
+    @inlinable public init(_ rawValue: UInt16) { self.rawValue = rawValue }
+    // Inlinable, like the constants below: compared for every attribute of every message, the constants had been
+    // reached through an accessor call each (a one-time-initialised global of another module).
+    @inlinable public static func == (lhs: AttributeType, rhs: AttributeType) -> Bool { lhs.rawValue == rhs.rawValue }
 
     public var isComprehensionRequired: Bool { rawValue < 0x8000 }
 
@@ -94,71 +97,71 @@ public struct AttributeType: RawRepresentable, Hashable, Sendable, Comparable, C
 
     // MARK: Constants used by the codec and the analysis
 
-    public static let mappedAddress = AttributeType(0x0001)
-    public static let responseAddress = AttributeType(0x0002)
-    public static let changeRequest = AttributeType(0x0003)
-    public static let sourceAddress = AttributeType(0x0004)
-    public static let changedAddress = AttributeType(0x0005)
-    public static let username = AttributeType(0x0006)
-    public static let password = AttributeType(0x0007)
-    public static let messageIntegrity = AttributeType(0x0008)
-    public static let errorCode = AttributeType(0x0009)
-    public static let unknownAttributes = AttributeType(0x000A)
-    public static let reflectedFrom = AttributeType(0x000B)
-    public static let channelNumber = AttributeType(0x000C)
-    public static let lifetime = AttributeType(0x000D)
-    public static let msMagicCookie = AttributeType(0x000F)
-    public static let xorPeerAddress = AttributeType(0x0012)
-    public static let data = AttributeType(0x0013)
-    public static let realm = AttributeType(0x0014)
-    public static let nonce = AttributeType(0x0015)
-    public static let xorRelayedAddress = AttributeType(0x0016)
-    public static let requestedAddressFamily = AttributeType(0x0017)
-    public static let evenPort = AttributeType(0x0018)
-    public static let requestedTransport = AttributeType(0x0019)
-    public static let dontFragment = AttributeType(0x001A)
-    public static let accessToken = AttributeType(0x001B)
-    public static let messageIntegritySHA256 = AttributeType(0x001C)
-    public static let passwordAlgorithm = AttributeType(0x001D)
-    public static let userhash = AttributeType(0x001E)
-    public static let xorMappedAddress = AttributeType(0x0020)
-    public static let reservationToken = AttributeType(0x0022)
-    public static let priority = AttributeType(0x0024)
-    public static let useCandidate = AttributeType(0x0025)
-    public static let padding = AttributeType(0x0026)
-    public static let responsePort = AttributeType(0x0027)
-    public static let connectionID = AttributeType(0x002A)
-    public static let additionalAddressFamily = AttributeType(0x8000)
-    public static let addressErrorCode = AttributeType(0x8001)
-    public static let passwordAlgorithms = AttributeType(0x8002)
-    public static let alternateDomain = AttributeType(0x8003)
-    public static let icmp = AttributeType(0x8004)
-    public static let msVersion = AttributeType(0x8008)
-    public static let msXORMappedAddress = AttributeType(0x8020)
-    public static let software = AttributeType(0x8022)
-    public static let alternateServer = AttributeType(0x8023)
-    public static let transactionTransmitCounter = AttributeType(0x8025)
-    public static let cacheTimeout = AttributeType(0x8027)
-    public static let fingerprint = AttributeType(0x8028)
-    public static let iceControlled = AttributeType(0x8029)
-    public static let iceControlling = AttributeType(0x802A)
-    public static let responseOrigin = AttributeType(0x802B)
-    public static let otherAddress = AttributeType(0x802C)
-    public static let ecnCheck = AttributeType(0x802D)
-    public static let thirdPartyAuthorization = AttributeType(0x802E)
-    public static let origin = AttributeType(0x802F)
-    public static let mobilityTicket = AttributeType(0x8030)
-    public static let msSequenceNumber = AttributeType(0x8050)
-    public static let msServiceQuality = AttributeType(0x8055)
-    public static let msMultiplexedTURNSessionID = AttributeType(0x8095)
-    public static let nomination = AttributeType(0xC001)
-    public static let googNetworkInfo = AttributeType(0xC057)
-    public static let googLastICECheckReceived = AttributeType(0xC058)
-    public static let googMiscInfo = AttributeType(0xC059)
-    public static let googConnectionID = AttributeType(0xC05B)
-    public static let googDelta = AttributeType(0xC05C)
-    public static let googDeltaAck = AttributeType(0xC05D)
-    public static let googMessageIntegrity32 = AttributeType(0xC060)
+    @inlinable public static var mappedAddress: AttributeType { AttributeType(rawValue: 0x0001) }
+    @inlinable public static var responseAddress: AttributeType { AttributeType(rawValue: 0x0002) }
+    @inlinable public static var changeRequest: AttributeType { AttributeType(rawValue: 0x0003) }
+    @inlinable public static var sourceAddress: AttributeType { AttributeType(rawValue: 0x0004) }
+    @inlinable public static var changedAddress: AttributeType { AttributeType(rawValue: 0x0005) }
+    @inlinable public static var username: AttributeType { AttributeType(rawValue: 0x0006) }
+    @inlinable public static var password: AttributeType { AttributeType(rawValue: 0x0007) }
+    @inlinable public static var messageIntegrity: AttributeType { AttributeType(rawValue: 0x0008) }
+    @inlinable public static var errorCode: AttributeType { AttributeType(rawValue: 0x0009) }
+    @inlinable public static var unknownAttributes: AttributeType { AttributeType(rawValue: 0x000A) }
+    @inlinable public static var reflectedFrom: AttributeType { AttributeType(rawValue: 0x000B) }
+    @inlinable public static var channelNumber: AttributeType { AttributeType(rawValue: 0x000C) }
+    @inlinable public static var lifetime: AttributeType { AttributeType(rawValue: 0x000D) }
+    @inlinable public static var msMagicCookie: AttributeType { AttributeType(rawValue: 0x000F) }
+    @inlinable public static var xorPeerAddress: AttributeType { AttributeType(rawValue: 0x0012) }
+    @inlinable public static var data: AttributeType { AttributeType(rawValue: 0x0013) }
+    @inlinable public static var realm: AttributeType { AttributeType(rawValue: 0x0014) }
+    @inlinable public static var nonce: AttributeType { AttributeType(rawValue: 0x0015) }
+    @inlinable public static var xorRelayedAddress: AttributeType { AttributeType(rawValue: 0x0016) }
+    @inlinable public static var requestedAddressFamily: AttributeType { AttributeType(rawValue: 0x0017) }
+    @inlinable public static var evenPort: AttributeType { AttributeType(rawValue: 0x0018) }
+    @inlinable public static var requestedTransport: AttributeType { AttributeType(rawValue: 0x0019) }
+    @inlinable public static var dontFragment: AttributeType { AttributeType(rawValue: 0x001A) }
+    @inlinable public static var accessToken: AttributeType { AttributeType(rawValue: 0x001B) }
+    @inlinable public static var messageIntegritySHA256: AttributeType { AttributeType(rawValue: 0x001C) }
+    @inlinable public static var passwordAlgorithm: AttributeType { AttributeType(rawValue: 0x001D) }
+    @inlinable public static var userhash: AttributeType { AttributeType(rawValue: 0x001E) }
+    @inlinable public static var xorMappedAddress: AttributeType { AttributeType(rawValue: 0x0020) }
+    @inlinable public static var reservationToken: AttributeType { AttributeType(rawValue: 0x0022) }
+    @inlinable public static var priority: AttributeType { AttributeType(rawValue: 0x0024) }
+    @inlinable public static var useCandidate: AttributeType { AttributeType(rawValue: 0x0025) }
+    @inlinable public static var padding: AttributeType { AttributeType(rawValue: 0x0026) }
+    @inlinable public static var responsePort: AttributeType { AttributeType(rawValue: 0x0027) }
+    @inlinable public static var connectionID: AttributeType { AttributeType(rawValue: 0x002A) }
+    @inlinable public static var additionalAddressFamily: AttributeType { AttributeType(rawValue: 0x8000) }
+    @inlinable public static var addressErrorCode: AttributeType { AttributeType(rawValue: 0x8001) }
+    @inlinable public static var passwordAlgorithms: AttributeType { AttributeType(rawValue: 0x8002) }
+    @inlinable public static var alternateDomain: AttributeType { AttributeType(rawValue: 0x8003) }
+    @inlinable public static var icmp: AttributeType { AttributeType(rawValue: 0x8004) }
+    @inlinable public static var msVersion: AttributeType { AttributeType(rawValue: 0x8008) }
+    @inlinable public static var msXORMappedAddress: AttributeType { AttributeType(rawValue: 0x8020) }
+    @inlinable public static var software: AttributeType { AttributeType(rawValue: 0x8022) }
+    @inlinable public static var alternateServer: AttributeType { AttributeType(rawValue: 0x8023) }
+    @inlinable public static var transactionTransmitCounter: AttributeType { AttributeType(rawValue: 0x8025) }
+    @inlinable public static var cacheTimeout: AttributeType { AttributeType(rawValue: 0x8027) }
+    @inlinable public static var fingerprint: AttributeType { AttributeType(rawValue: 0x8028) }
+    @inlinable public static var iceControlled: AttributeType { AttributeType(rawValue: 0x8029) }
+    @inlinable public static var iceControlling: AttributeType { AttributeType(rawValue: 0x802A) }
+    @inlinable public static var responseOrigin: AttributeType { AttributeType(rawValue: 0x802B) }
+    @inlinable public static var otherAddress: AttributeType { AttributeType(rawValue: 0x802C) }
+    @inlinable public static var ecnCheck: AttributeType { AttributeType(rawValue: 0x802D) }
+    @inlinable public static var thirdPartyAuthorization: AttributeType { AttributeType(rawValue: 0x802E) }
+    @inlinable public static var origin: AttributeType { AttributeType(rawValue: 0x802F) }
+    @inlinable public static var mobilityTicket: AttributeType { AttributeType(rawValue: 0x8030) }
+    @inlinable public static var msSequenceNumber: AttributeType { AttributeType(rawValue: 0x8050) }
+    @inlinable public static var msServiceQuality: AttributeType { AttributeType(rawValue: 0x8055) }
+    @inlinable public static var msMultiplexedTURNSessionID: AttributeType { AttributeType(rawValue: 0x8095) }
+    @inlinable public static var nomination: AttributeType { AttributeType(rawValue: 0xC001) }
+    @inlinable public static var googNetworkInfo: AttributeType { AttributeType(rawValue: 0xC057) }
+    @inlinable public static var googLastICECheckReceived: AttributeType { AttributeType(rawValue: 0xC058) }
+    @inlinable public static var googMiscInfo: AttributeType { AttributeType(rawValue: 0xC059) }
+    @inlinable public static var googConnectionID: AttributeType { AttributeType(rawValue: 0xC05B) }
+    @inlinable public static var googDelta: AttributeType { AttributeType(rawValue: 0xC05C) }
+    @inlinable public static var googDeltaAck: AttributeType { AttributeType(rawValue: 0xC05D) }
+    @inlinable public static var googMessageIntegrity32: AttributeType { AttributeType(rawValue: 0xC060) }
 
     /// Every attribute type WeDio decodes, with its source document.
     public static let registry: [UInt16: Entry] = {

@@ -1,25 +1,28 @@
 /// A STUN method (12 bits). Names per the IANA registry; GOOG-PING from libwebrtc.
 public struct STUNMethod: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public var rawValue: UInt16
-    public init(rawValue: UInt16) { self.rawValue = rawValue & 0x0FFF }
-    public init(_ rawValue: UInt16) { self.init(rawValue: rawValue) }
+    @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue & 0x0FFF }
+    @inlinable public init(_ rawValue: UInt16) { self.init(rawValue: rawValue) }
+    // Inlinable, like the constants below: compared for every attribute of every message, the constants had been
+    // reached through an accessor call each (a one-time-initialised global of another module).
+    @inlinable public static func == (lhs: STUNMethod, rhs: STUNMethod) -> Bool { lhs.rawValue == rhs.rawValue }
 
-    public static let binding = STUNMethod(0x001)
+    @inlinable public static var binding: STUNMethod { STUNMethod(rawValue: 0x001) }
     /// RFC 3489 §8.2 (removed by RFC 5389).
-    public static let sharedSecret = STUNMethod(0x002)
+    @inlinable public static var sharedSecret: STUNMethod { STUNMethod(rawValue: 0x002) }
     // RFC 8656 §17
-    public static let allocate = STUNMethod(0x003)
-    public static let refresh = STUNMethod(0x004)
-    public static let send = STUNMethod(0x006)
-    public static let data = STUNMethod(0x007)
-    public static let createPermission = STUNMethod(0x008)
-    public static let channelBind = STUNMethod(0x009)
+    @inlinable public static var allocate: STUNMethod { STUNMethod(rawValue: 0x003) }
+    @inlinable public static var refresh: STUNMethod { STUNMethod(rawValue: 0x004) }
+    @inlinable public static var send: STUNMethod { STUNMethod(rawValue: 0x006) }
+    @inlinable public static var data: STUNMethod { STUNMethod(rawValue: 0x007) }
+    @inlinable public static var createPermission: STUNMethod { STUNMethod(rawValue: 0x008) }
+    @inlinable public static var channelBind: STUNMethod { STUNMethod(rawValue: 0x009) }
     // RFC 6062 §6.1
-    public static let connect = STUNMethod(0x00A)
-    public static let connectionBind = STUNMethod(0x00B)
-    public static let connectionAttempt = STUNMethod(0x00C)
+    @inlinable public static var connect: STUNMethod { STUNMethod(rawValue: 0x00A) }
+    @inlinable public static var connectionBind: STUNMethod { STUNMethod(rawValue: 0x00B) }
+    @inlinable public static var connectionAttempt: STUNMethod { STUNMethod(rawValue: 0x00C) }
     /// libwebrtc GOOG-PING (api/transport/stun.h: message types 0x200 / 0x300 / 0x310).
-    public static let googPing = STUNMethod(0x080)
+    @inlinable public static var googPing: STUNMethod { STUNMethod(rawValue: 0x080) }
 
     static let names: [UInt16: String] = [
         0x001: "Binding", 0x002: "SharedSecret", 0x003: "Allocate", 0x004: "Refresh", 0x006: "Send",
