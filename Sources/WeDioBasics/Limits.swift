@@ -45,6 +45,8 @@ public enum Limits {
     /// Connectivity checks kept over all ICE sessions of a vantage point (each session is also capped by
     /// `iceChecksPerSession`); beyond this, counted as dropped.
     public static let iceChecks = 100_000
+    /// USERNAMEs of checks remembered split into their ufrags (a cache: beyond this it starts again).
+    public static let namedUsernames = 16_384
     /// Retransmission times kept per transaction (RFC 8489 allows Rc = 7 sends; more is already a finding).
     public static let retransmissionsKept = 16
 

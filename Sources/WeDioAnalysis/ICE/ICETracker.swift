@@ -178,8 +178,50 @@ public struct ICETracker: Sendable {
     /// The USERNAME of the check that found it full.
     private var lastFullUsername: String?
     private var lastFullSessionDropped = 0
+    /// Each USERNAME seen in checks, split once: its pair and its two ufrags as the checks keep them. Every
+    /// check of a session carries the same USERNAME, and splitting, ordering and copying its halves each time
+    /// was half of the ICE tracker's work per check. Bounded: emptied when full (a flood of distinct names).
+    private var namedUsernames: [UsernameKey: NamedUsername] = [:]
+
+    struct NamedUsername: Sendable {
+        let agents: AgentPair
+        let receiver: String
+        let sender: String
+    }
+
+    /// A USERNAME placed by an FNV-1a digest of its bytes (WordHash): keyed by the String itself, the
+    /// table hashed it through `Hasher` (Unicode-normalising) and saved nothing.
+    struct UsernameKey: Hashable, Sendable {
+        let digest: UInt64
+        let username: String
+
+        init(_ username: String) {
+            var digest: UInt64 = 0xCBF2_9CE4_8422_2325
+            var utf8 = username
+            utf8.withUTF8 { bytes in
+                for byte in bytes { digest = (digest ^ UInt64(byte)) &* 0x100_0000_01B3 }
+            }
+            self.digest = digest
+            self.username = utf8
+        }
+
+        static func == (a: UsernameKey, b: UsernameKey) -> Bool { a.digest == b.digest && a.username == b.username }
+        func hash(into hasher: inout Hasher) { hasher.combine(digest) }
+        func _rawHashValue(seed: Int) -> Int { WordHash.bucket(digest, seed: seed) }
+    }
 
     public init() {}
+
+    /// The USERNAME's pair and halves ("receiver:sender", RFC 8445 §7.2.2); nil without a colon.
+    private mutating func name(_ username: String) -> NamedUsername? {
+        let key = UsernameKey(username)
+        if let named = namedUsernames[key] { return named }
+        guard let (agents, receiver, sender) = AgentPair.split(username: username) else { return nil }
+        let named = NamedUsername(agents: agents, receiver: String(receiver), sender: String(sender))
+        if namedUsernames.count >= Limits.namedUsernames { namedUsernames.removeAll(keepingCapacity: true) }
+        namedUsernames[key] = named
+        return named
+    }
 
     /// Forgets the sessions (pairs of ufrags) with no check or answer since `cutoff` (a long live capture:
     /// consent checks keep a live session busy every few seconds); returns how many.
@@ -192,6 +234,7 @@ public struct ICETracker: Sendable {
         }
         let idle = Set(lastActivity.filter { $0.value < cutoff }.keys)
         forgetGathering(before: cutoff)
+        namedUsernames.removeAll()
         guard !idle.isEmpty else { return 0 }
         var newIndex: [Int] = Array(repeating: -1, count: checks.count)
         var kept: [Check] = []
@@ -254,13 +297,12 @@ public struct ICETracker: Sendable {
                 lastFullSessionDropped += 1
                 return
             }
-            guard let username = read.username, let priority = read.priority,
-                let (agents, receiver, sender) = AgentPair.split(username: username)
-            else {
+            guard let username = read.username, let priority = read.priority, let named = name(username) else {
                 if serverBindings.count >= Limits.pendingRequests { serverBindings.removeAll(keepingCapacity: true) }
                 serverBindings[message.transactionID] = flow
                 return
             }
+            let agents = named.agents
             guard carrier == .direct else {
                 // Relayed, and the relayed address unknown (the allocation was not captured): no pair can be
                 // named, so the check is counted, so that a session is never called failed while checks went
@@ -313,7 +355,7 @@ public struct ICETracker: Sendable {
                 checksPerSession[agents] = SessionCount(kept: 1)
             }
             let check = Check(
-                sender: String(sender), receiver: String(receiver),
+                sender: named.sender, receiver: named.receiver,
                 from: flow.source, to: flow.destination, transport: flow.transport, time: time, priority: priority,
                 useCandidate: read.useCandidate || read.nomination, controlling: read.controlling,
                 controlled: read.controlled, networkInfo: read.networkInfo)
