@@ -199,7 +199,7 @@ public struct Pipeline: Sendable {
                         kinds &+= payload.kind == .unknown ? 0 : 1
                     } else if splits {
                         batch?.append(payload, bytes: payloadBytes)
-                        if batch?.isFull == true, let full = batch.take(), let queue {
+                        if batch?.isFull == true, let queue, let full = batch.take() {
                             queue.send(full)
                             batch = queue.emptyBatch(readerDecodesSTUN: readerDecodesSTUN)
                         }
