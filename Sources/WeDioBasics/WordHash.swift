@@ -21,6 +21,13 @@ public enum WordHash {
         Int(truncatingIfNeeded: mix(word ^ UInt64(truncatingIfNeeded: seed)))
     }
 
+    /// FNV-1a, for keys digested once from their bytes (a USERNAME, a pair of ufrags): start from
+    /// `fnvOffsetBasis` and add each byte with `fnv`.
+    @inlinable public static var fnvOffsetBasis: UInt64 { 0xCBF2_9CE4_8422_2325 }
+
+    @inlinable @inline(__always)
+    public static func fnv(_ digest: UInt64, _ byte: UInt8) -> UInt64 { (digest ^ UInt64(byte)) &* 0x100_0000_01B3 }
+
     /// Two words folded into one (each mixed, so that swapping them or a difference in either shows).
     @inlinable @inline(__always)
     public static func fold(_ first: UInt64, _ second: UInt64) -> UInt64 {

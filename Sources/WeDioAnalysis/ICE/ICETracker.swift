@@ -149,12 +149,12 @@ public struct ICETracker: Sendable {
                     break
                 }
             }
-            var digest: UInt64 = 0xCBF2_9CE4_8422_2325
+            var digest = WordHash.fnvOffsetBasis
             func mix(_ bytes: borrowing Span<UInt8>, _ range: Range<Int>) {
-                for index in range { digest = (digest ^ UInt64(bytes[index])) &* 0x100_0000_01B3 }
+                for index in range { digest = WordHash.fnv(digest, bytes[index]) }
             }
             if xFirst { mix(x, xRange) } else { mix(y, yRange) }
-            digest = (digest ^ 0x3A) &* 0x100_0000_01B3
+            digest = WordHash.fnv(digest, UInt8(ascii: ":"))
             if xFirst { mix(y, yRange) } else { mix(x, xRange) }
             return (xFirst, digest)
         }
@@ -196,10 +196,10 @@ public struct ICETracker: Sendable {
         let username: String
 
         init(_ username: String) {
-            var digest: UInt64 = 0xCBF2_9CE4_8422_2325
+            var digest = WordHash.fnvOffsetBasis
             var utf8 = username
             utf8.withUTF8 { bytes in
-                for byte in bytes { digest = (digest ^ UInt64(byte)) &* 0x100_0000_01B3 }
+                for byte in bytes { digest = WordHash.fnv(digest, byte) }
             }
             self.digest = digest
             self.username = utf8
