@@ -12,17 +12,22 @@ public struct FlowCache: Sendable {
     /// A set's four slots are always in one chunk.
     @usableFromInline var chunks: [[UInt64]] = []
     @usableFromInline let setMask: Int
+    /// Words per set: four keys, then (with values) the four keys' values in the same order.
+    @usableFromInline let setWords: Int
     public private(set) var replacements = 0
     public private(set) var count = 0
     @usableFromInline static let ways = 4
     @usableFromInline static let chunkShift = 12
     @usableFromInline static let chunkSize = 1 << chunkShift
 
-    /// `capacity` (slots) is rounded up to a power of two, at least one set.
-    public init(capacity: Int) {
+    /// `capacity` (slots) is rounded up to a power of two, at least one set. With `values`, each flow has a
+    /// 64-bit value beside its key, in the set's own cache line (what a caller would otherwise find through
+    /// a second table); a flow newly inserted has the value 0.
+    public init(capacity: Int, values: Bool = false) {
         var size = Self.ways
         while size < capacity { size <<= 1 }
         setMask = size / Self.ways - 1
+        setWords = values ? 2 * Self.ways : Self.ways
     }
 
     /// A 64-bit key for the flow, the same in both directions; never 0 (0 marks an empty slot). The two
@@ -53,7 +58,7 @@ public struct FlowCache: Sendable {
     public func contains(_ flow: FiveTuple) -> Bool {
         guard !chunks.isEmpty else { return false }
         let key = Self.key(flow)
-        let first = (Int(truncatingIfNeeded: key) & setMask) * Self.ways
+        let first = (Int(truncatingIfNeeded: key) & setMask) * setWords
         let chunk = first >> Self.chunkShift
         guard !chunks[chunk].isEmpty else { return false }
         let slot = first & (Self.chunkSize - 1)
@@ -64,22 +69,36 @@ public struct FlowCache: Sendable {
     /// Inserts `flow` (or refreshes it): it moves to the front of its set. Returns whether it was there.
     @discardableResult
     public mutating func insert(_ flow: FiveTuple) -> Bool {
-        let slots = (setMask + 1) * Self.ways
-        if chunks.isEmpty { chunks = Array(repeating: [], count: max(1, slots >> Self.chunkShift)) }
+        insertPlacing(flow).known
+    }
+
+    /// Inserts `flow` (or refreshes it) and says where its value is: valid for `value(at:)` and
+    /// `setValue(_:at:)` until the next insertion. Needs a cache made with `values`.
+    public mutating func insertPlacing(_ flow: FiveTuple) -> (known: Bool, place: Int) {
+        let words = (setMask + 1) * setWords
+        if chunks.isEmpty { chunks = Array(repeating: [], count: max(1, words >> Self.chunkShift)) }
         let key = Self.key(flow)
-        let first = (Int(truncatingIfNeeded: key) & setMask) * Self.ways
+        let first = (Int(truncatingIfNeeded: key) & setMask) * setWords
         let chunk = first >> Self.chunkShift
-        if chunks[chunk].isEmpty { chunks[chunk] = Array(repeating: 0, count: min(Self.chunkSize, slots)) }
+        if chunks[chunk].isEmpty { chunks[chunk] = Array(repeating: 0, count: min(Self.chunkSize, words)) }
         let slot = first & (Self.chunkSize - 1)
         // The set read once; written back only as far as it changes.
         let (k0, k1, k2, k3) = (chunks[chunk][slot], chunks[chunk][slot + 1], chunks[chunk][slot + 2], chunks[chunk][slot + 3])
-        if k0 == key { return true }
+        if k0 == key { return (true, first) }
+        let hasValues = setWords > Self.ways
         let known: Bool
         if k1 == key {
             known = true
+            if hasValues { chunks[chunk].swapAt(slot + 4, slot + 5) }
         } else if k2 == key {
             known = true
             chunks[chunk][slot + 2] = k1
+            if hasValues {
+                let v2 = chunks[chunk][slot + 6]
+                chunks[chunk][slot + 6] = chunks[chunk][slot + 5]
+                chunks[chunk][slot + 5] = chunks[chunk][slot + 4]
+                chunks[chunk][slot + 4] = v2
+            }
         } else {
             known = k3 == key
             if !known {
@@ -87,9 +106,31 @@ public struct FlowCache: Sendable {
             }
             chunks[chunk][slot + 3] = k2
             chunks[chunk][slot + 2] = k1
+            if hasValues {
+                let v3 = chunks[chunk][slot + 7]
+                chunks[chunk][slot + 7] = chunks[chunk][slot + 6]
+                chunks[chunk][slot + 6] = chunks[chunk][slot + 5]
+                chunks[chunk][slot + 5] = chunks[chunk][slot + 4]
+                chunks[chunk][slot + 4] = known ? v3 : 0
+            }
         }
         chunks[chunk][slot + 1] = k0
         chunks[chunk][slot] = key
-        return known
+        return (known, first)
+    }
+
+    /// The value of the flow `insertPlacing` placed at `place`.
+    public func value(at place: Int) -> UInt64 {
+        let (chunk, slot) = (place >> Self.chunkShift, place & (Self.chunkSize - 1))
+        guard setWords > Self.ways, chunks.indices.contains(chunk), chunks[chunk].indices.contains(slot + Self.ways)
+        else { return 0 }
+        return chunks[chunk][slot + Self.ways]
+    }
+
+    public mutating func setValue(_ value: UInt64, at place: Int) {
+        let (chunk, slot) = (place >> Self.chunkShift, place & (Self.chunkSize - 1))
+        guard setWords > Self.ways, chunks.indices.contains(chunk), chunks[chunk].indices.contains(slot + Self.ways)
+        else { return }
+        chunks[chunk][slot + Self.ways] = value
     }
 }

@@ -77,6 +77,41 @@ struct DemuxTests {
         #expect(cache.replacements == 2)
     }
 
+    @Test("A flow cache with values: each value moves with its flow, a new flow starts at 0, a forgotten one takes its value along")
+    func valuesFollowTheirFlows() {
+        var cache = FlowCache(capacity: 4, values: true)
+        let flows = (0..<6).map { index in
+            FiveTuple(
+                source: TransportAddress(ip: .v4(0x0A00_0001), port: UInt16(5_000 + index)), destination: DecodeHarness.server,
+                transport: .udp)
+        }
+        for (index, flow) in flows[0..<4].enumerated() {
+            let (known, place) = cache.insertPlacing(flow)
+            #expect(!known && cache.value(at: place) == 0)
+            cache.setValue(UInt64(100 + index), at: place)
+        }
+        // The set is now 3, 2, 1, 0 (latest first); each refresh below moves a different position to the front.
+        for index in [1, 2, 0, 3, 3, 1] {
+            let (known, place) = cache.insertPlacing(flows[index].reversed)
+            #expect(known && cache.value(at: place) == UInt64(100 + index))
+        }
+        // Order 1, 3, 0, 2: flow 2 is the oldest and goes; flow 4 starts at 0.
+        let (known, place) = cache.insertPlacing(flows[4])
+        #expect(!known && cache.value(at: place) == 0)
+        cache.setValue(104, at: place)
+        for index in [0, 1, 3, 4] {
+            let place = cache.insertPlacing(flows[index]).place
+            #expect(cache.value(at: place) == UInt64(100 + index))
+        }
+        let again = cache.insertPlacing(flows[2])
+        #expect(!again.known && cache.value(at: again.place) == 0)
+        // A cache made without values keeps none.
+        var plain = FlowCache(capacity: 4)
+        let plainPlace = plain.insertPlacing(flows[5]).place
+        plain.setValue(7, at: plainPlace)
+        #expect(plain.value(at: plainPlace) == 0 && plain.contains(flows[5]))
+    }
+
     @Test("Classic STUN: on port 3478, as an answer to a classic request, or passing the strict test")
     func classic() {
         var demux = Demultiplexer()

@@ -185,6 +185,33 @@ struct NATTests {
         #expect(event.summary.contains("198.51.100.7:41234"))
     }
 
+    @Test("Checks both ways on one 5-tuple keep two mappings apart; an answer from another address keeps its own")
+    func bothDirectionsOfOneFlow() throws {
+        var capture = SyntheticCapture()
+        for step in 0..<6 {
+            let time = Double(step)
+            capture.answeredBinding(from: "10.0.0.5:5000", to: "10.0.0.9:6000", mapped: "198.51.100.7:40000", at: time)
+            // The other side's mapping changes once, half way.
+            let port = step < 3 ? "41000" : "41001"
+            capture.answeredBinding(from: "10.0.0.9:6000", to: "10.0.0.5:5000", mapped: "203.0.113.4:\(port)", at: time + 0.5)
+        }
+        // A request answered from another port (as a STUN server's CHANGE-REQUEST answer would be), on the same flow
+        // as a mapping seen before.
+        let id = capture.newID()
+        capture.add(.binding, .request, id: id, from: "10.0.0.5:5000", to: "10.0.0.9:6000", at: 7)
+        capture.add(
+            .binding, .successResponse, id: id, from: "10.0.0.9:6001", to: "10.0.0.5:5000", at: 7.01,
+            [SyntheticCapture.address(.xorMappedAddress, "198.51.100.7:40000")])
+        let result = Pipeline().analyze(bytes: capture.bytes)
+        let observed = result.natMappings.filter { $0.source == .stunServer || $0.source == .iceCheck }
+            .map { "\($0.internalAddress)→\($0.destination) \($0.externalAddress) ×\($0.observations)" }.sorted()
+        #expect(
+            observed == [
+                "10.0.0.5:5000→10.0.0.9:6000 198.51.100.7:40000 ×7", "10.0.0.9:6000→10.0.0.5:5000 203.0.113.4:41001 ×6",
+            ])
+        #expect(result.mappingChanges.map { "\($0.previous)→\($0.current)" } == ["203.0.113.4:41000→203.0.113.4:41001"])
+    }
+
     /// A copy of a little-endian microsecond pcap with every timestamp moved by `microseconds`.
     static func shiftedCopy(_ path: String, by microseconds: Int) throws -> String {
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))

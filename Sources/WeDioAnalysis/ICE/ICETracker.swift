@@ -172,8 +172,13 @@ public struct ICETracker: Sendable {
         var dropped = 0
     }
 
-    private var checksPerSession: [AgentPair: SessionCount] = [:]
-    /// The last session found full, and the checks dropped from it since (not yet in `checksPerSession`).
+    /// Checks kept and dropped per session (pair of ufrags): `sessionSlots` places a session in the dense
+    /// `sessionCounts`, and each named USERNAME remembers its session's place once it has one, so that a check
+    /// reaches its session's counts without hashing the pair again (on a server's capture that look-up, one
+    /// cache miss after another across thousands of sessions, was a tenth of the analysing thread).
+    private var sessionSlots: [AgentPair: Int32] = [:]
+    private var sessionCounts: [SessionCount] = []
+    /// The last session found full, and the checks dropped from it since (not yet in `sessionCounts`).
     private var lastFullSession: AgentPair?
     /// The USERNAME of the check that found it full.
     private var lastFullUsername: String?
@@ -181,12 +186,15 @@ public struct ICETracker: Sendable {
     /// Each USERNAME seen in checks, split once: its pair and its two ufrags as the checks keep them. Every
     /// check of a session carries the same USERNAME, and splitting, ordering and copying its halves each time
     /// was half of the ICE tracker's work per check. Bounded: emptied when full (a flood of distinct names).
-    private var namedUsernames: [UsernameKey: NamedUsername] = [:]
+    private var namedUsernames: [UsernameKey: Int32] = [:]
+    private var named: [NamedUsername] = []
 
     struct NamedUsername: Sendable {
         let agents: AgentPair
         let receiver: String
         let sender: String
+        /// The session's place in `sessionCounts`, once it has one (-1 before).
+        var slot: Int32 = -1
     }
 
     /// A USERNAME placed by an FNV-1a digest of its bytes (WordHash): keyed by the String itself, the
@@ -213,14 +221,39 @@ public struct ICETracker: Sendable {
     public init() {}
 
     /// The USERNAME's pair and halves ("receiver:sender", RFC 8445 §7.2.2); nil without a colon.
-    private mutating func name(_ username: String) -> NamedUsername? {
+    /// Returns the USERNAME's place in `named`.
+    private mutating func name(_ username: String) -> Int? {
         let key = UsernameKey(username)
-        if let named = namedUsernames[key] { return named }
+        if let index = namedUsernames[key] { return Int(index) }
         guard let (agents, receiver, sender) = AgentPair.split(username: username) else { return nil }
-        let named = NamedUsername(agents: agents, receiver: String(receiver), sender: String(sender))
-        if namedUsernames.count >= Limits.namedUsernames { namedUsernames.removeAll(keepingCapacity: true) }
-        namedUsernames[key] = named
-        return named
+        if named.count >= Limits.namedUsernames {
+            namedUsernames.removeAll(keepingCapacity: true)
+            named.removeAll(keepingCapacity: true)
+        }
+        namedUsernames[key] = Int32(named.count)
+        named.append(
+            NamedUsername(agents: agents, receiver: String(receiver), sender: String(sender), slot: sessionSlots[agents] ?? -1))
+        return named.count - 1
+    }
+
+    /// The session's place in `sessionCounts` (made if `create`), remembered by the named USERNAME.
+    private mutating func sessionSlot(named index: Int, create: Bool) -> Int? {
+        let known = named[index].slot
+        if known >= 0 { return Int(known) }
+        let agents = named[index].agents
+        var slot = sessionSlots[agents]
+        if slot == nil, create {
+            slot = Int32(sessionCounts.count)
+            sessionSlots[agents] = slot
+            sessionCounts.append(SessionCount())
+        }
+        if let slot { named[index].slot = slot }
+        return slot.map(Int.init)
+    }
+
+    /// Checks dropped from a session, for the report.
+    private func checksDropped(from agents: AgentPair) -> Int {
+        sessionSlots[agents].map { sessionCounts[Int($0)].dropped } ?? 0
     }
 
     /// Forgets the sessions (pairs of ufrags) with no check or answer since `cutoff` (a long live capture:
@@ -235,6 +268,7 @@ public struct ICETracker: Sendable {
         let idle = Set(lastActivity.filter { $0.value < cutoff }.keys)
         forgetGathering(before: cutoff)
         namedUsernames.removeAll()
+        named.removeAll()
         guard !idle.isEmpty else { return 0 }
         var newIndex: [Int] = Array(repeating: -1, count: checks.count)
         var kept: [Check] = []
@@ -246,8 +280,14 @@ public struct ICETracker: Sendable {
         }
         checks = kept
         checkIndex = checkIndex.compactMapValues { newIndex.indices.contains($0) && newIndex[$0] >= 0 ? newIndex[$0] : nil }
+        var keptSlots: [AgentPair: Int32] = [:]
+        var keptCounts: [SessionCount] = []
+        for (key, slot) in sessionSlots where !idle.contains(key) {
+            keptSlots[key] = Int32(keptCounts.count)
+            keptCounts.append(sessionCounts[Int(slot)])
+        }
+        (sessionSlots, sessionCounts) = (keptSlots, keptCounts)
         for key in idle {
-            checksPerSession[key] = nil
             relayedChecks[key] = nil
             googPings[key] = nil
         }
@@ -297,12 +337,12 @@ public struct ICETracker: Sendable {
                 lastFullSessionDropped += 1
                 return
             }
-            guard let username = read.username, let priority = read.priority, let named = name(username) else {
+            guard let username = read.username, let priority = read.priority, let namedIndex = name(username) else {
                 if serverBindings.count >= Limits.pendingRequests { serverBindings.removeAll(keepingCapacity: true) }
                 serverBindings[message.transactionID] = flow
                 return
             }
-            let agents = named.agents
+            let agents = named[namedIndex].agents
             guard carrier == .direct else {
                 // Relayed, and the relayed address unknown (the allocation was not captured): no pair can be
                 // named, so the check is counted, so that a session is never called failed while checks went
@@ -323,13 +363,17 @@ public struct ICETracker: Sendable {
                 lastFullSessionDropped += 1
                 return
             }
-            let sessionSlot = checksPerSession.index(forKey: agents)
-            let kept = sessionSlot.map { checksPerSession.values[$0] }
-            guard (kept?.kept ?? 0) < Limits.iceChecksPerSession, checks.count < Limits.iceChecks else {
+            let existingSlot = sessionSlot(named: namedIndex, create: false)
+            let kept = existingSlot.map { sessionCounts[$0].kept } ?? 0
+            guard kept < Limits.iceChecksPerSession, checks.count < Limits.iceChecks else {
                 droppedChecks += 1
-                if kept != nil || checksPerSession.count < Limits.iceChecks { checksPerSession[agents, default: SessionCount()].dropped += 1 }
-                if (kept?.kept ?? 0) >= Limits.iceChecksPerSession {
-                    if let previous = lastFullSession { checksPerSession[previous]?.dropped += lastFullSessionDropped }
+                if let slot = sessionSlot(named: namedIndex, create: sessionCounts.count < Limits.iceChecks) {
+                    sessionCounts[slot].dropped += 1
+                }
+                if kept >= Limits.iceChecksPerSession {
+                    if let previous = lastFullSession, let slot = sessionSlots[previous] {
+                        sessionCounts[Int(slot)].dropped += lastFullSessionDropped
+                    }
                     lastFullSession = agents
                     lastFullUsername = username
                     lastFullSessionDropped = 0
@@ -349,13 +393,9 @@ public struct ICETracker: Sendable {
                 checkIndex[message.transactionID] = earlier
                 return
             }
-            if let sessionSlot {
-                checksPerSession.values[sessionSlot].kept += 1
-            } else {
-                checksPerSession[agents] = SessionCount(kept: 1)
-            }
+            if let slot = existingSlot ?? sessionSlot(named: namedIndex, create: true) { sessionCounts[slot].kept += 1 }
             let check = Check(
-                sender: named.sender, receiver: named.receiver,
+                sender: named[namedIndex].sender, receiver: named[namedIndex].receiver,
                 from: flow.source, to: flow.destination, transport: flow.transport, time: time, priority: priority,
                 useCandidate: read.useCandidate || read.nomination, controlling: read.controlling,
                 controlled: read.controlled, networkInfo: read.networkInfo)
@@ -510,7 +550,7 @@ public struct ICETracker: Sendable {
             var built = session(id: "ice-\(index + 1)", sessionChecks, ufrags: [String(key.first), String(key.second)])
             built.relayedChecks = relayedChecks[key] ?? 0
             built.googPings = googPings[key] ?? 0
-            built.checksDropped = (checksPerSession[key]?.dropped ?? 0) + (key == lastFullSession ? lastFullSessionDropped : 0)
+            built.checksDropped = checksDropped(from: key) + (key == lastFullSession ? lastFullSessionDropped : 0)
             built.checksSeen += built.checksDropped
             for check in sessionChecks {
                 if let info = check.networkInfo { built.networkInfo[check.sender] = info }

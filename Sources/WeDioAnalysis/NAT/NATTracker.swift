@@ -45,7 +45,11 @@ public struct NATTracker: Sendable {
     var keepsMappedTransactions = true
     /// Who talked to whom, in fixed memory (FlowCache: sets of four, the oldest replaced): a forgotten
     /// contact can only make a request look unsolicited, which the evidence text states as an inference.
-    private var contacts = FlowCache(capacity: Limits.natContacts)
+    /// Each contact's value: its mappings' places in `mappings` (plus one; 0 unknown), one per direction (the
+    /// low half for the request from the lower address): an answer finds its mapping in the cache line it
+    /// touched already, instead of hashing the mapping's key into `mappingIndex` (a cache miss for every
+    /// answer on a server's capture).
+    private var contacts = FlowCache(capacity: Limits.natContacts, values: true)
     private var ipContacts = FlowCache(capacity: Limits.natContacts)
     /// Observations the caps dropped.
     public private(set) var dropped = 0
@@ -78,14 +82,14 @@ public struct NATTracker: Sendable {
         request: AnsweredRequest? = nil
     ) {
         // One look-up answers "seen before?" and remembers the contact.
-        let known = contacts.insert(flow)
+        let (known, place) = contacts.insertPlacing(flow)
         if message.messageClass == .request, !known { noteInbound(flow: flow, time: time, ref: ref) }
         ipContacts.insert(Self.ipContact(from: flow.source, to: flow.destination.ip, transport: flow.transport))
         switch message.messageClass {
         case .request:
             self.request(message, flow: flow, time: time, ref: ref, purpose: purpose ?? RequestPurpose(message))
         case .successResponse, .errorResponse:
-            response(message, flow: flow, time: time, ref: ref, request: request)
+            response(message, flow: flow, time: time, ref: ref, request: request, contactPlace: place)
         case .indication:
             break
         }
@@ -132,7 +136,8 @@ public struct NATTracker: Sendable {
     /// `request` is the transaction the response answers (the transaction tracker matched it), nil for
     /// an orphan or a repeated answer.
     private mutating func response(
-        _ message: STUNMessage, flow: FiveTuple, time: CaptureTime, ref: PacketRef, request: AnsweredRequest?
+        _ message: STUNMessage, flow: FiveTuple, time: CaptureTime, ref: PacketRef, request: AnsweredRequest?,
+        contactPlace: Int
     ) {
         guard let request, request.carrier == .direct else { return }
         let source: MappingSource
@@ -154,16 +159,41 @@ public struct NATTracker: Sendable {
         if keepsMappedTransactions, mappedByTransaction.count < Limits.natMappedTransactions {
             mappedByTransaction[message.transactionID] = mapped
         }
+        // The contact's place holds this mapping's only when the answer came back on the request's flow.
+        let sameFlow = flow.source == request.server && flow.destination == request.client && flow.transport == request.transport
         record(
             NATMapping(
                 internalAddress: request.client, externalAddress: mapped, destination: request.server,
-                transport: request.transport, source: source, firstTime: time, lastTime: time, firstRef: ref))
+                transport: request.transport, source: source, firstTime: time, lastTime: time, firstRef: ref),
+            contactPlace: sameFlow ? contactPlace : nil)
     }
 
-    private mutating func record(_ mapping: NATMapping) {
+    /// The mapping's place as the contact remembers it, if it still holds that mapping.
+    private func remembered(_ key: MappingKey, contactPlace: Int?, shift: UInt64) -> Int? {
+        guard let contactPlace else { return nil }
+        let stored = Int(truncatingIfNeeded: (contacts.value(at: contactPlace) >> shift) & 0xFFFF_FFFF) - 1
+        guard mappings.indices.contains(stored), mappings[stored].internalAddress == key.internalAddress,
+            mappings[stored].destination == key.destination, mappings[stored].transport == key.transport
+        else { return nil }
+        return stored
+    }
+
+    private mutating func remember(_ index: Int, contactPlace: Int?, shift: UInt64) {
+        guard let contactPlace, index < Int(UInt32.max) else { return }
+        let other = contacts.value(at: contactPlace) & ~(0xFFFF_FFFF << shift)
+        contacts.setValue(other | UInt64(index + 1) << shift, at: contactPlace)
+    }
+
+    private mutating func record(_ mapping: NATMapping, contactPlace: Int? = nil) {
         let key = MappingKey(
             internalAddress: mapping.internalAddress, destination: mapping.destination, transport: mapping.transport)
-        if let index = mappingIndex[key] {
+        let shift: UInt64 = mapping.internalAddress < mapping.destination ? 0 : 32
+        var found = remembered(key, contactPlace: contactPlace, shift: shift)
+        if found == nil, let index = mappingIndex[key] {
+            found = index
+            remember(index, contactPlace: contactPlace, shift: shift)
+        }
+        if let index = found {
             // Compared in place: the mapping is copied out only when it changed (a copy per answer was a
             // twentieth of the NAT tracker's time on a server's capture).
             if mappings[index].externalAddress != mapping.externalAddress {
@@ -193,6 +223,7 @@ public struct NATTracker: Sendable {
             return
         }
         mappingIndex[key] = mappings.count
+        remember(mappings.count, contactPlace: contactPlace, shift: shift)
         mappings.append(mapping)
     }
 
