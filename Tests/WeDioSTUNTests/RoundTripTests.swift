@@ -65,6 +65,17 @@ struct RoundTripTests {
         #expect(STUNEncoder.encode(decoded) == bytes)
     }
 
+    @Test("A decoded attribute takes 48 bytes; offsets and lengths past their wire widths are clamped, not wrapped")
+    func compactAttribute() {
+        // Every decoded message keeps a heap list of these, read cold by the analysing thread (STUNAttribute's layout).
+        #expect(MemoryLayout<STUNAttribute>.stride == 48)
+        #expect(ShortBytes(Array(repeating: 0xAB, count: 40)).count == ShortBytes.capacity)
+        var attribute = STUNAttribute(type: .data, value: .bytes([]), offset: 70_000, length: 70_000)
+        #expect(attribute.offset == 70_000 && attribute.length == 65_535)
+        attribute.offset = -1
+        #expect(attribute.offset == 0)
+    }
+
     @Test("libwebrtc NOMINATION 0xC001 decodes by context: NOMINATION in ICE checks, raw elsewhere")
     func nominationByContext() throws {
         let id = TransactionID(value: 1, isClassic: false)

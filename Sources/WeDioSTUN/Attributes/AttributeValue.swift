@@ -27,7 +27,9 @@ public struct PasswordAlgorithm: Hashable, Sendable {
 public struct ShortBytes: Hashable, Sendable, CustomStringConvertible {
     public static let capacity = 32
     private var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-    public private(set) var count: Int = 0
+    /// One byte (at most `capacity`): an attribute's value is then 34 bytes, not 41 (see `STUNAttribute`).
+    private var storedCount: UInt8 = 0
+    public var count: Int { Int(storedCount) }
 
     /// The first `capacity` bytes of `bytes`.
     public init(_ bytes: [UInt8]) {
@@ -66,7 +68,7 @@ public struct ShortBytes: Hashable, Sendable, CustomStringConvertible {
             }
         }
         words = packed
-        count = kept
+        storedCount = UInt8(truncatingIfNeeded: kept)
     }
 
     public var bytes: [UInt8] {
@@ -151,22 +153,34 @@ public enum AttributeValue: Hashable, Sendable {
 }
 
 /// One attribute as found on the wire: its type, where it sits, and its typed value.
+/// Laid out to 48 bytes (the value first, offset and length in the widths the wire allows): every decoded
+/// message holds a list of these on the heap, which the analysing thread reads cold, and at 96 bytes each (a
+/// 16-byte-aligned value, two full integers) a six-attribute check took nine cache lines.
 public struct STUNAttribute: Hashable, Sendable {
-    public var type: AttributeType
     public var value: AttributeValue
-    /// Offset of the attribute header from the start of the message.
-    public var offset: Int
-    /// The value length as declared (without padding).
-    public var length: Int
+    public var type: AttributeType
+    private var storedLength: UInt16
+    private var storedOffset: UInt32
     /// Present after MESSAGE-INTEGRITY (other than MI-SHA256/FINGERPRINT) or after FINGERPRINT:
     /// receivers must ignore it (RFC 8489 §14.5, §14.7).
     public var ignored: Bool
 
+    /// Offset of the attribute header from the start of the message.
+    public var offset: Int {
+        get { Int(storedOffset) }
+        set { storedOffset = UInt32(clamping: newValue) }
+    }
+    /// The value length as declared (without padding): a 16-bit field on the wire.
+    public var length: Int {
+        get { Int(storedLength) }
+        set { storedLength = UInt16(clamping: newValue) }
+    }
+
     public init(type: AttributeType, value: AttributeValue, offset: Int = 0, length: Int = 0, ignored: Bool = false) {
         self.type = type
         self.value = value
-        self.offset = offset
-        self.length = length
+        storedOffset = UInt32(clamping: offset)
+        storedLength = UInt16(clamping: length)
         self.ignored = ignored
     }
 
