@@ -12,35 +12,42 @@ public enum Fingerprint {
     }
 
     /// Plain CRC-32 of `bytes[0..<end]`, with the two length bytes (offsets 2–3) replaced by `length`.
-    /// Slicing-by-8 over the body: FINGERPRINT is checked on every message.
+    /// Slicing-by-8 over the body: FINGERPRINT is checked on every message. The body is read eight bytes
+    /// at a time by one little-endian load and the tables through a buffer pointer (both ranges checked once
+    /// here): indexing the span and the table byte by byte, each index checked, was 620 instructions for a
+    /// 100-byte check, a sixth of the reading thread's work per message.
     static func crc32(_ bytes: borrowing Span<UInt8>, upTo end: Int, patchedLength length: UInt16) -> UInt32 {
         let stop = min(end, bytes.count)
         guard stop >= 4 else { return 0 }
-        var crc: UInt32 = 0xFFFF_FFFF
-        let table = Self.table
-        func update(_ byte: UInt8) { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
-        update(bytes[0])
-        update(bytes[1])
-        update(UInt8(truncatingIfNeeded: length >> 8))
-        update(UInt8(truncatingIfNeeded: length))
-        let slices = Self.slices
-        var index = 4
-        while index + 8 <= stop {
-            let low = crc ^ (UInt32(bytes[index]) | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2]) << 16
-                | UInt32(bytes[index + 3]) << 24)
-            let high = UInt32(bytes[index + 4]) | UInt32(bytes[index + 5]) << 8 | UInt32(bytes[index + 6]) << 16
-                | UInt32(bytes[index + 7]) << 24
-            crc = slices[1_792 + Int(low & 0xFF)] ^ slices[1_536 + Int((low >> 8) & 0xFF)]
-                ^ slices[1_280 + Int((low >> 16) & 0xFF)] ^ slices[1_024 + Int(low >> 24)]
-                ^ slices[768 + Int(high & 0xFF)] ^ slices[512 + Int((high >> 8) & 0xFF)]
-                ^ slices[256 + Int((high >> 16) & 0xFF)] ^ slices[Int(high >> 24)]
-            index += 8
+        return bytes.withUnsafeBufferPointer { buffer in
+            Self.slices.withUnsafeBufferPointer { slices in
+                // Both tables hold 8 × 256 entries; every index below is a byte (0...255) plus a multiple of 256.
+                guard slices.count == 2_048, let base = buffer.baseAddress, let table = slices.baseAddress else { return 0 }
+                var crc: UInt32 = 0xFFFF_FFFF
+                func update(_ byte: UInt8) { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
+                update(base[0])
+                update(base[1])
+                update(UInt8(truncatingIfNeeded: length >> 8))
+                update(UInt8(truncatingIfNeeded: length))
+                let raw = UnsafeRawPointer(base)
+                var index = 4
+                while index + 8 <= stop {
+                    let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+                    let low = crc ^ UInt32(truncatingIfNeeded: word)
+                    let high = UInt32(truncatingIfNeeded: word >> 32)
+                    crc = table[1_792 + Int(low & 0xFF)] ^ table[1_536 + Int((low >> 8) & 0xFF)]
+                        ^ table[1_280 + Int((low >> 16) & 0xFF)] ^ table[1_024 + Int(low >> 24)]
+                        ^ table[768 + Int(high & 0xFF)] ^ table[512 + Int((high >> 8) & 0xFF)]
+                        ^ table[256 + Int((high >> 16) & 0xFF)] ^ table[Int(high >> 24)]
+                    index += 8
+                }
+                while index < stop {
+                    update(base[index])
+                    index += 1
+                }
+                return crc ^ 0xFFFF_FFFF
+            }
         }
-        while index < stop {
-            crc = table[Int((crc ^ UInt32(bytes[index])) & 0xFF)] ^ (crc >> 8)
-            index += 1
-        }
-        return crc ^ 0xFFFF_FFFF
     }
 
     /// Eight 256-entry tables for slicing-by-8: slices[k*256 + i] is the CRC of byte i followed by k zero bytes.
