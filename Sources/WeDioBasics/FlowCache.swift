@@ -82,42 +82,42 @@ public struct FlowCache: Sendable {
         let chunk = first >> Self.chunkShift
         if chunks[chunk].isEmpty { chunks[chunk] = Array(repeating: 0, count: min(Self.chunkSize, words)) }
         let slot = first & (Self.chunkSize - 1)
-        // The set read once; written back only as far as it changes.
-        let (k0, k1, k2, k3) = (chunks[chunk][slot], chunks[chunk][slot + 1], chunks[chunk][slot + 2], chunks[chunk][slot + 3])
-        if k0 == key { return (true, first) }
-        let hasValues = setWords > Self.ways
-        let known: Bool
-        if k1 == key {
-            known = true
-            if hasValues { chunks[chunk].swapAt(slot + 4, slot + 5) }
-        } else if k2 == key {
-            known = true
-            chunks[chunk][slot + 2] = k1
-            if hasValues {
-                let v2 = chunks[chunk][slot + 6]
-                chunks[chunk][slot + 6] = chunks[chunk][slot + 5]
-                chunks[chunk][slot + 5] = chunks[chunk][slot + 4]
-                chunks[chunk][slot + 4] = v2
+        let width = setWords
+        // The set read once and written back only as far as it changes, through one buffer: element by element
+        // each write checked both arrays' uniqueness and bounds, up to sixteen times an insertion with values.
+        let outcome = chunks[chunk].withUnsafeMutableBufferPointer { buffer -> Insertion in
+            guard slot >= 0, slot + width <= buffer.count, let base = buffer.baseAddress else { return .unplaced }
+            let set = base + slot
+            let (k0, k1, k2, k3) = (set[0], set[1], set[2], set[3])
+            if k0 == key { return .known }
+            let hasValues = width > Self.ways
+            let result: Insertion
+            if k1 == key {
+                result = .known
+                if hasValues { (set[4], set[5]) = (set[5], set[4]) }
+            } else if k2 == key {
+                result = .known
+                set[2] = k1
+                if hasValues { (set[4], set[5], set[6]) = (set[6], set[4], set[5]) }
+            } else {
+                result = k3 == key ? .known : k3 == 0 ? .added : .replaced
+                set[3] = k2
+                set[2] = k1
+                if hasValues { (set[4], set[5], set[6], set[7]) = (result == .known ? set[7] : 0, set[4], set[5], set[6]) }
             }
-        } else {
-            known = k3 == key
-            if !known {
-                if k3 == 0 { count += 1 } else { replacements += 1 }
-            }
-            chunks[chunk][slot + 3] = k2
-            chunks[chunk][slot + 2] = k1
-            if hasValues {
-                let v3 = chunks[chunk][slot + 7]
-                chunks[chunk][slot + 7] = chunks[chunk][slot + 6]
-                chunks[chunk][slot + 6] = chunks[chunk][slot + 5]
-                chunks[chunk][slot + 5] = chunks[chunk][slot + 4]
-                chunks[chunk][slot + 4] = known ? v3 : 0
-            }
+            set[1] = k0
+            set[0] = key
+            return result
         }
-        chunks[chunk][slot + 1] = k0
-        chunks[chunk][slot] = key
-        return (known, first)
+        switch outcome {
+        case .added: count += 1
+        case .replaced: replacements += 1
+        case .known, .unplaced: break
+        }
+        return (outcome == .known, first)
     }
+
+    private enum Insertion { case known, added, replaced, unplaced }
 
     /// The value of the flow `insertPlacing` placed at `place`.
     public func value(at place: Int) -> UInt64 {

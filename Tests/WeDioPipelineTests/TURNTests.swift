@@ -1,6 +1,6 @@
 import Testing
 import WeDio
-import WeDioAnalysis
+@testable import WeDioAnalysis
 import WeDioBasics
 import WeDioSTUN
 import WeDioTestSupport
@@ -11,6 +11,14 @@ import WeDioTestSupport
 struct TURNTests {
     static func allocations(_ relative: String) -> [TURNAllocation] {
         Pipeline().analyze([InputSpec(path: Fixtures.path(relative))]).turnAllocations
+    }
+
+    @Test("TURN's methods are exactly Allocate, Refresh, Send, Data, CreatePermission, ChannelBind and RFC 6062's three")
+    func turnMethods() {
+        let named: [STUNMethod] = [.allocate, .refresh, .send, .data, .createPermission, .channelBind, .connect, .connectionBind, .connectionAttempt]
+        let recognised = (0..<0x1000).filter { TURNTracker.isTURNMethod(UInt16($0)) }
+        #expect(recognised == named.map { Int($0.rawValue) }.sorted())
+        #expect(recognised == [0x003, 0x004, 0x006, 0x007, 0x008, 0x009, 0x00A, 0x00B, 0x00C])
     }
 
     @Test("Relay scenario: 401 challenge, then the allocation, four channels, relayed bytes, deleted at close")
