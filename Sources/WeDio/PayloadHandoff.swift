@@ -21,6 +21,9 @@ struct PayloadBatch: Sendable {
     /// STUN payloads decoded on the reading thread, and for each payload its index there (-1: none). Kept
     /// apart so that the many other payloads do not copy a large optional each way.
     var decoded: [DecodedSTUN] = []
+    /// How many of `decoded` belong to this batch: the rest are kept from earlier batches so that their
+    /// attribute lists' storage is decoded into again, not allocated and freed per message.
+    var decodedCount = 0
     var decodedIndex: [Int32] = []
     var bytes: [UInt8] = []
     /// The reader has nothing more after this batch.
@@ -49,8 +52,13 @@ struct PayloadBatch: Sendable {
         ends.append(bytes.count)
         switch payload.kind {
         case .stun where decodesSTUN, .classicSTUN where decodesSTUN:
-            decodedIndex.append(Int32(decoded.count))
-            decoded.append(DecodedSTUN(source))
+            decodedIndex.append(Int32(decodedCount))
+            if decodedCount < decoded.count {
+                decoded[decodedCount].decode(source)
+            } else {
+                decoded.append(DecodedSTUN(source))
+            }
+            decodedCount += 1
         default:
             decodedIndex.append(-1)
         }
@@ -60,7 +68,7 @@ struct PayloadBatch: Sendable {
         payloads.removeAll(keepingCapacity: true)
         lengths.removeAll(keepingCapacity: true)
         ends.removeAll(keepingCapacity: true)
-        decoded.removeAll(keepingCapacity: true)
+        decodedCount = 0
         decodedIndex.removeAll(keepingCapacity: true)
         bytes.removeAll(keepingCapacity: true)
         isLast = false
@@ -81,7 +89,7 @@ struct PayloadBatch: Sendable {
                 let end = ends[index]
                 let slice = allBytes.extracting(start..<end)
                 let stun = Int(decodedIndex[index])
-                if decoded.indices.contains(stun) {
+                if stun >= 0, stun < decodedCount, decoded.indices.contains(stun) {
                     swap(&lent, &decoded[stun])
                     analyzer.handle(payloads[index], bytes: slice, decoded: lent, log: &log)
                     swap(&lent, &decoded[stun])
@@ -125,9 +133,10 @@ final class Handoff<Batch: HandoffBatch>: Sendable {
         if waited { spareCount.wait() }
         let behind = waited || waiting.load(ordering: .relaxed) >= behindFrom
         var batch = spare.withLock { $0.popLast() } ?? Batch()
-        // Emptied here, on the reader's thread, not where it was analysed: what the reader allocated (decoded
-        // STUN messages) is then freed by the thread that allocated it, without taking its heap arena's lock
-        // from the other thread, and the analyser (the slower side of a server's capture) is spared the work.
+        // Emptied here, on the reader's thread, not where it was analysed: what the reader allocated is then
+        // freed by the thread that allocated it, without taking its heap arena's lock from the other thread, and
+        // the analyser (the slower side of a server's capture) is spared the work. (Decoded STUN messages stay,
+        // to be decoded into again: `PayloadBatch.decodedCount`.)
         batch.reset()
         return (batch, behind)
     }

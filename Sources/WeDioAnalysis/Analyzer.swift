@@ -60,6 +60,8 @@ public struct Analyzer: Sendable {
     }
     /// Keys used by requests, so their responses can be verified (responses carry no USERNAME).
     private var requestKeys: [TransactionID: STUNKey] = [:]
+    /// The message this thread decoded last, whose storage the next one is decoded into.
+    private var scratch = DecodedSTUN.placeholder
     private var requestKeyOrder: [TransactionID] = []
 
     public init(options: Options = Options()) {
@@ -233,7 +235,12 @@ public struct Analyzer: Sendable {
         _ payload: ClassifiedPayload, bytes: borrowing Span<UInt8>, carrier: MessageCarrier, effectiveFlow: FiveTuple?,
         log: inout DiagnosticLog
     ) {
-        analyse(DecodedSTUN(bytes), payload, bytes: bytes, carrier: carrier, effectiveFlow: effectiveFlow, log: &log)
+        // Decoded into the last message's storage (`DecodedSTUN.decode`), taken out of `self` for the call.
+        var decoded = DecodedSTUN.placeholder
+        swap(&decoded, &scratch)
+        decoded.decode(bytes)
+        analyse(decoded, payload, bytes: bytes, carrier: carrier, effectiveFlow: effectiveFlow, log: &log)
+        swap(&decoded, &scratch)
     }
 
     private mutating func analyse(
@@ -387,6 +394,28 @@ public struct DecodedSTUN: Sendable {
             fingerprint = .absent
         }
     }
+
+    /// Decodes `bytes` in place of the message held, reusing its attribute list's storage (`STUNMessage.decode(_:into:)`).
+    public mutating func decode(_ bytes: borrowing Span<UInt8>) {
+        var message: STUNMessage
+        if case .success(let previous) = result {
+            message = previous
+            result = Self.released  // the list's only holder is now `message`
+        } else {
+            message = STUNMessage(method: .binding, messageClass: .request, transactionID: TransactionID(value: 0, isClassic: false))
+        }
+        do throws(STUNDecodingError) {
+            try STUNMessage.decode(bytes, into: &message)
+            fingerprint = Fingerprint.verify(message, bytes: bytes)
+            result = .success(message)
+        } catch {
+            result = .failure(error)
+            fingerprint = .absent
+        }
+    }
+
+    private static let released: Result<STUNMessage, STUNDecodingError> = .failure(
+        STUNDecodingError(.truncated, field: "header", offset: 0, detail: "not decoded"))
 
     /// Holds a batch's place while one of its messages is lent out (nothing allocated).
     public static let placeholder = DecodedSTUN(

@@ -65,6 +65,31 @@ struct RoundTripTests {
         #expect(STUNEncoder.encode(decoded) == bytes)
     }
 
+    @Test("Decoding into a message gives what decoding afresh gives, and leaves a copy taken before untouched")
+    func decodeInPlace() throws {
+        let id = TransactionID(value: 0x0102_0304_0506_0708_090A_0B0C, isClassic: false)
+        let check = STUNEncoder.encode(
+            STUNMessage(
+                method: .binding, messageClass: .request, transactionID: id,
+                attributes: [
+                    STUNAttribute(type: .username, value: .text("abcd:efgh")), STUNAttribute(type: .priority, value: .uint32(1_853_824_767)),
+                    STUNAttribute(type: .iceControlling, value: .uint64(7)), STUNAttribute(type: .useCandidate, value: .empty),
+                ]), fillFingerprint: true)
+        let answer = STUNEncoder.encode(
+            STUNMessage(
+                method: .binding, messageClass: .successResponse, transactionID: id,
+                attributes: [STUNAttribute(type: .xorMappedAddress, value: .xorAddress(Self.v6))]))
+        var message = try STUNMessage.decode(check.span)
+        let kept = message
+        try STUNMessage.decode(answer.span, into: &message)
+        #expect(message == (try STUNMessage.decode(answer.span)))
+        #expect(kept == (try STUNMessage.decode(check.span)))
+        #expect(kept.attributes.map(\.type) == [.username, .priority, .iceControlling, .useCandidate])
+        #expect(throws: STUNDecodingError.self) { try STUNMessage.decode([0x00, 0x01, 0x00].span, into: &message) }
+        try STUNMessage.decode(check.span, into: &message)
+        #expect(message == kept)
+    }
+
     @Test("A decoded attribute takes 48 bytes; offsets and lengths past their wire widths are clamped, not wrapped")
     func compactAttribute() {
         // Every decoded message keeps a heap list of these, read cold by the analysing thread (STUNAttribute's layout).

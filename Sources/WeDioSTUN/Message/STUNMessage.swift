@@ -57,6 +57,15 @@ public struct STUNMessage: Hashable, Sendable {
     /// kept: a bad value stays as raw bytes; a broken attribute list stops the walk there (as Wireshark
     /// shows a "Malformed Packet" after the attributes it could read).
     public static func decode(_ bytes: borrowing Span<UInt8>) throws(STUNDecodingError) -> STUNMessage {
+        var message = STUNMessage(method: .binding, messageClass: .request, transactionID: TransactionID(value: 0, isClassic: false))
+        try decode(bytes, into: &message)
+        return message
+    }
+
+    /// Like `decode`, into `message`, whose attribute list's storage is reused when it is the only holder: a
+    /// reading thread that decodes batch after batch then allocates no list per message (allocating and
+    /// freeing one, a batch at a time, cost 450 instructions a message, a fifth of decoding it).
+    public static func decode(_ bytes: borrowing Span<UInt8>, into message: inout STUNMessage) throws(STUNDecodingError) {
         guard bytes.count >= headerLength, let type = ByteCursor.getUInt16(bytes, at: 0),
             let length = ByteCursor.getUInt16(bytes, at: 2), let cookie = ByteCursor.getUInt32(bytes, at: 4)
         else {
@@ -91,12 +100,13 @@ public struct STUNMessage: Hashable, Sendable {
         var id: UInt128 = 0
         for index in (isClassic ? 4 : 8)..<20 { id = id << 8 | UInt128(bytes[index]) }
         let (method, messageClass) = MessageType.split(type)
-        var message = STUNMessage(
-            method: method, messageClass: messageClass, transactionID: TransactionID(value: id, isClassic: isClassic))
+        message.method = method
+        message.messageClass = messageClass
+        message.transactionID = TransactionID(value: id, isClassic: isClassic)
         message.isMSTURN = isMSTURN
         message.problems = problems
+        message.attributes.removeAll(keepingCapacity: true)
         AttributeDecoder.decodeAll(bytes, into: &message)
-        return message
     }
 
     /// Like `decode`, but also throws the first attribute-level problem (for tests and strict tools).
