@@ -7,23 +7,10 @@
 # count is the same from run to run for a given split of the work between the threads.
 # Usage: scripts/bench/cache-misses.sh [WEDIO_BINARY]   (default: the release build, built first)
 # Two threads run, so how many messages each decodes can vary between builds: compare the sums.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-export PATH="/opt/swift/usr/bin:$PATH"
-command -v valgrind >/dev/null || { echo "needs valgrind" >&2; exit 69; }
-work=${WEDIO_BENCH_DIR:-$(mktemp -d)}
-mkdir -p "$work"
-binary=${1:-}
-if [ -z "$binary" ]; then
-    swift build -c release --product wedio --static-swift-stdlib >/dev/null
-    binary=.build/release/wedio
-fi
-capture="$work/ice-dense-100k.pcap"
-[ -f "$capture" ] || python3 scripts/bench/make_capture.py ice-dense 100000 "$capture" >/dev/null
-objcopy --strip-debug "$binary" "$work/wedio-cache-symbols"
+source "$(dirname "$0")/callgrind-setup.sh" "${1:-}"
 rm -f "$work"/cachegrind.out*
 valgrind --tool=callgrind --cache-sim=yes --LL=2097152,16,64 --separate-threads=yes \
-    --callgrind-out-file="$work/cachegrind.out" "$work/wedio-cache-symbols" analyze --no-progress --format json \
+    --callgrind-out-file="$work/cachegrind.out" "$symbols" analyze --no-progress --format json \
     "$capture" >/dev/null 2>"$work/cachegrind.log"
 # The reading thread's whole read (libpcap included; the largest of the matching entries comes first) and the
 # analysing thread's closure, inclusive: instructions, LL read misses, LL write misses.

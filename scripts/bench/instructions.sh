@@ -6,25 +6,11 @@
 # Prints the total and the inclusive counts of reading+decoding+analysing (STUN decoding within it) and of
 # assembling calls (for each, the largest of the functions whose names match: callgrind_annotate lists them
 # largest first), and the rest.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-export PATH="/opt/swift/usr/bin:$PATH"
-command -v valgrind >/dev/null || { echo "needs valgrind" >&2; exit 69; }
-work=${WEDIO_BENCH_DIR:-$(mktemp -d)}
-mkdir -p "$work"
-binary=${1:-}
-if [ -z "$binary" ]; then
-    swift build -c release --product wedio --static-swift-stdlib >/dev/null
-    binary=.build/release/wedio
-fi
-capture="$work/ice-dense-100k.pcap"
-[ -f "$capture" ] || python3 scripts/bench/make_capture.py ice-dense 100000 "$capture" >/dev/null
-# valgrind cannot read the statically linked standard library's debug information: keep the symbols only.
-objcopy --strip-debug "$binary" "$work/wedio-symbols"
+source "$(dirname "$0")/callgrind-setup.sh" "${1:-}"
 # One profile per thread: the sessions, the calls and the JSON's long lists are worked out on every core, and
 # what a worker thread runs is not under its caller's count on the main thread.
 rm -f "$work"/callgrind.out*
-valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$work/callgrind.out" "$work/wedio-symbols" analyze \
+valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$work/callgrind.out" "$symbols" analyze \
     --no-progress --one-thread --format json "$capture" >/dev/null 2>"$work/valgrind.log"
 total=$(grep -o 'Collected : [0-9]*' "$work/valgrind.log" | awk '{print $3}')
 awk -v total="$total" 'BEGIN{printf "total %.3f G instructions\n", total / 1e9}'
@@ -34,7 +20,7 @@ awk -v total="$total" 'BEGIN{printf "total %.3f G instructions\n", total / 1e9}'
 for profile in "$work"/callgrind.out-*; do
     callgrind_annotate --inclusive=yes "$profile" 2>/dev/null | awk '
         /PipelineV4read33_.*splitThreads8progress/ && !read { read = 1; label = "reading" }
-        /STUNMessageV6decodeyACs4SpanVys5UInt8VGAA17STUNDecodingErrorVYKFZ / { label = "stun" }
+        /STUNMessageV6decode(yACs4SpanVys5UInt8VGAA17STUNDecodingErrorVYKFZ|_4intoys4SpanVys5UInt8VG_ACztAA17STUNDecodingErrorVYKFZ) / { label = "stun" }
         /CallAssemblyO8assemble6inputs/ { label = "assembly" }
         /ICETrackerV8sessions5media3end.*XEfU_ / { label = "sessions-worker" }
         /CallAssemblyO5calls_11allocations5clock.*XEfU_ / { label = "calls-worker" }
