@@ -89,7 +89,7 @@ struct PayloadBatch: Sendable {
                 let end = ends[index]
                 let slice = allBytes.extracting(start..<end)
                 let stun = Int(decodedIndex[index])
-                if stun >= 0, stun < decodedCount, decoded.indices.contains(stun) {
+                if stun < decodedCount, decoded.indices.contains(stun) {
                     swap(&lent, &decoded[stun])
                     analyzer.handle(payloads[index], bytes: slice, decoded: lent, log: &log)
                     swap(&lent, &decoded[stun])

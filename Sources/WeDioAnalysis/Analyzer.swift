@@ -385,17 +385,13 @@ public struct DecodedSTUN: Sendable {
     public var fingerprint: IntegrityResult
 
     public init(_ bytes: borrowing Span<UInt8>) {
-        do throws(STUNDecodingError) {
-            let message = try STUNMessage.decode(bytes)
-            result = .success(message)
-            fingerprint = Fingerprint.verify(message, bytes: bytes)
-        } catch {
-            result = .failure(error)
-            fingerprint = .absent
-        }
+        result = Self.released
+        fingerprint = .absent
+        decode(bytes)
     }
 
-    /// Decodes `bytes` in place of the message held, reusing its attribute list's storage (`STUNMessage.decode(_:into:)`).
+    /// Decodes `bytes` in place of the message held, reusing its attribute list's storage (`STUNMessage.decode(_:into:)`);
+    /// with none held, into a new one.
     public mutating func decode(_ bytes: borrowing Span<UInt8>) {
         var message: STUNMessage
         if case .success(let previous) = result {

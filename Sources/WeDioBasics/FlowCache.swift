@@ -73,7 +73,7 @@ public struct FlowCache: Sendable {
     }
 
     /// Inserts `flow` (or refreshes it) and says where its value is: valid for `value(at:)` and
-    /// `setValue(_:at:)` until the next insertion. Needs a cache made with `values`.
+    /// `setValue(_:at:)` (of a cache made with `values`) until the next insertion.
     public mutating func insertPlacing(_ flow: FiveTuple) -> (known: Bool, place: Int) {
         let words = (setMask + 1) * setWords
         if chunks.isEmpty { chunks = Array(repeating: [], count: max(1, words >> Self.chunkShift)) }
@@ -121,16 +121,19 @@ public struct FlowCache: Sendable {
 
     /// The value of the flow `insertPlacing` placed at `place`.
     public func value(at place: Int) -> UInt64 {
-        let (chunk, slot) = (place >> Self.chunkShift, place & (Self.chunkSize - 1))
-        guard setWords > Self.ways, chunks.indices.contains(chunk), chunks[chunk].indices.contains(slot + Self.ways)
-        else { return 0 }
-        return chunks[chunk][slot + Self.ways]
+        guard let (chunk, word) = valueWord(place) else { return 0 }
+        return chunks[chunk][word]
     }
 
     public mutating func setValue(_ value: UInt64, at place: Int) {
-        let (chunk, slot) = (place >> Self.chunkShift, place & (Self.chunkSize - 1))
-        guard setWords > Self.ways, chunks.indices.contains(chunk), chunks[chunk].indices.contains(slot + Self.ways)
-        else { return }
-        chunks[chunk][slot + Self.ways] = value
+        guard let (chunk, word) = valueWord(place) else { return }
+        chunks[chunk][word] = value
+    }
+
+    /// Where the value of the flow at the front of the set at `place` is; nil without values or out of range.
+    private func valueWord(_ place: Int) -> (chunk: Int, word: Int)? {
+        let (chunk, word) = (place >> Self.chunkShift, (place & (Self.chunkSize - 1)) + Self.ways)
+        guard setWords > Self.ways, chunks.indices.contains(chunk), chunks[chunk].indices.contains(word) else { return nil }
+        return (chunk, word)
     }
 }

@@ -220,8 +220,7 @@ public struct ICETracker: Sendable {
 
     public init() {}
 
-    /// The USERNAME's pair and halves ("receiver:sender", RFC 8445 §7.2.2); nil without a colon.
-    /// Returns the USERNAME's place in `named`.
+    /// The USERNAME's place in `named`: its pair and halves ("receiver:sender", RFC 8445 §7.2.2); nil without a colon.
     private mutating func name(_ username: String) -> Int? {
         let key = UsernameKey(username)
         if let index = namedUsernames[key] { return Int(index) }
@@ -231,8 +230,7 @@ public struct ICETracker: Sendable {
             named.removeAll(keepingCapacity: true)
         }
         namedUsernames[key] = Int32(named.count)
-        named.append(
-            NamedUsername(agents: agents, receiver: String(receiver), sender: String(sender), slot: sessionSlots[agents] ?? -1))
+        named.append(NamedUsername(agents: agents, receiver: String(receiver), sender: String(sender)))
         return named.count - 1
     }
 

@@ -21,7 +21,8 @@ public enum Fingerprint {
         guard stop >= 4 else { return 0 }
         return bytes.withUnsafeBufferPointer { buffer in
             Self.slices.withUnsafeBufferPointer { slices in
-                // Both tables hold 8 × 256 entries; every index below is a byte (0...255) plus a multiple of 256.
+                // The slices hold 8 × 256 entries, the first 256 the byte table; every index below is a byte
+                // (0...255) plus a multiple of 256 below 2 048.
                 guard slices.count == 2_048, let base = buffer.baseAddress, let table = slices.baseAddress else { return 0 }
                 var crc: UInt32 = 0xFFFF_FFFF
                 func update(_ byte: UInt8) { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
