@@ -10,49 +10,48 @@ import WeDioDecode
 /// (`Analyzer.bytesNeeded`): a whole STUN or DTLS message, an RTP header, nothing of RTCP or TLS.
 /// Buffers are reused from batch to batch, so memory stays flat.
 /// A value type: the reader and the analyser each hold theirs in a local variable (no dynamic exclusivity
-/// checks per access, which a class's properties would cost on every payload).
+/// checks per access, which a class's properties would cost on every payload). Its records and bytes live in
+/// a `BatchStorage` written in place; the batch is the storage's one user at a time (the queue hands it over).
 struct PayloadBatch: Sendable {
     static let payloadsPerBatch = 2_048
     static let bytesPerBatch = 512 * 1_024
 
-    var payloads: [ClassifiedPayload] = []
-    var lengths: [Int] = []
-    var ends: [Int] = []
-    /// STUN payloads decoded on the reading thread, and for each payload its index there (-1: none). Kept
-    /// apart so that the many other payloads do not copy a large optional each way.
+    private let storage = BatchStorage(entries: Self.payloadsPerBatch, bytes: Self.bytesPerBatch + 65_536)
+    /// Payloads in this batch, and bytes kept for them in `storage`.
+    private(set) var count = 0
+    private var byteCount = 0
+    /// STUN payloads decoded on the reading thread (`BatchEntry.decodedIndex` points here). Kept apart so that
+    /// the many other payloads do not copy a large optional each way.
     var decoded: [DecodedSTUN] = []
     /// How many of `decoded` belong to this batch: the rest are kept from earlier batches so that their
     /// attribute lists' storage is decoded into again, not allocated and freed per message.
     var decodedCount = 0
-    var decodedIndex: [Int32] = []
-    var bytes: [UInt8] = []
     /// The reader has nothing more after this batch.
     var isLast = false
     /// Whether the reader decodes this batch's STUN messages: only when the analyser is the slower side
     /// (batches are piling up for it), so the work goes to whichever thread has time.
     var decodesSTUN = false
 
-    init() {
-        payloads.reserveCapacity(Self.payloadsPerBatch)
-        lengths.reserveCapacity(Self.payloadsPerBatch)
-        ends.reserveCapacity(Self.payloadsPerBatch)
-        decodedIndex.reserveCapacity(Self.payloadsPerBatch)
-        bytes.reserveCapacity(Self.bytesPerBatch + 65_536)
-    }
+    init() {}
 
-    var isFull: Bool { payloads.count >= Self.payloadsPerBatch || bytes.count >= Self.bytesPerBatch }
+    var isFull: Bool { count >= Self.payloadsPerBatch || byteCount >= Self.bytesPerBatch }
 
     mutating func append(_ payload: ClassifiedPayload, bytes source: borrowing Span<UInt8>) {
+        // isFull is asked after each payload, so a record's place is free; the check only keeps a caller that
+        // forgot from writing past the storage.
+        guard count < storage.entryCapacity else { return }
         let kept = Analyzer.bytesNeeded(payload.kind, count: source.count, first: source.isEmpty ? nil : source[0])
-        source.withUnsafeBufferPointer { buffer in
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer.prefix(kept)))
+        if kept > 0 {
+            storage.reserveBytes(byteCount + kept, keeping: byteCount)
+            source.withUnsafeBytes { from in
+                if let base = from.baseAddress { (storage.bytes + byteCount).copyMemory(from: base, byteCount: kept) }
+            }
+            byteCount += kept
         }
-        payloads.append(payload)
-        lengths.append(source.count)
-        ends.append(bytes.count)
+        var decodedIndex: Int32 = -1
         switch payload.kind {
         case .stun where decodesSTUN, .classicSTUN where decodesSTUN:
-            decodedIndex.append(Int32(decodedCount))
+            decodedIndex = Int32(decodedCount)
             if decodedCount < decoded.count {
                 decoded[decodedCount].decode(source)
             } else {
@@ -60,17 +59,17 @@ struct PayloadBatch: Sendable {
             }
             decodedCount += 1
         default:
-            decodedIndex.append(-1)
+            break
         }
+        (storage.entries + count).initialize(
+            to: BatchEntry(payload: payload, length: source.count, end: byteCount, decodedIndex: decodedIndex))
+        count += 1
     }
 
     mutating func reset() {
-        payloads.removeAll(keepingCapacity: true)
-        lengths.removeAll(keepingCapacity: true)
-        ends.removeAll(keepingCapacity: true)
+        count = 0
+        byteCount = 0
         decodedCount = 0
-        decodedIndex.removeAll(keepingCapacity: true)
-        bytes.removeAll(keepingCapacity: true)
         isLast = false
         decodesSTUN = false
     }
@@ -81,25 +80,66 @@ struct PayloadBatch: Sendable {
     mutating func deliver(to analyzer: inout Analyzer, log: inout DiagnosticLog) {
         var decoded = self.decoded
         self.decoded = []
-        do {
-            let allBytes = bytes.span
-            var lent = DecodedSTUN.placeholder
-            var start = 0
-            for index in payloads.indices {
-                let end = ends[index]
-                let slice = allBytes.extracting(start..<end)
-                let stun = Int(decodedIndex[index])
-                if stun < decodedCount, decoded.indices.contains(stun) {
-                    swap(&lent, &decoded[stun])
-                    analyzer.handle(payloads[index], bytes: slice, decoded: lent, log: &log)
-                    swap(&lent, &decoded[stun])
-                } else {
-                    analyzer.handle(payloads[index], bytes: slice, length: lengths[index], log: &log)
-                }
-                start = end
+        let allBytes = UnsafeRawBufferPointer(start: storage.bytes, count: byteCount)
+        var lent = DecodedSTUN.placeholder
+        var start = 0
+        for index in 0..<min(count, storage.entryCapacity) {
+            let entry = storage.entries[index]
+            let end = min(max(entry.end, start), byteCount)
+            let slice = UnsafeRawBufferPointer(rebasing: allBytes[start..<end]).bindMemory(to: UInt8.self)
+            let stun = Int(entry.decodedIndex)
+            if stun >= 0, stun < decodedCount, decoded.indices.contains(stun) {
+                swap(&lent, &decoded[stun])
+                analyzer.handle(entry.payload, bytes: slice.span, decoded: lent, log: &log)
+                swap(&lent, &decoded[stun])
+            } else {
+                analyzer.handle(entry.payload, bytes: slice.span, length: entry.length, log: &log)
             }
+            start = end
         }
         self.decoded = decoded
+    }
+}
+
+/// One payload of a batch: the payload, its whole length, where its kept bytes end in the batch's bytes, and
+/// its decoded message's index (-1: none). Plain data, so that storage holding it needs no deinitialising.
+struct BatchEntry: BitwiseCopyable {
+    var payload: ClassifiedPayload
+    var length: Int
+    var end: Int
+    var decodedIndex: Int32
+}
+
+/// A batch's memory, allocated once and written in place round after round: appending each payload to four
+/// arrays checked each one's uniqueness and capacity, a third of the reader's own work on an RTP packet.
+final class BatchStorage: @unchecked Sendable {
+    let entries: UnsafeMutablePointer<BatchEntry>
+    let entryCapacity: Int
+    private(set) var bytes: UnsafeMutableRawPointer
+    private(set) var byteCapacity: Int
+
+    init(entries: Int, bytes: Int) {
+        self.entries = .allocate(capacity: entries)
+        entryCapacity = entries
+        self.bytes = .allocate(byteCount: bytes, alignment: 16)
+        byteCapacity = bytes
+    }
+
+    /// Room for `needed` bytes, keeping the first `keeping` (a batch holds up to its mark plus one payload,
+    /// so this grows only for a payload larger than 64 KB: a reassembled TCP frame).
+    func reserveBytes(_ needed: Int, keeping: Int) {
+        guard needed > byteCapacity else { return }
+        let grown = max(needed, byteCapacity * 2)
+        let larger = UnsafeMutableRawPointer.allocate(byteCount: grown, alignment: 16)
+        larger.copyMemory(from: bytes, byteCount: min(keeping, byteCapacity))
+        bytes.deallocate()
+        bytes = larger
+        byteCapacity = grown
+    }
+
+    deinit {
+        entries.deallocate()
+        bytes.deallocate()
     }
 }
 

@@ -116,6 +116,7 @@ public struct Analyzer: Sendable {
 
     /// How many of a payload's bytes `handle` reads, by kind: the rest only counts by length. A reader
     /// thread handing payloads to an analysing thread copies only these (see `handle(_:bytes:length:log:)`).
+    @inlinable  // asked by the reading thread for every payload
     public static func bytesNeeded(_ kind: PayloadKind, count: Int, first: UInt8? = nil) -> Int {
         switch kind {
         case .rtp: min(count, 12)  // payload type, sequence number, SSRC

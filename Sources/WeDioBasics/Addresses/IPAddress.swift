@@ -1,5 +1,5 @@
 /// An IPv4 or IPv6 address held as an integer; never a `String` inside the library.
-public enum IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible {
+public enum IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible, BitwiseCopyable {
     case v4(UInt32)
     case v6(UInt128)
 

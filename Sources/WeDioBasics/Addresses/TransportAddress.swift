@@ -1,5 +1,5 @@
 /// The transport protocol a payload travelled on.
-public enum Transport: String, Hashable, Sendable, CaseIterable {
+public enum Transport: String, Hashable, Sendable, CaseIterable, BitwiseCopyable {
     case udp
     case tcp
     case tls
@@ -7,7 +7,7 @@ public enum Transport: String, Hashable, Sendable, CaseIterable {
 }
 
 /// An IP address and port, rendered `IP:port` or `[v6]:port`.
-public struct TransportAddress: Hashable, Sendable, Comparable, CustomStringConvertible {
+public struct TransportAddress: Hashable, Sendable, Comparable, CustomStringConvertible, BitwiseCopyable {
     public var ip: IPAddress
     public var port: UInt16
 
@@ -50,7 +50,7 @@ public struct TransportAddress: Hashable, Sendable, Comparable, CustomStringConv
 }
 
 /// Source and destination transport addresses plus protocol of one packet.
-public struct FiveTuple: Hashable, Sendable, CustomStringConvertible {
+public struct FiveTuple: Hashable, Sendable, CustomStringConvertible, BitwiseCopyable {
     public var source: TransportAddress
     public var destination: TransportAddress
     public var transport: Transport

@@ -1,5 +1,5 @@
 /// Which input and which packet (1-based, as Wireshark numbers frames) a thing came from.
-public struct PacketRef: Hashable, Sendable, Comparable, CustomStringConvertible {
+public struct PacketRef: Hashable, Sendable, Comparable, CustomStringConvertible, BitwiseCopyable {
     public var input: Int
     public var packet: Int
 
@@ -16,7 +16,7 @@ public struct PacketRef: Hashable, Sendable, Comparable, CustomStringConvertible
 }
 
 /// Capture time: nanoseconds since the Unix epoch, as read from the capture (never the system clock).
-public struct CaptureTime: Hashable, Sendable, Comparable {
+public struct CaptureTime: Hashable, Sendable, Comparable, BitwiseCopyable {
     public var nanoseconds: Int64
 
     public init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }

@@ -1,7 +1,7 @@
 import WeDioBasics
 
 /// What an application payload is, by RFC 7983 first-byte ranges plus shape checks.
-public enum PayloadKind: Hashable, Sendable {
+public enum PayloadKind: Hashable, Sendable, BitwiseCopyable {
     /// RFC 5389/8489 STUN (magic cookie present, length consistent).
     case stun
     /// RFC 3489 STUN (no cookie), recognised on port 3478 or as the answer to a classic request.
@@ -27,7 +27,7 @@ public enum PayloadKind: Hashable, Sendable {
 /// What an ICMP error said, and who said it. Held inline, so that PayloadKind and ClassifiedPayload stay plain
 /// data: a class here (to keep the record narrow for a rare case) made every payload's copy and release on
 /// the reading thread go through reference counting, several percent of a media capture's reading time.
-public struct ICMPErrorKind: Hashable, Sendable {
+public struct ICMPErrorKind: Hashable, Sendable, BitwiseCopyable {
     public let version: UInt8
     public let type: UInt8
     public let code: UInt8
@@ -68,8 +68,9 @@ public struct ICMPErrorKind: Hashable, Sendable {
     }
 }
 
-/// One classified payload and where it came from. The bytes travel beside it as a borrowed span.
-public struct ClassifiedPayload: Sendable {
+/// One classified payload and where it came from. The bytes travel beside it as a borrowed span. Plain data
+/// (BitwiseCopyable): a reader's batch keeps payloads in memory it neither initialises nor deinitialises.
+public struct ClassifiedPayload: Sendable, BitwiseCopyable {
     public var ref: PacketRef
     public var time: CaptureTime
     public var flow: FiveTuple
@@ -87,7 +88,7 @@ public struct ClassifiedPayload: Sendable {
 }
 
 /// How a TCP stream is cut into messages.
-public enum StreamFraming: String, Hashable, Sendable {
+public enum StreamFraming: String, Hashable, Sendable, BitwiseCopyable {
     /// STUN messages and ChannelData back to back, ChannelData padded to 4 (RFC 8489 §6.2.2, RFC 8656 §12.5).
     case stun
     /// RFC 4571 2-byte length prefix (ICE-TCP, RFC 6544).
