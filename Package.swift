@@ -37,6 +37,8 @@ let package = Package(
         ),
         // gzip-compressed captures (.pcap.gz, .pcapng.gz) as a stdio stream for libpcap (zlib).
         .target(name: "CGzipStream", linkerSettings: [.linkedLibrary("z")]),
+        // A capture file mapped into memory as a stdio stream for libpcap, read in place.
+        .target(name: "CMappedStream"),
         // The C library's heap (glibc's malloc_trim), for a steady peak memory.
         .target(name: "CHeap"),
         // MD5, SHA-256 and HMACs from the system's libcrypto, behind a safe interface.
@@ -44,7 +46,7 @@ let package = Package(
 
         // MARK: Layers (capture → decode → STUN → analysis → report → CLI)
         .target(name: "WeDioBasics", swiftSettings: strictSettings),
-        .target(name: "WeDioCapture", dependencies: ["WeDioBasics", "CPcap", "CGzipStream"], swiftSettings: commonSettings),
+        .target(name: "WeDioCapture", dependencies: ["WeDioBasics", "CPcap", "CGzipStream", "CMappedStream"], swiftSettings: commonSettings),
         .target(name: "WeDioDecode", dependencies: ["WeDioBasics"], swiftSettings: strictSettings),
         .target(
             name: "WeDioSTUN",

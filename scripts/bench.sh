@@ -22,7 +22,7 @@ for tool in tshark gcc python3; do command -v $tool >/dev/null || { echo "needs 
 work=${WEDIO_BENCH_DIR:-$(mktemp -d)}
 mkdir -p "$work"
 swift build -c release --product wedio --static-swift-stdlib >/dev/null  # as scripts/demo.sh builds it
-gcc -O2 -o "$work/pcap_loop" scripts/bench/pcap_loop.c -lpcap
+gcc -O2 -I Sources/CMappedStream/include -o "$work/pcap_loop" scripts/bench/pcap_loop.c Sources/CMappedStream/mapped_stream.c -lpcap
 [ -f "$work/media.pcap" ] || python3 scripts/bench/make_capture.py media 1000000 "$work/media.pcap" >/dev/null
 [ -f "$work/mix.pcap" ] || python3 scripts/bench/make_capture.py mix 2000000 "$work/mix.pcap" >/dev/null 2>&1
 [ -f "$work/flood.pcap" ] || python3 scripts/bench/make_capture.py flood 1000000 "$work/flood.pcap" >/dev/null

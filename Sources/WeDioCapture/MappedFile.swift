@@ -1,9 +1,11 @@
+import CMappedStream
 import Glibc
 import Synchronization
 
-/// A capture file mapped into memory, read by libpcap through a memory stream (`fmemopen`): no read(2)
-/// call per 4 KiB and no copy by the kernel, which is most of what a plain libpcap read of a file in the
-/// page cache costs. Pages already read are dropped as reading goes on, so resident memory stays flat
+/// A capture file mapped into memory, read by libpcap through a stream over that memory
+/// (`wedio_mapped_stream`): no read(2) call per 4 KiB and no copy by the kernel, which is most of what a
+/// plain libpcap read of a file in the page cache costs, and the stream's buffer is the mapping itself, so
+/// each packet is copied once (into libpcap's buffer). Pages already read are dropped as reading goes on, so resident memory stays flat
 /// whatever the file's size.
 ///
 /// A mapped file that shrinks while it is read (another program truncates it) or that the disk fails to
@@ -47,7 +49,7 @@ final class MappedFile {
 
     /// A read-only stream over the whole file, for `pcap_fopen_offline`.
     func openStream() -> UnsafeMutablePointer<FILE>? {
-        fmemopen(base, size, "rb")
+        wedio_mapped_stream(base, size)
     }
 
     /// Gives back the pages before `offset` (reading has moved past them), keeping resident memory flat;

@@ -1,7 +1,8 @@
 /* The floor for benchmarks: read every packet with pcap_next_ex and do nothing with it.
  * pcap_loop FILE            libpcap opens and reads the file (read(2) through stdio): the floor.
- * pcap_loop --mapped FILE   the file mapped into memory and handed to libpcap as a memory stream, pages
- *                           given back as reading goes on: how wedio reads a regular file. */
+ * pcap_loop --mapped FILE   the file mapped into memory and handed to libpcap as a stream over it
+ *                           (wedio_mapped_stream, Sources/CMappedStream: built with this file), pages given
+ *                           back as reading goes on: how wedio reads a regular file. */
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +10,8 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+
+#include "mapped_stream.h"
 
 int main(int argc, char **argv) {
     char error[PCAP_ERRBUF_SIZE];
@@ -28,7 +31,7 @@ int main(int argc, char **argv) {
         close(descriptor);
         if (base == MAP_FAILED) { perror("mmap"); return 66; }
         madvise(base, size, MADV_SEQUENTIAL);
-        stream = fmemopen(base, size, "rb");
+        stream = wedio_mapped_stream(base, size);
         handle = pcap_fopen_offline_with_tstamp_precision(stream, PCAP_TSTAMP_PRECISION_NANO, error);
     } else {
         handle = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, error);
