@@ -13,9 +13,7 @@ struct CommandLineTests {
     }
 
     static func temporaryFile(_ name: String, _ bytes: [UInt8]) throws -> String {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wedio-e2e-\(getpid())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let path = directory.appendingPathComponent(name).path
+        let path = Scratch.path("e2e/" + name)
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         return path
     }
@@ -177,7 +175,7 @@ struct CommandLineTests {
 
     @Test("The output file is written; an unwritable one exits 73")
     func outputFile() throws {
-        let target = FileManager.default.temporaryDirectory.appendingPathComponent("wedio-report-\(getpid()).txt").path
+        let target = Scratch.path("report.txt")
         let written = try Self.wedio(["analyze", Fixtures.path("link/raw.pcap"), "--output", target])
         #expect(written.status == 0)
         #expect(written.stdout.isEmpty)

@@ -146,7 +146,7 @@ struct LiveCaptureTests {
     func duration() throws {
         let lab = try Lab("a")
         defer { lab.tearDown() }
-        let written = FileManager.default.temporaryDirectory.appendingPathComponent("wedio-sniff-\(getpid()).pcap").path
+        let written = Scratch.path("sniff.pcap")
         let (process, out, err) = try lab.startSniff(["--duration", "3", "--filter", "udp", "--write", written])
         usleep(1_200_000)
         try lab.sendBindingRequests(count: 3)

@@ -12,9 +12,7 @@ import WeDioTestSupport
 @Suite("Broken capture files")
 struct BrokenFileTests {
     static func write(_ name: String, _ bytes: [UInt8]) throws -> String {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wedio-broken-\(getpid())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let path = directory.appendingPathComponent(name).path
+        let path = Scratch.path("broken/" + name)
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         return path
     }

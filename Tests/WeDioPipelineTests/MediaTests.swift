@@ -49,7 +49,7 @@ extension SyntheticCapture {
     }
 
     func write(_ name: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("wedio-media-\(getpid())-\(name).pcap").path
+        let path = Scratch.path("media-\(name).pcap")
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         return path
     }
