@@ -9,13 +9,13 @@ import Dispatch
 public func concurrentMap<Result: Sendable>(count: Int, chunk: Int, _ transform: @Sendable (Int) -> Result) -> [Result] {
     guard count > chunk, chunk > 0 else { return (0..<count).map(transform) }
     let chunks = (count + chunk - 1) / chunk
-    return Array(unsafeUninitializedCapacity: count) { buffer, initialized in
+    return unsafe Array(unsafeUninitializedCapacity: count) { buffer, initialized in
         guard let start = buffer.baseAddress else { return }
-        let slots = Slots(start: start)
+        let slots = unsafe Slots(start: start)
         // Every index is initialised exactly once, each chunk by one thread: the slots written never overlap.
         DispatchQueue.concurrentPerform(iterations: chunks) { piece in
             for index in piece * chunk..<min(count, (piece + 1) * chunk) {
-                (slots.start + index).initialize(to: transform(index))
+                unsafe (slots.start + index).initialize(to: transform(index))
             }
         }
         initialized = count
@@ -23,6 +23,6 @@ public func concurrentMap<Result: Sendable>(count: Int, chunk: Int, _ transform:
 }
 
 /// The result array's storage, handed to the threads that fill disjoint slots of it.
-private struct Slots<Element>: @unchecked Sendable {
+@unsafe private struct Slots<Element>: @unchecked Sendable {
     let start: UnsafeMutablePointer<Element>
 }

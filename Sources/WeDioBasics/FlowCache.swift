@@ -85,28 +85,28 @@ public struct FlowCache: Sendable {
         let width = setWords
         // The set read once and written back only as far as it changes, through one buffer: element by element
         // each write checked both arrays' uniqueness and bounds, up to sixteen times an insertion with values.
-        let outcome = chunks[chunk].withUnsafeMutableBufferPointer { buffer -> Insertion in
+        let outcome = unsafe chunks[chunk].withUnsafeMutableBufferPointer { buffer -> Insertion in
             guard slot >= 0, slot + width <= buffer.count, let base = buffer.baseAddress else { return .unplaced }
-            let set = base + slot
-            let (k0, k1, k2, k3) = (set[0], set[1], set[2], set[3])
+            let set = unsafe base + slot
+            let (k0, k1, k2, k3) = unsafe (set[0], set[1], set[2], set[3])
             if k0 == key { return .known }
             let hasValues = width > Self.ways
             let result: Insertion
             if k1 == key {
                 result = .known
-                if hasValues { (set[4], set[5]) = (set[5], set[4]) }
+                if hasValues { unsafe (set[4], set[5]) = unsafe (set[5], set[4]) }
             } else if k2 == key {
                 result = .known
-                set[2] = k1
-                if hasValues { (set[4], set[5], set[6]) = (set[6], set[4], set[5]) }
+                unsafe set[2] = k1
+                if hasValues { unsafe (set[4], set[5], set[6]) = unsafe (set[6], set[4], set[5]) }
             } else {
                 result = k3 == key ? .known : k3 == 0 ? .added : .replaced
-                set[3] = k2
-                set[2] = k1
-                if hasValues { (set[4], set[5], set[6], set[7]) = (result == .known ? set[7] : 0, set[4], set[5], set[6]) }
+                unsafe set[3] = k2
+                unsafe set[2] = k1
+                if hasValues { unsafe (set[4], set[5], set[6], set[7]) = unsafe (result == .known ? set[7] : 0, set[4], set[5], set[6]) }
             }
-            set[1] = k0
-            set[0] = key
+            unsafe set[1] = k0
+            unsafe set[0] = key
             return result
         }
         switch outcome {

@@ -207,7 +207,7 @@ public struct ICETracker: Sendable {
             var digest = WordHash.fnvOffsetBasis
             var utf8 = username
             utf8.withUTF8 { bytes in
-                for byte in bytes { digest = WordHash.fnv(digest, byte) }
+                for unsafe byte in unsafe bytes { digest = WordHash.fnv(digest, byte) }
             }
             self.digest = digest
             self.username = utf8

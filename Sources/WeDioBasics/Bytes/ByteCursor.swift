@@ -88,22 +88,23 @@ public struct ByteCursor: Sendable {
         let bound = min(limit ?? bytes.count, bytes.count)
         guard offset >= 0, offset <= bound - 2 else { return nil }
         // One load once the range is checked (each subscript of the span checked its index again: a header
-        // of seven fields cost 150 instructions).
-        return UInt16(bigEndian: bytes.bytes.unsafeLoadUnaligned(fromByteOffset: offset, as: UInt16.self))
+        // of seven fields cost 150 instructions). `unsafe` only in that any bit pattern is a valid integer:
+        // the load checks its range itself.
+        return unsafe UInt16(bigEndian: bytes.bytes.unsafeLoadUnaligned(fromByteOffset: offset, as: UInt16.self))
     }
 
     @inlinable @inline(__always)
     public static func getUInt32(_ bytes: borrowing Span<UInt8>, at offset: Int, limit: Int? = nil) -> UInt32? {
         let bound = min(limit ?? bytes.count, bytes.count)
         guard offset >= 0, offset <= bound - 4 else { return nil }
-        return UInt32(bigEndian: bytes.bytes.unsafeLoadUnaligned(fromByteOffset: offset, as: UInt32.self))
+        return unsafe UInt32(bigEndian: bytes.bytes.unsafeLoadUnaligned(fromByteOffset: offset, as: UInt32.self))
     }
 
     /// Copies a checked range out of the span; an empty array when the range does not fit.
     public static func copy(_ bytes: borrowing Span<UInt8>, _ range: Range<Int>) -> [UInt8] {
         guard range.lowerBound >= 0, range.upperBound <= bytes.count else { return [] }
         // In one block (byte by byte, a message copied for its MAC cost eight instructions a byte).
-        return bytes.extracting(range).withUnsafeBufferPointer { Array($0) }
+        return unsafe bytes.extracting(range).withUnsafeBufferPointer { unsafe Array($0) }
     }
 }
 

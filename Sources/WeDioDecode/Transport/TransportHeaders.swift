@@ -11,14 +11,16 @@ public struct UDPHeader: Sendable, Equatable {
         throws(DecodeError) -> UDPHeader
     {
         let start = range.lowerBound
-        guard range.count >= 8, start >= 0, start <= bytes.count - 8 else {
+        // Checked once, then read at constant offsets of an 8-byte span (as IPv4's header).
+        guard range.count >= 8, start >= 0, start <= bytes.count - 8,
+            case let header = bytes.extracting(start..<(start + 8)),
+            let source = ByteCursor.getUInt16(header, at: 0),
+            let destination = ByteCursor.getUInt16(header, at: 2),
+            let length16 = ByteCursor.getUInt16(header, at: 4)
+        else {
             if capturedIsShort { throw .truncated("UDP header") }
             throw .malformed(.udp, "UDP header needs 8 bytes, the IP payload has \(range.count)")
         }
-        let header = bytes.bytes.extracting(start..<(start + 8))  // checked once, as IPv4's
-        let source = UInt16(bigEndian: header.unsafeLoadUnaligned(fromByteOffset: 0, as: UInt16.self))
-        let destination = UInt16(bigEndian: header.unsafeLoadUnaligned(fromByteOffset: 2, as: UInt16.self))
-        let length16 = UInt16(bigEndian: header.unsafeLoadUnaligned(fromByteOffset: 4, as: UInt16.self))
         let length = Int(length16)
         var end = range.upperBound
         if length == 0 {

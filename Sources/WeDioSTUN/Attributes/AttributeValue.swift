@@ -44,7 +44,7 @@ public struct ShortBytes: Hashable, Sendable, CustomStringConvertible {
         // MESSAGE-INTEGRITY, two per answered check.
         let kept = min(range.count, Self.capacity)
         var packed: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-        bytes.withUnsafeBufferPointer { buffer in
+        unsafe bytes.withUnsafeBufferPointer { buffer in
             let raw = UnsafeRawBufferPointer(buffer)
             for word in 0..<4 {
                 let start = word * 8
@@ -52,11 +52,11 @@ public struct ShortBytes: Hashable, Sendable, CustomStringConvertible {
                 var value: UInt64 = 0
                 let at = range.lowerBound + start
                 if start + 8 <= kept, at + 8 <= raw.count {
-                    value = raw.loadUnaligned(fromByteOffset: at, as: UInt64.self).bigEndian
+                    value = unsafe raw.loadUnaligned(fromByteOffset: at, as: UInt64.self).bigEndian
                 } else {
                     for offset in start..<(start + 8) {
                         value <<= 8
-                        if offset < kept { value |= UInt64(buffer[range.lowerBound + offset]) }
+                        if offset < kept { unsafe value |= UInt64(buffer[range.lowerBound + offset]) }
                     }
                 }
                 switch word {

@@ -19,31 +19,31 @@ public enum Fingerprint {
     static func crc32(_ bytes: borrowing Span<UInt8>, upTo end: Int, patchedLength length: UInt16) -> UInt32 {
         let stop = min(end, bytes.count)
         guard stop >= 4 else { return 0 }
-        return bytes.withUnsafeBufferPointer { buffer in
-            Self.slices.withUnsafeBufferPointer { slices in
+        return unsafe bytes.withUnsafeBufferPointer { buffer in
+            unsafe Self.slices.withUnsafeBufferPointer { slices in
                 // The slices hold 8 × 256 entries, the first 256 the byte table; every index below is a byte
                 // (0...255) plus a multiple of 256 below 2 048.
                 guard slices.count == 2_048, let base = buffer.baseAddress, let table = slices.baseAddress else { return 0 }
                 var crc: UInt32 = 0xFFFF_FFFF
-                func update(_ byte: UInt8) { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
-                update(base[0])
-                update(base[1])
+                func update(_ byte: UInt8) { crc = unsafe table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
+                unsafe update(base[0])
+                unsafe update(base[1])
                 update(UInt8(truncatingIfNeeded: length >> 8))
                 update(UInt8(truncatingIfNeeded: length))
-                let raw = UnsafeRawPointer(base)
+                let raw = unsafe UnsafeRawPointer(base)
                 var index = 4
                 while index + 8 <= stop {
-                    let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+                    let word = unsafe UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: index, as: UInt64.self))
                     let low = crc ^ UInt32(truncatingIfNeeded: word)
                     let high = UInt32(truncatingIfNeeded: word >> 32)
-                    crc = table[1_792 + Int(low & 0xFF)] ^ table[1_536 + Int((low >> 8) & 0xFF)]
+                    crc = unsafe table[1_792 + Int(low & 0xFF)] ^ table[1_536 + Int((low >> 8) & 0xFF)]
                         ^ table[1_280 + Int((low >> 16) & 0xFF)] ^ table[1_024 + Int(low >> 24)]
                         ^ table[768 + Int(high & 0xFF)] ^ table[512 + Int((high >> 8) & 0xFF)]
                         ^ table[256 + Int((high >> 16) & 0xFF)] ^ table[Int(high >> 24)]
                     index += 8
                 }
                 while index < stop {
-                    update(base[index])
+                    unsafe update(base[index])
                     index += 1
                 }
                 return crc ^ 0xFFFF_FFFF
