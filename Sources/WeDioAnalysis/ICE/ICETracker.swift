@@ -494,24 +494,25 @@ public struct ICETracker: Sendable {
                 defer { seen |= bit }
                 return seen & bit == 0
             }
-            // By index, each value matched in place (a copy of each attribute, or of each value, cost more
-            // than the walks it saved).
-            for index in message.attributes.indices where !message.attributes[index].ignored {
-                switch message.attributes[index].type {
+            // Through a span of the list: each attribute borrowed in place (through the array, every access
+            // copied the attribute, retaining and releasing its value: 630 instructions a check).
+            let attributes = message.attributes.span
+            for index in attributes.indices where !attributes[index].ignored {
+                switch attributes[index].type {
                 case .username where first(1):
-                    if case .text(let text) = message.attributes[index].value { username = text }
+                    if case .text(let text) = attributes[index].value { username = text }
                 case .priority where first(2):
-                    if case .uint32(let number) = message.attributes[index].value { priority = number }
+                    if case .uint32(let number) = attributes[index].value { priority = number }
                 case .iceControlling where first(4):
-                    if case .uint64(let number) = message.attributes[index].value { controlling = number }
+                    if case .uint64(let number) = attributes[index].value { controlling = number }
                 case .iceControlled where first(8):
-                    if case .uint64(let number) = message.attributes[index].value { controlled = number }
+                    if case .uint64(let number) = attributes[index].value { controlled = number }
                 case .useCandidate where first(16):
                     useCandidate = true
                 case .nomination where first(32):
-                    if case .nomination = message.attributes[index].value { nomination = true }
+                    if case .nomination = attributes[index].value { nomination = true }
                 case .googNetworkInfo where first(64):
-                    if case .googNetworkInfo(let id, let cost) = message.attributes[index].value {
+                    if case .googNetworkInfo(let id, let cost) = attributes[index].value {
                         networkInfo = ICESession.NetworkInfo(networkID: id, cost: cost)
                     }
                 default:
