@@ -28,12 +28,16 @@ public enum RequestPurpose: String, Sendable, Hashable {
         case .allocate:
             self = .turnAllocation
         case .binding:
-            let ice = message.attributes.contains { attribute in
-                switch attribute.type {
-                case .priority, .iceControlling, .iceControlled, .useCandidate: true
-                case .username: !message.isClassic
-                default: false
+            // Through a span: no attribute copied out to look at its type.
+            let list = message.attributes.span
+            var ice = false
+            for index in list.indices {
+                switch list[index].type {
+                case .priority, .iceControlling, .iceControlled, .useCandidate: ice = true
+                case .username: ice = !message.isClassic
+                default: continue
                 }
+                if ice { break }
             }
             self = ice ? .iceCheck : .stunServer
         default:

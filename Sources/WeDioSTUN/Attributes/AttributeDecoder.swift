@@ -8,8 +8,15 @@ enum AttributeDecoder {
         // libwebrtc (api/transport/stun.h) sends 0xC001 as a 4-byte NOMINATION in ICE connectivity checks
         // (Binding requests carrying PRIORITY); IANA assigned the number to ENF-FLOW-DESCRIPTION. Decide by
         // that context, once the whole message is known; `STUNAttribute.name` says which was chosen.
-        let isICECheck = message.method == .binding && message.messageClass == .request
-            && message.attributes.contains { $0.type == .priority }
+        guard message.method == .binding, message.messageClass == .request else { return }
+        var isICECheck = false
+        do {
+            let list = message.attributes.span  // no attribute copied out to look at its type
+            for index in list.indices where list[index].type == .priority {
+                isICECheck = true
+                break
+            }
+        }
         guard isICECheck else { return }
         for index in message.attributes.indices where message.attributes[index].type == .nomination {
             if case .bytes(let raw) = message.attributes[index].value, raw.count == 4 {

@@ -37,10 +37,12 @@ public struct STUNMessage: Hashable, Sendable {
         attributes.first { $0.type == type && !$0.ignored }
     }
 
-    /// The value of `attribute(type)`; copies only the value (every check asks for several).
+    /// The value of `attribute(type)`; copies only the value (every check asks for several), the list read
+    /// through a span (through the array, each attribute looked at was copied: its value retained and released).
     public func value(_ type: AttributeType) -> AttributeValue? {
-        for index in attributes.indices where attributes[index].type == type && !attributes[index].ignored {
-            return attributes[index].value
+        let list = attributes.span
+        for index in list.indices where list[index].type == type && !list[index].ignored {
+            return list[index].value
         }
         return nil
     }

@@ -71,11 +71,15 @@ public enum Fingerprint {
 
     /// Checks the message's FINGERPRINT; `.absent` when it has none.
     public static func verify(_ message: STUNMessage, bytes: borrowing Span<UInt8>) -> IntegrityResult {
-        // Only the index is taken: copying the attribute out costs more than the lookup.
-        guard let index = message.attributes.firstIndex(where: { $0.type == .fingerprint }),
-            case .uint32(let carried) = message.attributes[index].value
-        else { return .absent }
-        return expected(bytes, attributeOffset: message.attributes[index].offset) == carried ? .verified : .failed
+        // Read through a span: no attribute copied out (FINGERPRINT is last: every other one is looked at).
+        let list = message.attributes.span
+        var found: Int?
+        for index in list.indices where list[index].type == .fingerprint {
+            found = index
+            break
+        }
+        guard let index = found, case .uint32(let carried) = list[index].value else { return .absent }
+        return expected(bytes, attributeOffset: list[index].offset) == carried ? .verified : .failed
     }
 }
 

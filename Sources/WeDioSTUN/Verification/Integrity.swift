@@ -54,8 +54,9 @@ public enum Integrity {
         // most of which carry no key.
         var sha256: Int?
         var sha1: Int?
-        for index in message.attributes.indices {
-            let type = message.attributes[index].type
+        let list = message.attributes.span
+        for index in list.indices {
+            let type = list[index].type
             if type == .messageIntegritySHA256 {
                 sha256 = index
                 break
