@@ -178,8 +178,10 @@ public struct ICETracker: Sendable {
     /// cache miss after another across thousands of sessions, was a tenth of the analysing thread).
     private var sessionSlots: [AgentPair: Int32] = [:]
     private var sessionCounts: [SessionCount] = []
-    /// The last session found full, and the checks dropped from it since (not yet in `sessionCounts`).
+    /// The last session found full, its place in `sessionCounts` (-1: none; what a check compares, without
+    /// copying its pair of ufrags), and the checks dropped from it since (not yet in `sessionCounts`).
     private var lastFullSession: AgentPair?
+    private var lastFullSlot: Int32 = -1
     /// The USERNAME of the check that found it full.
     private var lastFullUsername: String?
     private var lastFullSessionDropped = 0
@@ -285,6 +287,7 @@ public struct ICETracker: Sendable {
             keptCounts.append(sessionCounts[Int(slot)])
         }
         (sessionSlots, sessionCounts) = (keptSlots, keptCounts)
+        lastFullSlot = lastFullSession.flatMap { sessionSlots[$0] } ?? -1
         for key in idle {
             relayedChecks[key] = nil
             googPings[key] = nil
@@ -292,6 +295,7 @@ public struct ICETracker: Sendable {
         relayedOrder.removeAll { relayedChecks[$0] == nil }
         if let full = lastFullSession, idle.contains(full) {
             lastFullSession = nil
+            lastFullSlot = -1
             lastFullUsername = nil
             lastFullSessionDropped = 0
         }
@@ -340,8 +344,8 @@ public struct ICETracker: Sendable {
                 serverBindings[message.transactionID] = flow
                 return
             }
-            let agents = named[namedIndex].agents
             guard carrier == .direct else {
+                let agents = named[namedIndex].agents
                 // Relayed, and the relayed address unknown (the allocation was not captured): no pair can be
                 // named, so the check is counted, so that a session is never called failed while checks went
                 // through TURN.
@@ -355,8 +359,9 @@ public struct ICETracker: Sendable {
             // One session (a pair of ufrags) keeps at most `Limits.iceChecksPerSession` checks: a flood reusing
             // one USERNAME from random ports would otherwise make every later step work on all of them. Past
             // the cap a check is counted without the id lookup (a retransmission of a kept one counts again).
-            // A flood repeats one full session: counted against it without hashing the ufrags again.
-            if agents == lastFullSession {
+            // A flood repeats one full session: counted against it by its place, without hashing or copying the
+            // ufrags (a USERNAME not yet placed takes the path below once, which counts it the same).
+            if lastFullSlot >= 0, named[namedIndex].slot == lastFullSlot {
                 droppedChecks += 1
                 lastFullSessionDropped += 1
                 return
@@ -369,10 +374,11 @@ public struct ICETracker: Sendable {
                     sessionCounts[slot].dropped += 1
                 }
                 if kept >= Limits.iceChecksPerSession {
-                    if let previous = lastFullSession, let slot = sessionSlots[previous] {
-                        sessionCounts[Int(slot)].dropped += lastFullSessionDropped
+                    if lastFullSlot >= 0, sessionCounts.indices.contains(Int(lastFullSlot)) {
+                        sessionCounts[Int(lastFullSlot)].dropped += lastFullSessionDropped
                     }
-                    lastFullSession = agents
+                    lastFullSession = named[namedIndex].agents
+                    lastFullSlot = existingSlot.map(Int32.init) ?? -1
                     lastFullUsername = username
                     lastFullSessionDropped = 0
                 }
