@@ -26,8 +26,8 @@ static ssize_t mapped_read(void *cookie, char *buffer, size_t size) {
 
 static int mapped_seek(void *cookie, off64_t *offset, int whence) {
     struct mapped_stream *stream = cookie;
-    off64_t origin = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? (off64_t)stream->position : (off64_t)stream->size;
     if (whence != SEEK_SET && whence != SEEK_CUR && whence != SEEK_END) return -1;
+    off64_t origin = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? (off64_t)stream->position : (off64_t)stream->size;
     off64_t target = origin + *offset;
     if (target < 0 || target > (off64_t)stream->size) return -1;
     stream->position = (size_t)target;

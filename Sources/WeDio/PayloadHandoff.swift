@@ -88,7 +88,7 @@ struct PayloadBatch: Sendable {
             let end = min(max(entry.end, start), byteCount)
             let slice = UnsafeRawBufferPointer(rebasing: allBytes[start..<end]).bindMemory(to: UInt8.self)
             let stun = Int(entry.decodedIndex)
-            if stun >= 0, stun < decodedCount, decoded.indices.contains(stun) {
+            if stun < decodedCount, decoded.indices.contains(stun) {
                 swap(&lent, &decoded[stun])
                 analyzer.handle(entry.payload, bytes: slice.span, decoded: lent, log: &log)
                 swap(&lent, &decoded[stun])

@@ -5,8 +5,8 @@ import Synchronization
 /// A capture file mapped into memory, read by libpcap through a stream over that memory
 /// (`wedio_mapped_stream`): no read(2) call per 4 KiB and no copy by the kernel, which is most of what a
 /// plain libpcap read of a file in the page cache costs, and the stream's buffer is the mapping itself, so
-/// each packet is copied once (into libpcap's buffer). Pages already read are dropped as reading goes on, so resident memory stays flat
-/// whatever the file's size.
+/// each packet is copied once (into libpcap's buffer). Pages already read are dropped as reading goes on, so
+/// resident memory stays flat whatever the file's size.
 ///
 /// A mapped file that shrinks while it is read (another program truncates it) or that the disk fails to
 /// deliver raises SIGBUS on the next access: a handler names the file and exits with the damaged-input
