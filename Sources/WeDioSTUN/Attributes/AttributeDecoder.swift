@@ -31,6 +31,7 @@ enum AttributeDecoder {
         var afterIntegrity = false
         var afterFingerprint = false
         let isClassic = message.isClassic
+        let formats = AttributeType.formatTable
         var count = 0
         message.attributes.reserveCapacity(8)
         while offset < end {
@@ -74,7 +75,7 @@ enum AttributeDecoder {
             let ignored = afterFingerprint || (afterIntegrity && type != .messageIntegritySHA256 && type != .fingerprint)
             let value: AttributeValue
             do throws(STUNDecodingError) {
-                value = try decodeValue(type, bytes, valueStart..<(valueStart + length))
+                value = try decodeValue(type, formats.format(of: type), bytes, valueStart..<(valueStart + length))
             } catch {
                 message.problems.append(error)
                 value = .bytes(ByteCursor.copy(bytes, valueStart..<(valueStart + length)))
@@ -94,10 +95,10 @@ enum AttributeDecoder {
             detail: "length \(range.count), expected \(expected)")
     }
 
-    static func decodeValue(_ type: AttributeType, _ bytes: borrowing Span<UInt8>, _ range: Range<Int>)
+    static func decodeValue(_ type: AttributeType, _ format: AttributeFormat?, _ bytes: borrowing Span<UInt8>, _ range: Range<Int>)
         throws(STUNDecodingError) -> AttributeValue
     {
-        guard let format = type.format else { return .bytes(ByteCursor.copy(bytes, range)) }
+        guard let format else { return .bytes(ByteCursor.copy(bytes, range)) }
         let start = range.lowerBound
         let length = range.count
         func u16(_ at: Int) -> UInt16 { ByteCursor.getUInt16(bytes, at: start + at) ?? 0 }

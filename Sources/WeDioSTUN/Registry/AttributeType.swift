@@ -60,7 +60,32 @@ public struct AttributeType: RawRepresentable, Hashable, Sendable, Comparable, C
 
     /// The registry's format alone, nil for a type WeDio does not know: what decoding needs for each
     /// attribute, without copying (retaining and releasing) the entry's name.
-    public var format: AttributeFormat? { Self.tabled(rawValue, Self.formats) ?? Self.registry[rawValue]?.format }
+    public var format: AttributeFormat? { Self.formatTable.format(of: self) }
+
+    /// Every format in one list, for a decoder that looks up each attribute of a message: taken once a message
+    /// and indexed per attribute (through `format`, each look-up passed the static's initialisation check and
+    /// copied three tables, thirty instructions an attribute).
+    public static let formatTable = FormatTable(
+        ranges: (entries.low + entries.eight + entries.c).map { $0?.format }, registry: registry)
+
+    public struct FormatTable: Sendable {
+        /// The formats of 0x0000–0x00FF, 0x8000–0x80FF and 0xC000–0xC0FF, in that order (nil: not known).
+        let ranges: [AttributeFormat?]
+        let registry: [UInt16: Entry]
+
+        public func format(of type: AttributeType) -> AttributeFormat? {
+            let raw = type.rawValue
+            let low = Int(raw & 0xFF)
+            let index: Int
+            switch raw & 0xFF00 {
+            case 0x0000: index = low
+            case 0x8000: index = 256 + low
+            case 0xC000: index = 512 + low
+            default: return registry[raw]?.format
+            }
+            return ranges.indices.contains(index) ? ranges[index] : nil
+        }
+    }
 
     /// A type in 0x00xx, 0x80xx or 0xC0xx looked up in that range's table (`.some(nil)`: not known); nil
     /// for any other range.
@@ -75,9 +100,6 @@ public struct AttributeType: RawRepresentable, Hashable, Sendable, Comparable, C
     }
 
     private static let entries = (low: table(0x0000), eight: table(0x8000), c: table(0xC000))
-    private static let formats = (
-        low: entries.low.map { $0?.format }, eight: entries.eight.map { $0?.format }, c: entries.c.map { $0?.format }
-    )
 
     private static func table(_ base: UInt16) -> [Entry?] {
         (0..<256).map { registry[base | UInt16($0)] }
