@@ -28,7 +28,7 @@ public struct ReportJSONEncoder: Sendable {
     public func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
         let output = JSONOutput()
         try JSONRendering(pretty: pretty).render(value, depth: 0, into: output)
-        return output.bytes
+        return output.bytes.array
     }
 
     /// The same bytes handed to `sink` in pieces of about a megabyte as they are written, so that a report of
@@ -39,7 +39,7 @@ public struct ReportJSONEncoder: Sendable {
         let output = JSONOutput()
         output.sink = sink
         try JSONRendering(pretty: pretty).render(value, depth: 0, into: output)
-        try sink(output.bytes)
+        try sink(output.bytes.array)
     }
 }
 
@@ -68,29 +68,29 @@ struct JSONAddress: Encodable, Equatable {
     }
 }
 
-/// A run of list items rendered on a worker: their bytes, and where each item ends.
-struct RenderedItems: Sendable {
-    var bytes: [UInt8] = []
+/// A run of list items rendered on a worker: their bytes, and where each item ends. A class, so that the
+/// bytes are handed back without a copy (a buffer is not copyable); each is written by one worker, then
+/// read by the thread that waited for all of them.
+final class RenderedItems: @unchecked Sendable {
+    var bytes = ByteBuffer()
     var ends: [Int] = []
 }
 
 /// The one buffer every value of a document is written into; with a sink, emptied into it now and then.
 final class JSONOutput {
-    var bytes: [UInt8] = []
+    var bytes = ByteBuffer(capacity: 1 << 16)
     var sink: (([UInt8]) throws -> Void)?
     /// Bytes already handed to the sink: offsets into `bytes` from before are gone.
     private(set) var flushed = 0
     static let flushSize = 1 << 20
 
-    init() { bytes.reserveCapacity(1 << 16) }
-
     /// Hands the buffer to the sink once it holds a megabyte; only between the elements of a long list,
     /// where no open object will be rewritten.
     func flushIfLarge() throws {
         guard let sink, bytes.count >= Self.flushSize else { return }
-        try sink(bytes)
+        try sink(bytes.array)
         flushed += bytes.count
-        bytes.removeAll(keepingCapacity: true)
+        bytes.removeAll()
     }
 }
 
@@ -108,9 +108,9 @@ struct JSONRendering {
         }
         switch value {
         case let string as String: appendQuoted(string, to: &output.bytes)
-        case let number as Int: output.bytes.append(contentsOf: String(number).utf8)
+        case let number as Int: output.bytes.appendDecimal(number)
         case let number as Double: try appendDouble(number, to: &output.bytes)
-        case let flag as Bool: output.bytes.append(contentsOf: (flag ? "true" : "false").utf8)
+        case let flag as Bool: output.bytes.append(utf8: flag ? "true" : "false")
         default:
             let encoder = RenderingEncoder(rendering: self, depth: depth, output: output)
             try value.encode(to: encoder)
@@ -118,36 +118,36 @@ struct JSONRendering {
         }
     }
 
-    func appendDouble(_ value: Double, to out: inout [UInt8]) throws {
+    func appendDouble(_ value: Double, to out: inout ByteBuffer) throws {
         guard value.isFinite else { throw ReportJSONEncoder.Failure.notFinite(value) }
         var text = value.description
         if text.hasSuffix(".0") { text.removeLast(2) }
-        out.append(contentsOf: text.utf8)
+        out.append(utf8: text)
     }
 
-    func appendQuoted(_ string: String, to out: inout [UInt8]) {
+    func appendQuoted(_ string: String, to out: inout ByteBuffer) {
         let utf8 = string.utf8
         let span = utf8.span
         if !Self.needsEscaping(span) {
-            // Most are a few bytes (names, states): a byte at a time beats `append(contentsOf:)`'s set-up.
+            out.reserve(span.count + 2)
             out.append(UInt8(ascii: "\""))
-            for index in span.indices { out.append(span[index]) }
+            out.append(span)
             out.append(UInt8(ascii: "\""))
             return
         }
         out.append(UInt8(ascii: "\""))
         for byte in utf8 {
             switch byte {
-            case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-            case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-            case 0x08: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
-            case 0x0C: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
-            case 0x0A: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case 0x0D: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            case 0x09: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case UInt8(ascii: "\""): out.append(utf8: "\\\"")
+            case UInt8(ascii: "\\"): out.append(utf8: "\\\\")
+            case 0x08: out.append(utf8: "\\b")
+            case 0x0C: out.append(utf8: "\\f")
+            case 0x0A: out.append(utf8: "\\n")
+            case 0x0D: out.append(utf8: "\\r")
+            case 0x09: out.append(utf8: "\\t")
             case 0..<0x20:
                 let hex = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: "\\u00".utf8)
+                out.append(utf8: "\\u00")
                 out.append(hex[Int(byte >> 4)])
                 out.append(hex[Int(byte & 0xF)])
             default: out.append(byte)
@@ -168,27 +168,28 @@ struct JSONRendering {
         return false
     }
 
-    /// A newline and the indentation of `depth` levels, a byte at a time: `append(contentsOf:)` of a
-    /// few bytes (a slice of a ready-made run of spaces) cost twice as much.
-    func newline(_ out: inout [UInt8], depth: Int) {
+    /// A newline and the indentation of `depth` levels.
+    func newline(_ out: inout ByteBuffer, depth: Int) {
         guard pretty else { return }
         out.append(UInt8(ascii: "\n"))
-        for _ in 0..<(2 * max(0, depth)) { out.append(UInt8(ascii: " ")) }
+        out.appendSpaces(2 * depth)
     }
 
     /// Before an element of an object or array at `depth`: a comma after the first, then its line.
-    func separate(_ out: inout [UInt8], first: Bool, depth: Int) {
+    func separate(_ out: inout ByteBuffer, first: Bool, depth: Int) {
+        out.reserve(2 + 2 * max(0, depth + 1))
         if !first { out.append(UInt8(ascii: ",")) }
         newline(&out, depth: depth + 1)
     }
 
     /// Before a field of an object at `depth`: the separator, its line and `"name" : ` (the report's own
-    /// field names: plain ASCII, never escaped).
-    func beginField(_ out: inout [UInt8], name: String, first: Bool, depth: Int) {
+    /// field names: plain ASCII, never escaped). Room for it all is made once.
+    func beginField(_ out: inout ByteBuffer, name: String, first: Bool, depth: Int) {
+        let utf8 = name.utf8.span
+        out.reserve(utf8.count + 8 + 2 * max(0, depth + 1))
         separate(&out, first: first, depth: depth)
         out.append(UInt8(ascii: "\""))
-        let utf8 = name.utf8.span
-        for index in utf8.indices { out.append(utf8[index]) }
+        out.append(utf8)
         out.append(UInt8(ascii: "\""))
         if pretty { out.append(UInt8(ascii: " ")) }
         out.append(UInt8(ascii: ":"))
@@ -196,13 +197,13 @@ struct JSONRendering {
     }
 
     /// `"key" : ` (pretty) or `"key":`.
-    func appendKey(_ key: String, to out: inout [UInt8]) {
+    func appendKey(_ key: String, to out: inout ByteBuffer) {
         appendQuoted(key, to: &out)
-        out.append(contentsOf: (pretty ? " : " : ":").utf8)
+        out.append(utf8: pretty ? " : " : ":")
     }
 
     /// Closes an object or array at `depth`; Foundation writes an empty one as `[` newline newline `]`.
-    func close(_ out: inout [UInt8], _ bracket: UInt8, empty: Bool, depth: Int) {
+    func close(_ out: inout ByteBuffer, _ bracket: UInt8, empty: Bool, depth: Int) {
         if empty && pretty { out.append(UInt8(ascii: "\n")) }
         newline(&out, depth: depth)
         out.append(bracket)
@@ -217,13 +218,14 @@ protocol DirectJSONObject: Encodable {
 }
 
 /// Writes one object's fields. The document's buffer is borrowed for the duration (swapped out of the
-/// shared class once, not touched through it per byte); nested objects that write themselves borrow it
-/// in turn, and any other Encodable value is rendered the general way.
-struct FieldWriter {
+/// shared class once, not touched through it per byte); nested objects that write themselves are written
+/// by the same writer one level down, and any other Encodable value is rendered the general way.
+struct FieldWriter: ~Copyable {
     let rendering: JSONRendering
-    let depth: Int
+    private(set) var depth: Int
     let output: JSONOutput
-    private var bytes: [UInt8] = []
+    private var bytes = ByteBuffer()
+    /// Fields written so far in the object being written.
     private var count = 0
 
     private init(rendering: JSONRendering, depth: Int, output: JSONOutput) {
@@ -246,12 +248,13 @@ struct FieldWriter {
         rendering.close(&bytes, UInt8(ascii: "}"), empty: count == 0, depth: depth)
     }
 
-    /// An object one level down, written by itself into the same buffer.
+    /// An object one level down, written by this writer (its depth and count put back after).
     private mutating func writeNested(_ object: any DirectJSONObject, depth nestedDepth: Int) throws {
-        var inner = FieldWriter(rendering: rendering, depth: nestedDepth, output: output)
-        swap(&inner.bytes, &bytes)
-        defer { swap(&inner.bytes, &bytes) }
-        try inner.writeObject(object)
+        let (outerDepth, outerCount) = (depth, count)
+        depth = nestedDepth
+        count = 0
+        defer { (depth, count) = (outerDepth, outerCount) }
+        try writeObject(object)
     }
 
     private mutating func key(_ name: String) {
@@ -280,7 +283,7 @@ struct FieldWriter {
 
     mutating func field<Number: BinaryInteger>(_ name: String, _ value: Number) {
         key(name)
-        ASCIIText.appendDecimal(value, to: &bytes)
+        bytes.appendDecimal(value)
     }
 
     mutating func field(_ name: String, _ value: JSONTime) {
@@ -324,7 +327,7 @@ struct FieldWriter {
 
     mutating func field(_ name: String, _ value: Bool) {
         key(name)
-        bytes.append(contentsOf: (value ? "true" : "false").utf8)
+        bytes.append(utf8: value ? "true" : "false")
     }
 
     mutating func field(_ name: String, _ values: [Double]) throws {
@@ -334,7 +337,7 @@ struct FieldWriter {
 
     mutating func field(_ name: String, _ values: [Int]) {
         key(name)
-        list(values) { writer, value in ASCIIText.appendDecimal(value, to: &writer.bytes) }
+        list(values) { writer, value in writer.bytes.appendDecimal(value) }
     }
 
     mutating func field(_ name: String, _ values: [String]) {
@@ -350,7 +353,7 @@ struct FieldWriter {
         for (index, entry) in sorted.enumerated() {
             rendering.separate(&bytes, first: index == 0, depth: depth + 1)
             rendering.appendKey(entry.key, to: &bytes)
-            ASCIIText.appendDecimal(entry.value, to: &bytes)
+            bytes.appendDecimal(entry.value)
         }
         rendering.close(&bytes, UInt8(ascii: "}"), empty: sorted.isEmpty, depth: depth + 1)
     }
@@ -458,7 +461,7 @@ final class RenderingEncoder: Encoder {
             let chunkCount = (roundEnd - roundStart + chunk - 1) / chunk
             let base = roundStart
             let pieces = concurrentMap(count: chunkCount, chunk: 1) { piece -> Result<RenderedItems, any Error> in
-                var rendered = RenderedItems()
+                let rendered = RenderedItems()
                 let out = JSONOutput()
                 let lower = base + piece * chunk
                 do {
@@ -467,7 +470,7 @@ final class RenderingEncoder: Encoder {
                         try rendering.render(convert(sources[index]), depth: depth + 1, into: out)
                         rendered.ends.append(out.bytes.count)
                     }
-                    rendered.bytes = out.bytes
+                    swap(&rendered.bytes, &out.bytes)
                     return .success(rendered)
                 } catch {
                     return .failure(error)
@@ -478,7 +481,7 @@ final class RenderingEncoder: Encoder {
                 let rendered = try piece.get()
                 var start = 0
                 for end in rendered.ends {
-                    output.bytes.append(contentsOf: rendered.bytes[start..<end])
+                    output.bytes.append(rendered.bytes, start..<end)
                     try output.flushIfLarge()
                     start = end
                 }
@@ -529,15 +532,17 @@ final class RenderingEncoder: Encoder {
             let (a, b) = (fields[left].key, fields[right].key)
             return a == b ? left < right : a.utf8.lexicographicallyPrecedes(b.utf8)
         }
-        var rebuilt: [UInt8] = [UInt8(ascii: "{")]
+        var rebuilt = ByteBuffer(capacity: output.bytes.count - start)
+        rebuilt.append(UInt8(ascii: "{"))
         var written = 0
         for (position, index) in order.enumerated() {
             if position + 1 < order.count && fields[order[position + 1]].key == fields[index].key { continue }
             rendering.separate(&rebuilt, first: written == 0, depth: depth)
             written += 1
-            rebuilt.append(contentsOf: output.bytes[fields[index].start..<fields[index].end])
+            rebuilt.append(output.bytes.bytes(fields[index].start..<fields[index].end))
         }
-        output.bytes.replaceSubrange(start..., with: rebuilt)
+        output.bytes.removeSuffix(from: start)
+        output.bytes.append(rebuilt.array)
     }
 }
 
@@ -547,7 +552,7 @@ struct ObjectContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
 
     private func put(text: String, _ key: Key) {
         encoder.beginField(key.stringValue)
-        encoder.output.bytes.append(contentsOf: text.utf8)
+        encoder.output.bytes.append(utf8: text)
     }
 
     mutating func encodeNil(forKey key: Key) throws { put(text: "null", key) }
@@ -601,7 +606,7 @@ struct ArrayContainer: UnkeyedEncodingContainer {
 
     private func add(text: String) {
         encoder.beginItem()
-        encoder.output.bytes.append(contentsOf: text.utf8)
+        encoder.output.bytes.append(utf8: text)
     }
 
     mutating func encodeNil() throws { add(text: "null") }
@@ -650,7 +655,7 @@ struct SingleContainer: SingleValueEncodingContainer {
 
     private func set(text: String) {
         encoder.markSingle()
-        encoder.output.bytes.append(contentsOf: text.utf8)
+        encoder.output.bytes.append(utf8: text)
     }
 
     mutating func encodeNil() throws { set(text: "null") }

@@ -393,14 +393,13 @@ public struct TextReport: Sendable {
 /// RFC 3339 UTC timestamps with microseconds, computed from capture time without Foundation.
 public enum TimeFormat {
     public static func rfc3339(_ time: CaptureTime) -> String {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(27)
+        var bytes = ByteBuffer(capacity: 32)
         append(time, to: &bytes)
-        return String(decoding: bytes, as: UTF8.self)
+        return String(decoding: bytes.array, as: UTF8.self)
     }
 
     /// The same text written into `out` (a report writes a million of them: no String in between).
-    public static func append(_ time: CaptureTime, to out: inout [UInt8]) {
+    public static func append(_ time: CaptureTime, to out: inout ByteBuffer) {
         let nanoseconds = time.nanoseconds
         var seconds = nanoseconds / 1_000_000_000
         var fraction = nanoseconds % 1_000_000_000
@@ -418,22 +417,22 @@ public enum TimeFormat {
         let (year, month, day) = civil(fromDays: days)
         // Years of four digits are padded to four; any other is spelled as an integer (no year 0999).
         if (1000...9999).contains(year) {
-            ASCIIText.appendPadded(Int(year), width: 4, to: &out)
+            out.appendPadded(Int(year), width: 4)
         } else {
-            ASCIIText.appendDecimal(year, to: &out)
+            out.appendDecimal(year)
         }
         out.append(UInt8(ascii: "-"))
-        ASCIIText.appendPadded(Int(month), width: 2, to: &out)
+        out.appendPadded(Int(month), width: 2)
         out.append(UInt8(ascii: "-"))
-        ASCIIText.appendPadded(Int(day), width: 2, to: &out)
+        out.appendPadded(Int(day), width: 2)
         out.append(UInt8(ascii: "T"))
-        ASCIIText.appendPadded(secondOfDay / 3600, width: 2, to: &out)
+        out.appendPadded(secondOfDay / 3600, width: 2)
         out.append(UInt8(ascii: ":"))
-        ASCIIText.appendPadded(secondOfDay / 60 % 60, width: 2, to: &out)
+        out.appendPadded(secondOfDay / 60 % 60, width: 2)
         out.append(UInt8(ascii: ":"))
-        ASCIIText.appendPadded(secondOfDay % 60, width: 2, to: &out)
+        out.appendPadded(secondOfDay % 60, width: 2)
         out.append(UInt8(ascii: "."))
-        ASCIIText.appendPadded(microseconds, width: 6, to: &out)
+        out.appendPadded(microseconds, width: 6)
         out.append(UInt8(ascii: "Z"))
     }
 

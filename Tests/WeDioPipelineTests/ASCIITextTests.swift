@@ -3,15 +3,16 @@ import Testing
 import WeDioBasics
 import WeDioReport
 
-/// The report spells numbers, addresses and times straight into its bytes (`ASCIIText`, `TimeFormat.append`);
+/// The report spells numbers, addresses and times straight into its bytes (`ByteBuffer`, `TimeFormat.append`);
 /// each is checked against a spelling that does not share its code: the standard library's `String(_:)`,
 /// the address's own interpolation, and the C library's `gmtime_r` for the calendar.
 @Suite("ASCII spelling of numbers, addresses and times")
 struct ASCIITextTests {
-    static func spelled(_ write: (inout [UInt8]) -> Void) -> String {
-        var bytes: [UInt8] = Array("prefix ".utf8)
+    static func spelled(_ write: (inout ByteBuffer) -> Void) -> String {
+        var bytes = ByteBuffer(capacity: 1)  // grown as it is written
+        bytes.append(utf8: "prefix ")
         write(&bytes)
-        return String(decoding: bytes, as: UTF8.self)
+        return String(decoding: bytes.array, as: UTF8.self)
     }
 
     @Test("Integers as String(_:) spells them, at the edges and at random")
@@ -20,17 +21,17 @@ struct ASCIITextTests {
         let unsigned: [UInt64] = [0, 1, 9, 10, 99, 100, 65_535, 4_294_967_295, 9_999_999_999_999_999_999, .max]
             + (0..<200).map { _ in UInt64.random(in: 0 ... .max, using: &generator) >> UInt64.random(in: 0..<64, using: &generator) }
         for value in unsigned {
-            #expect(Self.spelled { ASCIIText.appendDecimal(value, to: &$0) } == "prefix \(String(value))")
+            #expect(Self.spelled { $0.appendDecimal(value) } == "prefix \(String(value))")
         }
         let signed: [Int64] = [0, -1, -9, -10, 42, .min, .max, -9_223_372_036_854_775_807]
             + (0..<200).map { _ in Int64.random(in: .min ... .max, using: &generator) >> Int64.random(in: 0..<63, using: &generator) }
         for value in signed {
-            #expect(Self.spelled { ASCIIText.appendDecimal(value, to: &$0) } == "prefix \(String(value))")
+            #expect(Self.spelled { $0.appendDecimal(value) } == "prefix \(String(value))")
         }
-        #expect(Self.spelled { ASCIIText.appendDecimal(UInt16(3478), to: &$0) } == "prefix 3478")
-        #expect(Self.spelled { ASCIIText.appendDecimal(Int8(-128), to: &$0) } == "prefix -128")
-        #expect(Self.spelled { ASCIIText.appendPadded(7, width: 6, to: &$0) } == "prefix 000007")
-        #expect(Self.spelled { ASCIIText.appendPadded(0, width: 2, to: &$0) } == "prefix 00")
+        #expect(Self.spelled { $0.appendDecimal(UInt16(3478)) } == "prefix 3478")
+        #expect(Self.spelled { $0.appendDecimal(Int8(-128)) } == "prefix -128")
+        #expect(Self.spelled { $0.appendPadded(7, width: 6) } == "prefix 000007")
+        #expect(Self.spelled { $0.appendPadded(0, width: 2) } == "prefix 00")
     }
 
     @Test("Addresses as their interpolation spells them")

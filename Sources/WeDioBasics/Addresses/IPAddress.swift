@@ -54,10 +54,9 @@ public enum IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible, 
     public var description: String {
         switch self {
         case .v4:
-            var text: [UInt8] = []
-            text.reserveCapacity(15)
+            var text = ByteBuffer(capacity: 16)
             appendText(to: &text)
-            return String(decoding: text, as: UTF8.self)
+            return String(decoding: text.array, as: UTF8.self)
         case .v6(let a):
             return Self.formatIPv6(a)
         }

@@ -18,10 +18,9 @@ public struct TransportAddress: Hashable, Sendable, Comparable, CustomStringConv
 
     /// Spelled by `appendText`, which the report writes with: one spelling for both.
     public var description: String {
-        var text: [UInt8] = []
-        text.reserveCapacity(24)
+        var text = ByteBuffer(capacity: 48)
         appendText(to: &text)
-        return String(decoding: text, as: UTF8.self)
+        return String(decoding: text.array, as: UTF8.self)
     }
 
     /// Parses `IP:port` or `[v6]:port`.
