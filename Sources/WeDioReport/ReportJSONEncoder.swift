@@ -169,6 +169,7 @@ struct JSONRendering {
     }
 
     /// A newline and the indentation of `depth` levels.
+    @inline(__always)
     func newline(_ out: inout ByteBuffer, depth: Int) {
         guard pretty else { return }
         out.append(UInt8(ascii: "\n"))
@@ -176,6 +177,7 @@ struct JSONRendering {
     }
 
     /// Before an element of an object or array at `depth`: a comma after the first, then its line.
+    @inline(__always)
     func separate(_ out: inout ByteBuffer, first: Bool, depth: Int) {
         out.reserve(2 + 2 * max(0, depth + 1))
         if !first { out.append(UInt8(ascii: ",")) }
