@@ -133,15 +133,7 @@
             digits += 1
             limit = limit &* 10
         }
-        reserve(digits)
-        var rest = value
-        var index = count &+ digits
-        while index > count {
-            index &-= 1
-            unsafe base.unsafelyUnwrapped[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
-            rest /= 10
-        }
-        written &+= digits
+        appendDigits(value, count: digits)
     }
 
     /// `value` in decimal with a leading "-" when negative.
@@ -168,14 +160,20 @@
     @inlinable
     public mutating func appendPadded(_ value: Int, width: Int) {
         guard width > 0 else { return }
-        reserve(width)
-        var rest = value.magnitude
-        var index = count &+ width
-        while index > count {
+        appendDigits(UInt64(value.magnitude), count: width)
+    }
+
+    /// The lowest `count` decimal digits of `value`, written from the last one back (no reversing after).
+    @inlinable
+    mutating func appendDigits(_ value: UInt64, count digits: Int) {
+        reserve(digits)
+        var rest = value
+        var index = written &+ digits
+        while index > written {
             index &-= 1
             unsafe base.unsafelyUnwrapped[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
             rest /= 10
         }
-        written &+= width
+        written &+= digits
     }
 }
