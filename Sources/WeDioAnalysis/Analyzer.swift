@@ -392,9 +392,7 @@ public struct DecodedSTUN: Sendable {
     public private(set) var fingerprint: IntegrityResult
 
     public init(_ bytes: borrowing Span<UInt8>) {
-        message = STUNMessage(method: .binding, messageClass: .request, transactionID: TransactionID(value: 0, isClassic: false))
-        error = nil
-        fingerprint = .absent
+        self = Self.placeholder
         decode(bytes)
     }
 

@@ -129,7 +129,6 @@ struct JSONRendering {
         let utf8 = string.utf8
         let span = utf8.span
         if !Self.needsEscaping(span) {
-            out.reserve(span.count + 2)
             out.append(UInt8(ascii: "\""))
             out.append(span)
             out.append(UInt8(ascii: "\""))
@@ -179,19 +178,16 @@ struct JSONRendering {
     /// Before an element of an object or array at `depth`: a comma after the first, then its line.
     @inline(__always)
     func separate(_ out: inout ByteBuffer, first: Bool, depth: Int) {
-        out.reserve(2 + 2 * max(0, depth + 1))
         if !first { out.append(UInt8(ascii: ",")) }
         newline(&out, depth: depth + 1)
     }
 
     /// Before a field of an object at `depth`: the separator, its line and `"name" : ` (the report's own
-    /// field names: plain ASCII, never escaped). Room for it all is made once.
+    /// field names: plain ASCII, never escaped).
     func beginField(_ out: inout ByteBuffer, name: String, first: Bool, depth: Int) {
-        let utf8 = name.utf8.span
-        out.reserve(utf8.count + 8 + 2 * max(0, depth + 1))
         separate(&out, first: first, depth: depth)
         out.append(UInt8(ascii: "\""))
-        out.append(utf8)
+        out.append(utf8: name)
         out.append(UInt8(ascii: "\""))
         if pretty { out.append(UInt8(ascii: " ")) }
         out.append(UInt8(ascii: ":"))
@@ -541,10 +537,10 @@ final class RenderingEncoder: Encoder {
             if position + 1 < order.count && fields[order[position + 1]].key == fields[index].key { continue }
             rendering.separate(&rebuilt, first: written == 0, depth: depth)
             written += 1
-            rebuilt.append(output.bytes.bytes(fields[index].start..<fields[index].end))
+            rebuilt.append(output.bytes, fields[index].start..<fields[index].end)
         }
         output.bytes.removeSuffix(from: start)
-        output.bytes.append(rebuilt.array)
+        output.bytes.append(rebuilt, 0..<rebuilt.count)
     }
 }
 

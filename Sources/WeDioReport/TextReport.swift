@@ -395,7 +395,7 @@ public enum TimeFormat {
     public static func rfc3339(_ time: CaptureTime) -> String {
         var bytes = ByteBuffer(capacity: 32)
         append(time, to: &bytes)
-        return String(decoding: bytes.array, as: UTF8.self)
+        return bytes.text
     }
 
     /// The same text written into `out` (a report writes a million of them: no String in between).

@@ -56,7 +56,7 @@ public enum IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible, 
         case .v4:
             var text = ByteBuffer(capacity: 16)
             appendText(to: &text)
-            return String(decoding: text.array, as: UTF8.self)
+            return text.text
         case .v6(let a):
             return Self.formatIPv6(a)
         }

@@ -20,7 +20,7 @@ public struct TransportAddress: Hashable, Sendable, Comparable, CustomStringConv
     public var description: String {
         var text = ByteBuffer(capacity: 48)
         appendText(to: &text)
-        return String(decoding: text.array, as: UTF8.self)
+        return text.text
     }
 
     /// Parses `IP:port` or `[v6]:port`.

@@ -1,5 +1,5 @@
-/// A growable run of bytes written through a pointer: the report writers' output. Every write makes room
-/// first (`reserve`), then stores with no further check; appending to an `[UInt8]` a byte at a time checked
+/// A growable run of bytes written through a pointer: the report writers' output. Every write checks its
+/// room once (`reserve`), then stores with no further check; appending to an `[UInt8]` a byte at a time checked
 /// the array's uniqueness and capacity for each byte, about ten instructions a byte, most of writing a report.
 /// Not copyable: one owner at a time, the memory freed with it.
 @safe public struct ByteBuffer: ~Copyable {
@@ -20,10 +20,17 @@
 
     deinit { unsafe base?.deallocate() }
 
-    public var isEmpty: Bool { count == 0 }
-
     /// A copy of the bytes written.
-    public var array: [UInt8] { bytes(0..<count) }
+    public var array: [UInt8] {
+        guard let base = unsafe base, written > 0 else { return [] }
+        return unsafe Array(UnsafeBufferPointer(start: base, count: written))
+    }
+
+    /// The bytes written, as UTF-8 text (one copy, into the String).
+    public var text: String {
+        guard let base = unsafe base, written > 0 else { return "" }
+        return unsafe String(decoding: UnsafeBufferPointer(start: base, count: written), as: UTF8.self)
+    }
 
     /// Appends `range` of `other`'s bytes (clamped to them).
     public mutating func append(_ other: borrowing ByteBuffer, _ range: Range<Int>) {
@@ -33,14 +40,6 @@
         reserve(upper - lower)
         unsafe (base.unsafelyUnwrapped + written).update(from: source + lower, count: upper - lower)
         written &+= upper - lower
-    }
-
-    /// A copy of `range` of the bytes written (clamped to them).
-    public func bytes(_ range: Range<Int>) -> [UInt8] {
-        let lower = min(max(0, range.lowerBound), count)
-        let upper = min(max(lower, range.upperBound), count)
-        guard let base = unsafe base, upper > lower else { return [] }
-        return unsafe Array(UnsafeBufferPointer(start: base + lower, count: upper - lower))
     }
 
     /// Room for `extra` more bytes.
@@ -85,11 +84,6 @@
             }
         }
         written &+= length
-    }
-
-    @inlinable
-    public mutating func append(_ bytes: [UInt8]) {
-        append(bytes.span)
     }
 
     /// A string's UTF-8 as it is.

@@ -56,7 +56,10 @@ public struct AttributeType: RawRepresentable, Hashable, Sendable, Comparable, C
 
     /// The registry entry, nil for a type WeDio does not know. Array lookups for the three ranges that
     /// hold nearly every attribute (decoding looks this up for each attribute; a dictionary costs ~20 ns).
-    public var entry: Entry? { Self.tabled(rawValue, Self.entries) ?? Self.registry[rawValue] }
+    public var entry: Entry? {
+        guard let index = Self.tableIndex(rawValue) else { return Self.registry[rawValue] }
+        return Self.entries.indices.contains(index) ? Self.entries[index] : nil
+    }
 
     /// The registry's format alone, nil for a type WeDio does not know: what decoding needs for each
     /// attribute, without copying (retaining and releasing) the entry's name.
@@ -65,43 +68,31 @@ public struct AttributeType: RawRepresentable, Hashable, Sendable, Comparable, C
     /// Every format in one list, for a decoder that looks up each attribute of a message: taken once a message
     /// and indexed per attribute (through `format`, each look-up passed the static's initialisation check and
     /// copied three tables, thirty instructions an attribute).
-    public static let formatTable = FormatTable(
-        ranges: (entries.low + entries.eight + entries.c).map { $0?.format }, registry: registry)
+    public static let formatTable = FormatTable(formats: entries.map { $0?.format })
 
     public struct FormatTable: Sendable {
-        /// The formats of 0x0000–0x00FF, 0x8000–0x80FF and 0xC000–0xC0FF, in that order (nil: not known).
-        let ranges: [AttributeFormat?]
-        let registry: [UInt16: Entry]
+        /// The formats of the tabled ranges, in `tableIndex` order (nil: not known).
+        let formats: [AttributeFormat?]
 
         public func format(of type: AttributeType) -> AttributeFormat? {
-            let raw = type.rawValue
-            let low = Int(raw & 0xFF)
-            let index: Int
-            switch raw & 0xFF00 {
-            case 0x0000: index = low
-            case 0x8000: index = 256 + low
-            case 0xC000: index = 512 + low
-            default: return registry[raw]?.format
-            }
-            return ranges.indices.contains(index) ? ranges[index] : nil
+            guard let index = AttributeType.tableIndex(type.rawValue) else { return AttributeType.registry[type.rawValue]?.format }
+            return formats.indices.contains(index) ? formats[index] : nil
         }
     }
 
-    /// A type in 0x00xx, 0x80xx or 0xC0xx looked up in that range's table (`.some(nil)`: not known); nil
-    /// for any other range.
-    private static func tabled<Value>(_ raw: UInt16, _ tables: (low: [Value?], eight: [Value?], c: [Value?])) -> Value?? {
+    /// A type in 0x00xx, 0x80xx or 0xC0xx: its place in `entries` (those three ranges, in that order); nil for
+    /// any other range.
+    static func tableIndex(_ raw: UInt16) -> Int? {
         let low = Int(raw & 0xFF)
         switch raw & 0xFF00 {
-        case 0x0000: return .some(tables.low[low])
-        case 0x8000: return .some(tables.eight[low])
-        case 0xC000: return .some(tables.c[low])
+        case 0x0000: return low
+        case 0x8000: return 256 + low
+        case 0xC000: return 512 + low
         default: return nil
         }
     }
 
-    private static let entries = (low: table(0x0000), eight: table(0x8000), c: table(0xC000))
-
-    private static func table(_ base: UInt16) -> [Entry?] {
+    private static let entries = [UInt16(0x0000), 0x8000, 0xC000].flatMap { base in
         (0..<256).map { registry[base | UInt16($0)] }
     }
 
