@@ -41,11 +41,13 @@ let package = Package(
         .target(name: "CMappedStream"),
         // The C library's heap (glibc's malloc_trim), for a steady peak memory.
         .target(name: "CHeap"),
+        // Cache prefetch hints (a compiler builtin), for table look-ups issued ahead of their use.
+        .target(name: "CPrefetch"),
         // MD5, SHA-256 and HMACs from the system's libcrypto, behind a safe interface.
         .target(name: "WeDioCrypto", dependencies: ["CLibCrypto"], swiftSettings: commonSettings),
 
         // MARK: Layers (capture → decode → STUN → analysis → report → CLI)
-        .target(name: "WeDioBasics", swiftSettings: strictSettings),
+        .target(name: "WeDioBasics", dependencies: ["CPrefetch"], swiftSettings: strictSettings),
         .target(name: "WeDioCapture", dependencies: ["WeDioBasics", "CPcap", "CGzipStream", "CMappedStream"], swiftSettings: commonSettings),
         .target(name: "WeDioDecode", dependencies: ["WeDioBasics"], swiftSettings: strictSettings),
         .target(
@@ -55,13 +57,13 @@ let package = Package(
         ),
         .target(
             name: "WeDioAnalysis",
-            dependencies: ["WeDioBasics", "WeDioDecode", "WeDioSTUN"],
+            dependencies: ["WeDioBasics", "WeDioDecode", "WeDioSTUN", "CPrefetch"],
             swiftSettings: strictSettings
         ),
         .target(name: "WeDioReport", dependencies: ["WeDioBasics", "WeDioDecode", "WeDioAnalysis", "WeDioSTUN"], swiftSettings: strictSettings),
         .target(
             name: "WeDio",
-            dependencies: ["WeDioBasics", "WeDioCapture", "WeDioDecode", "WeDioSTUN", "WeDioAnalysis", "WeDioReport", "CHeap"],
+            dependencies: ["WeDioBasics", "WeDioCapture", "WeDioDecode", "WeDioSTUN", "WeDioAnalysis", "WeDioReport", "CHeap", "CPrefetch"],
             swiftSettings: commonSettings
         ),
         .target(

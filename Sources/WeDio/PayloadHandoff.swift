@@ -3,6 +3,8 @@ import Synchronization
 import WeDioAnalysis
 import WeDioBasics
 import WeDioDecode
+import WeDioSTUN
+import CPrefetch
 
 /// Classified payloads on their way from the reading thread (libpcap, link/IP/UDP/TCP decoding,
 /// demultiplexing, and decoding STUN messages when the analyser is behind: that needs no state) to the
@@ -49,6 +51,7 @@ struct PayloadBatch: Sendable {
             byteCount += kept
         }
         var decodedIndex: Int32 = -1
+        var attributesAddress: UInt = 0
         switch payload.kind {
         case .stun where decodesSTUN, .classicSTUN where decodesSTUN:
             decodedIndex = Int32(decodedCount)
@@ -57,12 +60,18 @@ struct PayloadBatch: Sendable {
             } else {
                 decoded.append(DecodedSTUN(source))
             }
+            // Where its attributes are, for the analyser's prefetch (read there without touching the array).
+            attributesAddress = decoded[decodedCount].message.attributes.withUnsafeBufferPointer {
+                UInt(bitPattern: $0.baseAddress)
+            }
             decodedCount += 1
         default:
             break
         }
         (storage.entries + count).initialize(
-            to: BatchEntry(payload: payload, length: source.count, end: byteCount, decodedIndex: decodedIndex))
+            to: BatchEntry(
+                payload: payload, length: source.count, end: byteCount, decodedIndex: decodedIndex,
+                attributesAddress: attributesAddress))
         count += 1
     }
 
@@ -77,13 +86,19 @@ struct PayloadBatch: Sendable {
     /// Gives each payload, in order, to the analyzer. A decoded message is swapped into a local variable
     /// for the call and back after it (passed straight from the array it was copied: retained and released
     /// field by field), so that all are freed together when the batch is emptied.
+    /// How many payloads ahead of the one handled the analyser's look-ups are prefetched.
+    static let prefetchDistance = 4
+
     mutating func deliver(to analyzer: inout Analyzer, log: inout DiagnosticLog) {
         var decoded = self.decoded
         self.decoded = []
         let allBytes = UnsafeRawBufferPointer(start: storage.bytes, count: byteCount)
         var lent = DecodedSTUN.placeholder
         var start = 0
-        for index in 0..<min(count, storage.entryCapacity) {
+        let total = min(count, storage.entryCapacity)
+        for index in 0..<total {
+            let ahead = index + Self.prefetchDistance
+            if ahead < total { prefetch(ahead, bytes: allBytes, for: analyzer) }
             let entry = storage.entries[index]
             let end = min(max(entry.end, start), byteCount)
             let slice = UnsafeRawBufferPointer(rebasing: allBytes[start..<end]).bindMemory(to: UInt8.self)
@@ -99,6 +114,27 @@ struct PayloadBatch: Sendable {
         }
         self.decoded = decoded
     }
+
+    /// Starts bringing into cache what the analyser will read for a STUN payload `prefetchDistance` places
+    /// ahead: its decoded attributes (written on the reading thread's core) and its flow's and transaction's
+    /// table entries.
+    private func prefetch(_ index: Int, bytes: UnsafeRawBufferPointer, for analyzer: Analyzer) {
+        let entry = storage.entries + index
+        switch entry.pointee.payload.kind {
+        case .stun, .classicSTUN: break
+        default: return
+        }
+        if let attributes = UnsafeRawPointer(bitPattern: entry.pointee.attributesAddress) {
+            // The array's header (32 bytes before its elements) and the first few attributes.
+            for line in 0..<4 { wedio_prefetch(attributes - 32 + 64 * line) }
+        }
+        // Its bytes start where the payload before it ends (as `deliver` reads them).
+        let start = index > 0 ? storage.entries[index - 1].end : 0
+        let headerEnd = start + STUNMessage.headerLength
+        guard start >= 0, headerEnd <= min(entry.pointee.end, bytes.count) else { return }
+        let header = UnsafeRawBufferPointer(rebasing: bytes[start..<headerEnd]).bindMemory(to: UInt8.self)
+        analyzer.prefetchSTUN(flow: entry.pointee.payload.flow, header: header.span)
+    }
 }
 
 /// One payload of a batch: the payload, its whole length, where its kept bytes end in the batch's bytes, and
@@ -108,6 +144,8 @@ struct BatchEntry: BitwiseCopyable {
     var length: Int
     var end: Int
     var decodedIndex: Int32
+    /// The decoded message's attribute storage (0: none), only ever prefetched, never dereferenced.
+    var attributesAddress: UInt
 }
 
 /// A batch's memory, allocated once and written in place round after round: appending each payload to four

@@ -1,3 +1,5 @@
+import CPrefetch
+
 /// A set-associative set of flows (direction-independent) for per-packet membership tests: one
 /// multiply-mix hash and a look at one set of four slots (32 bytes of keys), no SipHash and no
 /// allocation per packet. A set keeps its keys in order of last insertion, the latest first: a new flow
@@ -66,18 +68,54 @@ public struct FlowCache: Sendable {
             || chunks[chunk][slot + 3] == key
     }
 
+    /// Starts bringing `flow`'s set into cache (a message or two before it is looked up): the set is read
+    /// without waiting, so the look-up finds it there instead of stalling on memory.
+    @inlinable
+    public func prefetch(_ flow: FiveTuple) { prefetch(key: Self.key(flow)) }
+
+    /// `prefetch` for a flow whose `key` the caller worked out.
+    @inlinable
+    public func prefetch(key: UInt64) {
+        guard !chunks.isEmpty else { return }
+        let first = (Int(truncatingIfNeeded: key) & setMask) * setWords
+        let chunk = first >> Self.chunkShift
+        let slot = first & (Self.chunkSize - 1)
+        let width = setWords
+        // The chunk's storage address is read as a plain word from the outer array: going through the chunk
+        // array itself retained and released it for every prefetch. Elements start 32 bytes into a native
+        // array's storage (its object header, count and capacity before them); were that ever different, the
+        // hint would name the wrong line and nothing else would change.
+        unsafe chunks.withUnsafeBufferPointer { outer in
+            guard outer.indices.contains(chunk), let base = outer.baseAddress else { return }
+            let storage = unsafe UnsafeRawPointer(base).load(fromByteOffset: chunk * MemoryLayout<UInt>.stride, as: UInt.self)
+            guard let set = unsafe UnsafeRawPointer(bitPattern: storage &+ 32 &+ UInt(slot) &* 8) else { return }
+            // A set with values is 64 bytes, not aligned to a line: both lines it may span.
+            unsafe wedio_prefetch_for_writing(set)
+            unsafe wedio_prefetch_for_writing(set + (width - 1) * 8)
+        }
+    }
+
     /// Inserts `flow` (or refreshes it): it moves to the front of its set. Returns whether it was there.
     @discardableResult
     public mutating func insert(_ flow: FiveTuple) -> Bool {
-        insertPlacing(flow).known
+        insertPlacing(key: Self.key(flow)).known
+    }
+
+    /// `insert` for a flow whose `key` the caller worked out (`key(_:)`; never 0).
+    @discardableResult
+    public mutating func insert(key: UInt64) -> Bool {
+        insertPlacing(key: key).known
     }
 
     /// Inserts `flow` (or refreshes it) and says where its value is: valid for `value(at:)` and
     /// `setValue(_:at:)` (of a cache made with `values`) until the next insertion.
     public mutating func insertPlacing(_ flow: FiveTuple) -> (known: Bool, place: Int) {
+        insertPlacing(key: Self.key(flow))
+    }
+
+    private mutating func insertPlacing(key: UInt64) -> (known: Bool, place: Int) {
         let words = (setMask + 1) * setWords
         if chunks.isEmpty { chunks = Array(repeating: [], count: max(1, words >> Self.chunkShift)) }
-        let key = Self.key(flow)
         let first = (Int(truncatingIfNeeded: key) & setMask) * setWords
         let chunk = first >> Self.chunkShift
         if chunks[chunk].isEmpty { chunks[chunk] = Array(repeating: 0, count: min(Self.chunkSize, words)) }

@@ -56,6 +56,37 @@ struct DemuxTests {
         #expect(demux.evictions < 1_000_000 - Limits.stunFlows + 1_000)
     }
 
+    @Test("Pins written a few packets late answer exactly as a cache written at once: ChannelData verdicts and evictions")
+    func deferredPinsMatchImmediateInserts() {
+        // The oracle is a plain FlowCache of the same size, each STUN flow inserted when seen. 300 000 flows
+        // in 2 000 000 packets overflow its sets, so which flows are forgotten, and when, must agree too.
+        var demux = Demultiplexer()
+        var reference = FlowCache(capacity: Limits.stunFlows)
+        var random = SeededGenerator(seed: 7_983)
+        let request = DecodeHarness.bindingRequest()
+        let channel = STUNEncoder.channelData(channel: 0x4001, data: [1, 2, 3, 4], padded: false)
+        var disagreements = 0
+        var channelData = 0
+        for _ in 0..<2_000_000 {
+            let index = Int.random(in: 0..<300_000, using: &random)
+            let flow = FiveTuple(
+                source: TransportAddress(ip: .v4(0x0A00_0000 | UInt32(index >> 16)), port: UInt16(truncatingIfNeeded: index)),
+                destination: DecodeHarness.server, transport: .udp)
+            if Int.random(in: 0..<4, using: &random) == 0 {
+                let believed = demux.classify(channel.span, flow: flow) == .channelData(channel: 0x4001)
+                if believed != reference.contains(flow) { disagreements += 1 }
+                if believed { channelData += 1 }
+            } else {
+                _ = demux.classify(request.span, flow: flow)
+                reference.insert(flow)
+            }
+        }
+        #expect(disagreements == 0)
+        #expect(channelData > 100_000)  // both verdicts were exercised
+        #expect(reference.replacements > 100_000)
+        #expect(demux.evictions == reference.replacements)
+    }
+
     @Test("A full set of the flow cache forgets the flow pinned longest ago, not one that keeps carrying STUN")
     func leastRecentlyPinned() {
         // Capacity 4: one set, so every flow competes for the same four slots.

@@ -154,6 +154,21 @@ struct RoundTripTests {
         #expect(decoded.isClassic)
         #expect(decoded.transactionID.hex == "00112233445566778899aabbccddeeff")
         #expect(decoded.value(.changedAddress) == .address(Self.v4))
+        // Read from the header alone (the analyser's prefetch), the id is the decoded one.
+        let fromHeader = TransactionID(header: bytes.span)
+        let fromShortHeader = TransactionID(header: bytes.span.extracting(0..<19))
+        #expect(fromHeader == id)
+        #expect(fromShortHeader == nil)
+    }
+
+    @Test("The id read from an RFC 8489 header alone is the decoded one (RFC 5769 §2.1)")
+    func transactionIDFromHeader() throws {
+        let bytes = Vectors.rfc5769("2.1")
+        let fromHeader = TransactionID(header: bytes.span)
+        let id = try #require(fromHeader)
+        #expect(!id.isClassic)
+        #expect(id.hex == "b7e7a701bc34d686fa87dfae")
+        #expect(id == (try STUNMessage.decodeStrict(bytes.span)).transactionID)
     }
 
     @Test("ChannelData: valid, reserved and invalid channels (RFC 8656 §12)")

@@ -76,6 +76,12 @@ public struct NATTracker: Sendable {
         return before - mappings.count
     }
 
+    /// Starts bringing the flow's contact sets into cache, a few messages ahead of `handle`.
+    func prefetch(_ flow: FiveTuple) {
+        contacts.prefetch(flow)
+        ipContacts.prefetch(Self.ipContact(from: flow.source, to: flow.destination.ip, transport: flow.transport))
+    }
+
     /// `request`: for a response, the transaction it answers as the transaction tracker matched it.
     public mutating func handle(
         _ message: STUNMessage, flow: FiveTuple, time: CaptureTime, ref: PacketRef, purpose: RequestPurpose? = nil,

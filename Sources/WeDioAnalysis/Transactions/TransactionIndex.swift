@@ -1,3 +1,4 @@
+import CPrefetch
 import WeDioSTUN
 
 /// Transaction id → slot of the tracker's list, for a list whose slots are reused (the ring of the latest).
@@ -52,6 +53,15 @@ struct TransactionIndex: Sendable {
     private func isCurrent(_ entry: Entry) -> Bool {
         let slot = Int(entry.slot) - 1
         return slotHashes.indices.contains(slot) && UInt32(truncatingIfNeeded: slotHashes[slot] >> 32) == entry.tag
+    }
+
+    /// Starts bringing the entry `id` hashes to into cache, ahead of its look-up.
+    func prefetch(_ id: TransactionID) {
+        let position = Int(truncatingIfNeeded: hash(id)) & mask
+        unsafe entries.withUnsafeBufferPointer { buffer in
+            guard buffer.indices.contains(position), let base = buffer.baseAddress else { return }
+            unsafe wedio_prefetch(base + position)
+        }
     }
 
     /// The slot holding `id`, if any; `holds(slot)` confirms the slot's transaction has this very id.

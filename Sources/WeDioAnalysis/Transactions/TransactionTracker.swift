@@ -64,6 +64,9 @@ public struct TransactionTracker: Sendable {
         return merged
     }
 
+    /// Starts bringing the index entry of `id` into cache, a few messages ahead of `handle`.
+    func prefetch(_ id: TransactionID) { byID.prefetch(id) }
+
     /// Returns the request when `message` is the first response to it (nil otherwise).
     @discardableResult
     public mutating func handle(

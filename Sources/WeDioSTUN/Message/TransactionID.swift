@@ -12,6 +12,17 @@ public struct TransactionID: Hashable, Sendable, Comparable, CustomStringConvert
         self.isClassic = isClassic
     }
 
+    /// The id in a message's 20-byte header, read as `STUNMessage.decode` reads it (classic when the magic
+    /// cookie is absent); nil when the header is short.
+    public init?(header bytes: borrowing Span<UInt8>) {
+        guard let cookie = ByteCursor.getUInt32(bytes, at: 4), let high = ByteCursor.getUInt32(bytes, at: 8),
+            let middle = ByteCursor.getUInt32(bytes, at: 12), let low = ByteCursor.getUInt32(bytes, at: 16)
+        else { return nil }
+        let isClassic = cookie != STUNMessage.magicCookie
+        let id = (isClassic ? UInt128(cookie) << 96 : 0) | UInt128(high) << 64 | UInt128(middle) << 32 | UInt128(low)
+        self.init(value: id, isClassic: isClassic)
+    }
+
     /// From 12 (RFC 5389+) or 16 (classic) bytes.
     public init?(bytes: [UInt8]) {
         guard bytes.count == 12 || bytes.count == 16 else { return nil }
