@@ -90,7 +90,7 @@ public struct TransactionTracker: Sendable {
                 transport: flow.transport, carrier: carrier, requestRef: ref, requestTime: time, requestIntegrity: integrity)
             transaction.purpose = purpose ?? RequestPurpose(message)
             let slot = nextSlot
-            place(transaction, at: slot)
+            place(consume transaction, at: slot)
             byID.insert(id, slot: slot)
             return nil
         case .indication:
