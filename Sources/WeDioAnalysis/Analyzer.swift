@@ -149,7 +149,10 @@ public struct Analyzer: Sendable {
     /// waiting on memory one after another (on a server's capture the analysing thread's time went mostly to
     /// such waits, its tables being far larger than the processor's own cache).
     public func prefetchSTUN(flow: FiveTuple, header: borrowing Span<UInt8>) {
-        if let id = TransactionID(header: header) { transactions.prefetch(id) }
+        if let id = TransactionID(header: header) {
+            transactions.prefetch(id)
+            ice.prefetch(id)
+        }
         nat.prefetch(flow)
     }
 

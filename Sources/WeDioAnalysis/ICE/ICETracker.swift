@@ -45,7 +45,7 @@ public struct ICETracker: Sendable {
     }
 
     private var checks: [Check] = []
-    private var checkIndex: [TransactionID: Int] = [:]
+    private var checkIndex = CheckIndex()
     /// Server-reflexive addresses learned from STUN servers (Binding without USERNAME); bounded like NAT mappings.
     private var reflexive: Set<TransportAddress> = []
     /// Relayed addresses from Allocate successes, and the TURN servers' IPs.
@@ -222,6 +222,9 @@ public struct ICETracker: Sendable {
 
     public init() {}
 
+    /// Starts bringing the check index's line for `id` into cache, a few messages ahead of `handle`.
+    func prefetch(_ id: TransactionID) { checkIndex.prefetch(id) }
+
     /// The USERNAME's place in `named`: its pair and halves ("receiver:sender", RFC 8445 §7.2.2); nil without a colon.
     private mutating func name(_ username: String) -> Int? {
         let key = UsernameKey(username)
@@ -279,7 +282,7 @@ public struct ICETracker: Sendable {
             kept.append(check)
         }
         checks = kept
-        checkIndex = checkIndex.compactMapValues { newIndex.indices.contains($0) && newIndex[$0] >= 0 ? newIndex[$0] : nil }
+        checkIndex = checkIndex.remapped(newIndex)
         var keptSlots: [AgentPair: Int32] = [:]
         var keptCounts: [SessionCount] = []
         for (key, slot) in sessionSlots where !idle.contains(key) {
@@ -391,12 +394,8 @@ public struct ICETracker: Sendable {
                 checks.reserveCapacity(Limits.iceChecks)
                 checkIndex.reserveCapacity(Limits.iceChecks)
             }
-            // One look-up: placed at once, put back in the rare case of a retransmission (the transaction
-            // tracker counts it).
-            if let earlier = checkIndex.updateValue(checks.count, forKey: message.transactionID) {
-                checkIndex[message.transactionID] = earlier
-                return
-            }
+            // One look-up: placed at once unless a retransmission (the transaction tracker counts it).
+            if checkIndex.insertIfAbsent(message.transactionID, place: checks.count) != nil { return }
             if let slot = existingSlot ?? sessionSlot(named: namedIndex, create: true) { sessionCounts[slot].kept += 1 }
             let check = Check(
                 sender: named[namedIndex].sender, receiver: named[namedIndex].receiver,
@@ -531,7 +530,7 @@ public struct ICETracker: Sendable {
     /// Forgets the checks (after `sessions` was built from them); what was counted stays.
     mutating func releaseChecks() {
         checks = []
-        checkIndex = [:]
+        checkIndex = CheckIndex()
     }
 
     /// Builds the sessions at the end of the capture; `media` adds what crossed each selected pair.
