@@ -1,10 +1,10 @@
+import CPrefetch
 import Dispatch
 import Synchronization
 import WeDioAnalysis
 import WeDioBasics
 import WeDioDecode
 import WeDioSTUN
-import CPrefetch
 
 /// Classified payloads on their way from the reading thread (libpcap, link/IP/UDP/TCP decoding,
 /// demultiplexing, and decoding STUN messages when the analyser is behind: that needs no state) to the
@@ -83,12 +83,12 @@ struct PayloadBatch: Sendable {
         decodesSTUN = false
     }
 
-    /// Gives each payload, in order, to the analyzer. A decoded message is swapped into a local variable
-    /// for the call and back after it (passed straight from the array it was copied: retained and released
-    /// field by field), so that all are freed together when the batch is emptied.
     /// How many payloads ahead of the one handled the analyser's look-ups are prefetched.
     static let prefetchDistance = 4
 
+    /// Gives each payload, in order, to the analyzer. A decoded message is swapped into a local variable
+    /// for the call and back after it (passed straight from the array it was copied: retained and released
+    /// field by field), so that all are freed together when the batch is emptied.
     mutating func deliver(to analyzer: inout Analyzer, log: inout DiagnosticLog) {
         var decoded = self.decoded
         self.decoded = []

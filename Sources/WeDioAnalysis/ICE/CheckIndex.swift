@@ -28,8 +28,6 @@ struct CheckIndex: Sendable {
         seed = generator.next()
     }
 
-    var isEmpty: Bool { used == 0 && classic.isEmpty }
-
     private static func words(_ id: TransactionID) -> (low: UInt64, high: UInt32) {
         (UInt64(truncatingIfNeeded: id.value), UInt32(truncatingIfNeeded: id.value >> 64))
     }
