@@ -47,19 +47,25 @@ struct CheckIndex: Sendable {
         }
     }
 
-    /// The place of the check made for `id`, if any.
-    subscript(id: TransactionID) -> Int? {
-        if id.isClassic { return classic[id] }
+    /// Where the probe for an id ends: the slot holding it, or else the first empty slot (nil: no table). The
+    /// table is never more than half full, so an empty slot is always met.
+    private func slot(_ low: UInt64, _ high: UInt32) -> Int? {
         guard !entries.isEmpty else { return nil }
-        let (low, high) = Self.words(id)
         var slot = start(low, high)
         for _ in 0..<entries.count {
             let entry = entries[slot]
-            if entry.place == 0 { return nil }
-            if entry.low == low, entry.high == high { return Int(entry.place) - 1 }
+            if entry.place == 0 || (entry.low == low && entry.high == high) { return slot }
             slot = (slot + 1) & (entries.count - 1)
         }
         return nil
+    }
+
+    /// The place of the check made for `id`, if any.
+    subscript(id: TransactionID) -> Int? {
+        if id.isClassic { return classic[id] }
+        let (low, high) = Self.words(id)
+        guard let slot = slot(low, high), entries[slot].place != 0 else { return nil }
+        return Int(entries[slot].place) - 1
     }
 
     /// Records `place` for `id` unless `id` has one already; returns the one it had (then nothing changes).
@@ -72,18 +78,11 @@ struct CheckIndex: Sendable {
         guard place >= 0, place < Int(Int32.max) else { return nil }
         if (used + 1) * 2 > entries.count { grow(to: max(1_024, entries.count * 2)) }
         let (low, high) = Self.words(id)
-        var slot = start(low, high)
-        for _ in 0..<entries.count {
-            let entry = entries[slot]
-            if entry.place == 0 {
-                entries[slot] = Entry(low: low, high: high, place: Int32(place + 1))
-                used += 1
-                return nil
-            }
-            if entry.low == low, entry.high == high { return Int(entry.place) - 1 }
-            slot = (slot + 1) & (entries.count - 1)
-        }
-        return nil  // unreachable while the table is at most half full
+        guard let slot = slot(low, high) else { return nil }
+        if entries[slot].place != 0 { return Int(entries[slot].place) - 1 }
+        entries[slot] = Entry(low: low, high: high, place: Int32(place + 1))
+        used += 1
+        return nil
     }
 
     /// Makes room for `count` ids without growing again.
@@ -102,15 +101,9 @@ struct CheckIndex: Sendable {
 
     /// Puts an entry known to be absent into the first empty slot of its probe sequence.
     private mutating func place(_ entry: Entry) {
-        var slot = start(entry.low, entry.high)
-        for _ in 0..<entries.count {
-            if entries[slot].place == 0 {
-                entries[slot] = entry
-                used += 1
-                return
-            }
-            slot = (slot + 1) & (entries.count - 1)
-        }
+        guard let slot = slot(entry.low, entry.high), entries[slot].place == 0 else { return }
+        entries[slot] = entry
+        used += 1
     }
 
     /// The same ids at the places `newPlace` gives their checks (the list was compacted); those given no place

@@ -99,16 +99,13 @@ public struct STUNMessage: Hashable, Sendable {
                 STUNDecodingError(
                     .badMessageLength, field: "header/length", offset: 2, detail: "length \(declared) is not a multiple of 4"))
         }
-        // The id in three loads (RFC 3489's 128 bits take the cookie's place as their first 32): a byte at a
-        // time into a 128-bit integer cost a hundred instructions a message.
-        guard let high = ByteCursor.getUInt32(bytes, at: 8), let middle = ByteCursor.getUInt32(bytes, at: 12),
-            let low = ByteCursor.getUInt32(bytes, at: 16)
-        else { throw STUNDecodingError(.truncated, field: "header", offset: 0, detail: "\(bytes.count) bytes, a header needs 20") }
-        let id = (isClassic ? UInt128(cookie) << 96 : 0) | UInt128(high) << 64 | UInt128(middle) << 32 | UInt128(low)
+        guard let id = TransactionID(header: bytes) else {
+            throw STUNDecodingError(.truncated, field: "header", offset: 0, detail: "\(bytes.count) bytes, a header needs 20")
+        }
         let (method, messageClass) = MessageType.split(type)
         message.method = method
         message.messageClass = messageClass
-        message.transactionID = TransactionID(value: id, isClassic: isClassic)
+        message.transactionID = id
         message.isMSTURN = isMSTURN
         message.problems = problems
         message.attributes.removeAll(keepingCapacity: true)
