@@ -136,35 +136,43 @@ public struct Analyzer: Sendable {
     /// Handles a STUN payload a reading thread decoded already (decoding needs no state). The message is
     /// borrowed: copying it retained and released its arrays, a tenth of the analysing thread's time on a
     /// server's capture.
+    /// `contactKeys`: the flow's NAT contact keys as `prefetchSTUN` returned them.
     public mutating func handle(
-        _ payload: ClassifiedPayload, bytes: borrowing Span<UInt8>, decoded: DecodedSTUN, log: inout DiagnosticLog
+        _ payload: ClassifiedPayload, bytes: borrowing Span<UInt8>, decoded: borrowing DecodedSTUN,
+        contactKeys: NATTracker.ContactKeys? = nil, log: inout DiagnosticLog
     ) {
         advanceClock(to: payload.time)
         countSTUN(payload.kind)
-        analyse(decoded, payload, bytes: bytes, carrier: .direct, effectiveFlow: nil, log: &log)
+        analyse(decoded, payload, bytes: bytes, carrier: .direct, effectiveFlow: nil, contactKeys: contactKeys, log: &log)
     }
 
     /// Starts bringing into cache the state `handle` will look up for a STUN message a few places ahead in a
     /// batch, from the flow and the message's header: the look-ups then find their lines there instead of
     /// waiting on memory one after another (on a server's capture the analysing thread's time went mostly to
     /// such waits, its tables being far larger than the processor's own cache).
-    public func prefetchSTUN(flow: FiveTuple, header: borrowing Span<UInt8>) {
+    /// Returns the flow's NAT contact keys, for `handle` to use rather than work them out again. (Mutating,
+    /// though it changes nothing, so that a caller holding the analyzer `inout` passes it by address.)
+    public mutating func prefetchSTUN(flow: FiveTuple, header: borrowing Span<UInt8>) -> NATTracker.ContactKeys {
         if let id = TransactionID(header: header) {
             transactions.prefetch(id)
             ice.prefetch(id)
         }
-        nat.prefetch(flow)
+        let keys = NATTracker.ContactKeys(flow)
+        nat.prefetch(keys)
+        return keys
     }
 
     /// Handles a payload of which only the first `bytesNeeded(kind, count: length)` bytes are given.
+    /// `contactKeys`: for STUN, the flow's NAT contact keys as `prefetchSTUN` returned them.
     public mutating func handle(
-        _ payload: ClassifiedPayload, bytes: borrowing Span<UInt8>, length: Int, log: inout DiagnosticLog
+        _ payload: ClassifiedPayload, bytes: borrowing Span<UInt8>, length: Int,
+        contactKeys: NATTracker.ContactKeys? = nil, log: inout DiagnosticLog
     ) {
         advanceClock(to: payload.time)
         switch payload.kind {
         case .stun, .classicSTUN:
             countSTUN(payload.kind)
-            decodeSTUN(payload, bytes: bytes, carrier: .direct, effectiveFlow: nil, log: &log)
+            decodeSTUN(payload, bytes: bytes, carrier: .direct, effectiveFlow: nil, contactKeys: contactKeys, log: &log)
         case .channelData:
             statistics.channelData += 1
             do throws(STUNDecodingError) {
@@ -246,19 +254,21 @@ public struct Analyzer: Sendable {
     /// travelled (relayed address ↔ peer), when the channel or peer address resolved it.
     private mutating func decodeSTUN(
         _ payload: ClassifiedPayload, bytes: borrowing Span<UInt8>, carrier: MessageCarrier, effectiveFlow: FiveTuple?,
-        log: inout DiagnosticLog
+        contactKeys: NATTracker.ContactKeys? = nil, log: inout DiagnosticLog
     ) {
         // Decoded into the last message's storage (`DecodedSTUN.decode`), taken out of `self` for the call.
         var decoded = DecodedSTUN.placeholder
         swap(&decoded, &scratch)
         decoded.decode(bytes)
-        analyse(decoded, payload, bytes: bytes, carrier: carrier, effectiveFlow: effectiveFlow, log: &log)
+        analyse(
+            decoded, payload, bytes: bytes, carrier: carrier, effectiveFlow: effectiveFlow, contactKeys: contactKeys,
+            log: &log)
         swap(&decoded, &scratch)
     }
 
     private mutating func analyse(
-        _ decoded: DecodedSTUN, _ payload: ClassifiedPayload, bytes: borrowing Span<UInt8>, carrier: MessageCarrier,
-        effectiveFlow: FiveTuple?, log: inout DiagnosticLog
+        _ decoded: borrowing DecodedSTUN, _ payload: ClassifiedPayload, bytes: borrowing Span<UInt8>, carrier: MessageCarrier,
+        effectiveFlow: FiveTuple?, contactKeys: NATTracker.ContactKeys? = nil, log: inout DiagnosticLog
     ) {
         if let error = decoded.error {
             statistics.malformed += 1
@@ -266,13 +276,14 @@ public struct Analyzer: Sendable {
         } else {
             analyse(
                 decoded.message, fingerprint: decoded.fingerprint, payload, bytes: bytes, carrier: carrier,
-                effectiveFlow: effectiveFlow, log: &log)
+                effectiveFlow: effectiveFlow, contactKeys: contactKeys, log: &log)
         }
     }
 
+    /// `contactKeys`: those of `payload.flow`, when known.
     private mutating func analyse(
         _ message: STUNMessage, fingerprint: IntegrityResult, _ payload: ClassifiedPayload, bytes: borrowing Span<UInt8>,
-        carrier: MessageCarrier, effectiveFlow: FiveTuple?, log: inout DiagnosticLog
+        carrier: MessageCarrier, effectiveFlow: FiveTuple?, contactKeys: NATTracker.ContactKeys?, log: inout DiagnosticLog
     ) {
         if typeCounts.isEmpty { typeCounts = Array(repeating: 0, count: 1 << 14) }
         typeCounts[Int(message.messageType & 0x3FFF)] += 1
@@ -316,7 +327,9 @@ public struct Analyzer: Sendable {
         ice.handle(message, flow: flow, time: payload.time, carrier: effectiveFlow == nil ? carrier : .direct)
         // Mappings are learned on the wire only: a check relayed through TURN maps the relayed address.
         if carrier == .direct {
-            nat.handle(message, flow: flow, time: payload.time, ref: payload.ref, purpose: purpose, request: answered)
+            nat.handle(
+                message, flow: flow, time: payload.time, ref: payload.ref, purpose: purpose, request: answered,
+                keys: effectiveFlow == nil ? contactKeys : nil)
             if liveFeed != nil { liveFeed?.natChanges(nat) }
         }
         if liveFeed != nil {

@@ -113,7 +113,8 @@ public struct FlowCache: Sendable {
         insertPlacing(key: Self.key(flow))
     }
 
-    private mutating func insertPlacing(key: UInt64) -> (known: Bool, place: Int) {
+    /// `insertPlacing` for a flow whose `key` the caller worked out (`key(_:)`; never 0).
+    public mutating func insertPlacing(key: UInt64) -> (known: Bool, place: Int) {
         let words = (setMask + 1) * setWords
         if chunks.isEmpty { chunks = Array(repeating: [], count: max(1, words >> Self.chunkShift)) }
         let first = (Int(truncatingIfNeeded: key) & setMask) * setWords
