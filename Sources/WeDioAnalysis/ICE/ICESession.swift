@@ -148,8 +148,18 @@ public struct ICESession: Sendable, Hashable {
     }
 
     public var outcome: Outcome {
-        if selectedPair != nil || pairs.contains(where: { $0.state == .succeeded }) { return .connected }
-        if relayedChecks == 0 && !pairs.isEmpty && pairs.allSatisfy({ $0.state == .failed }) { return .failed }
-        return .incomplete
+        if selectedPair != nil { return .connected }
+        // The states read in place through a span: `contains(where:)` copied each pair out (a session's report
+        // asks five times; 1 100 instructions each on a server's capture).
+        let list = pairs.span
+        var allFailed = !list.isEmpty
+        for index in list.indices {
+            switch list[index].state {
+            case .succeeded: return .connected
+            case .failed: break
+            case .inProgress: allFailed = false
+            }
+        }
+        return relayedChecks == 0 && allFailed ? .failed : .incomplete
     }
 }

@@ -189,7 +189,9 @@ public struct NATTracker: Sendable {
     }
 
     /// The mapping's place as the contact remembers it, if it still holds that mapping.
-    private func remembered(_ key: MappingKey, contactPlace: Int?, shift: UInt64) -> Int? {
+    /// (Mutating, though it changes nothing: called from `record`, a non-mutating call copied the whole
+    /// tracker, 336 bytes, for every answer.)
+    private mutating func remembered(_ key: MappingKey, contactPlace: Int?, shift: UInt64) -> Int? {
         guard let contactPlace else { return nil }
         let stored = Int(truncatingIfNeeded: (contacts.value(at: contactPlace) >> shift) & 0xFFFF_FFFF) - 1
         guard mappings.indices.contains(stored), mappings[stored].internalAddress == key.internalAddress,
