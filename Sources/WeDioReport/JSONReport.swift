@@ -500,7 +500,7 @@ public struct JSONReport: Sendable {
             try writer.object("controlled", controlled)
             try writer.object("controlling", controlling)
             writer.field("firstCheckTime", firstCheckTime)
-            try writer.encodable("generations", generations)
+            writer.field("generations", generations)
             writer.field("id", id)
             writer.field("outcome", outcome)
             try writer.objects("relays", relays)
@@ -925,8 +925,13 @@ public struct JSONReport: Sendable {
                 try writer.field("min", min)
             }
         }
-        struct Selected: Encodable {
+        struct Selected: DirectJSONObject {
             var local, remote: String
+
+            func writeFields(_ writer: inout FieldWriter) {
+                writer.field("local", local)
+                writer.field("remote", remote)
+            }
         }
         var id: String
         var ufrags: [String]
@@ -945,14 +950,27 @@ public struct JSONReport: Sendable {
         var networkInfo: [String: NetworkJSON]
         var googPings: Int
 
-        struct NetworkJSON: Encodable {
+        struct NetworkJSON: DirectJSONObject {
             var networkId, cost: Int
+
+            func writeFields(_ writer: inout FieldWriter) {
+                writer.field("cost", cost)
+                writer.field("networkId", networkId)
+            }
         }
 
-        struct ConsentJSON: Encodable {
+        struct ConsentJSON: DirectJSONObject {
             var checks, answered: Int
             var medianIntervalMs, longestSilenceMs: Double?
             var lost: Bool
+
+            func writeFields(_ writer: inout FieldWriter) throws {
+                writer.field("answered", answered)
+                writer.field("checks", checks)
+                try writer.field("longestSilenceMs", longestSilenceMs)
+                writer.field("lost", lost)
+                try writer.field("medianIntervalMs", medianIntervalMs)
+            }
         }
         /// Directions are "localToRemote" and "remoteToLocal" of the selected pair.
         struct MediaJSON: DirectJSONObject {
@@ -1093,14 +1111,14 @@ public struct JSONReport: Sendable {
             writer.field("candidatesOmitted", candidatesOmitted)
             writer.field("checksDropped", checksDropped)
             writer.field("checksSeen", checksSeen)
-            try writer.encodable("consent", consent)
+            try writer.object("consent", consent)
             writer.field("controlled", controlled)
             writer.field("controlling", controlling)
             writer.field("googPings", googPings)
             writer.field("id", id)
             writer.field("key", key)
             try writer.object("media", media)
-            try writer.encodable("networkInfo", networkInfo)
+            try writer.objects("networkInfo", networkInfo)
             writer.field("outcome", outcome)
             try writer.objects("pairs", pairs)
             writer.field("pairsOmitted", pairsOmitted)
@@ -1108,7 +1126,7 @@ public struct JSONReport: Sendable {
             writer.field("restartOf", restartOf)
             writer.field("roleConflicts", roleConflicts)
             writer.field("roleSwitches", roleSwitches)
-            try writer.encodable("selectedPair", selectedPair)
+            try writer.object("selectedPair", selectedPair)
             try writer.field("timeToConnectMs", timeToConnectMs)
             try writer.field("timeToFirstMediaMs", timeToFirstMediaMs)
             writer.field("ufrags", ufrags)
@@ -1357,5 +1375,7 @@ extension JSONRendering {
         ObjectIdentifier(JSONReport.Session.Pair.self), ObjectIdentifier(JSONReport.Session.RTT.self),
         ObjectIdentifier(JSONReport.Session.MediaJSON.self), ObjectIdentifier(JSONReport.Call.self),
         ObjectIdentifier(JSONReport.Call.End.self), ObjectIdentifier(JSONReport.Call.Relay.self),
+        ObjectIdentifier(JSONReport.Session.Selected.self), ObjectIdentifier(JSONReport.Session.ConsentJSON.self),
+        ObjectIdentifier(JSONReport.Session.NetworkJSON.self),
     ]
 }

@@ -92,6 +92,16 @@
         append(text.utf8.span)
     }
 
+    /// A static string's UTF-8 (a report's field name), read in place from the binary.
+    @inlinable
+    public mutating func append(_ text: StaticString) {
+        guard text.hasPointerRepresentation else {
+            append(utf8: text.description)
+            return
+        }
+        append(unsafe Span(_unsafeStart: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
     /// `count` spaces (a pretty-printed line's indentation), eight at a time: room for a whole last word
     /// is made, so the stores never pass the end.
     @inlinable
@@ -105,6 +115,16 @@
             offset &+= 8
         }
         written &+= count
+    }
+
+    /// A run of small writes with one room check: `body` writes at most `maximum` bytes from the pointer it
+    /// is given and returns how many it wrote (clamped to `maximum`).
+    @inlinable
+    public mutating func append(atMost maximum: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Int) {
+        guard maximum > 0 else { return }
+        reserve(maximum)
+        let wrote = unsafe body(base.unsafelyUnwrapped + written)
+        written &+= min(max(0, wrote), maximum)
     }
 
     /// Drops everything from `start` on (a rewritten object goes back in).
