@@ -392,17 +392,22 @@ struct FieldWriter: ~Copyable {
         }
     }
 
-    /// A string-keyed dictionary of integers, keys in byte order.
-    mutating func field(_ name: StaticString, _ values: [String: Int]) {
-        key(name)
+    /// A string-keyed dictionary as an object one level down, keys in byte order, each value written by `item`.
+    private mutating func keyed<Value>(_ values: [String: Value], _ item: (inout FieldWriter, Value) throws -> Void) rethrows {
         let sorted = values.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
         bytes.append(UInt8(ascii: "{"))
         for (index, entry) in sorted.enumerated() {
             rendering.separate(&bytes, first: index == 0, depth: depth + 1)
             rendering.appendKey(entry.key, to: &bytes)
-            bytes.appendDecimal(entry.value)
+            try item(&self, entry.value)
         }
         rendering.close(&bytes, UInt8(ascii: "}"), empty: sorted.isEmpty, depth: depth + 1)
+    }
+
+    /// A string-keyed dictionary of integers, keys in byte order.
+    mutating func field(_ name: StaticString, _ values: [String: Int]) {
+        key(name)
+        keyed(values) { writer, value in writer.bytes.appendDecimal(value) }
     }
 
     mutating func object(_ name: StaticString, _ value: (any DirectJSONObject)?) throws {
@@ -414,14 +419,7 @@ struct FieldWriter: ~Copyable {
     /// A string-keyed dictionary of objects, keys in byte order.
     mutating func objects(_ name: StaticString, _ values: [String: some DirectJSONObject]) throws {
         key(name)
-        let sorted = values.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
-        bytes.append(UInt8(ascii: "{"))
-        for (index, entry) in sorted.enumerated() {
-            rendering.separate(&bytes, first: index == 0, depth: depth + 1)
-            rendering.appendKey(entry.key, to: &bytes)
-            try writeNested(entry.value, depth: depth + 2)
-        }
-        rendering.close(&bytes, UInt8(ascii: "}"), empty: sorted.isEmpty, depth: depth + 1)
+        try keyed(values) { writer, value in try writer.writeNested(value, depth: writer.depth + 2) }
     }
 
     mutating func objects(_ name: StaticString, _ values: [any DirectJSONObject]) throws {
