@@ -113,27 +113,39 @@ struct LiveEventTests {
     @Test("Eviction forgets what was over (finished transactions, a deleted allocation, an idle session) and counts it; what is active stays")
     func eviction() throws {
         var capture = Self.call()
-        // A second ICE session, active late.
-        for second in stride(from: 90.0, through: 100.0, by: 2.5) {
-            capture.answeredBinding(
-                from: "10.0.0.6:5000", to: "198.51.100.8:7000", mapped: "203.0.113.6:6000", at: second,
-                S.check(local: "LATE", remote: "PEER"))
+        // Four more ICE sessions, active late, their checks interleaved (each with a pair per step): after the
+        // first session is forgotten, each check's session place is renumbered, or its checks would be grouped
+        // with the wrong session.
+        let late = ["LATE", "NEXT", "MORE", "LAST"]
+        for (step, second) in stride(from: 90.0, through: 100.0, by: 2.5).enumerated() {
+            for (agent, name) in late.enumerated() {
+                capture.answeredBinding(
+                    from: "10.0.0.\(6 + agent):\(5000 + step * agent)", to: "198.51.100.8:7000", mapped: "203.0.113.6:6000",
+                    at: second + 0.1 * Double(agent), S.check(local: name, remote: "PEER"))
+            }
         }
         let pipeline = Pipeline()
         let (_, whole) = pipeline.followLive(bytes: capture.bytes)
-        #expect(whole.iceSessions.count == 2)
+        #expect(whole.iceSessions.count == 5)
         #expect(whole.turnAllocations.count == 1)
 
         var analyzer = try Self.analyzer(capture.bytes)
         let cutoff = CaptureTime(seconds: 1_700_000_080)
         analyzer.evict(before: cutoff, idleBefore: cutoff)
         let result = AnalysisResult(inputs: [], analyzer: analyzer)
-        #expect(result.iceSessions.map(\.ufrags) == [["PEER", "LATE"]] || result.iceSessions.map { Set($0.ufrags) } == [["PEER", "LATE"]])
+        #expect(result.iceSessions.map { Set($0.ufrags) } == late.map { ["PEER", $0] })
+        for (agent, kept) in result.iceSessions.enumerated() {
+            let before = try #require(whole.iceSessions.first { Set($0.ufrags) == Set(kept.ufrags) })
+            #expect(kept.checksSeen == 5)
+            #expect(kept.pairs.count == (agent == 0 ? 1 : 5))
+            #expect(kept.pairs.map(\.local) == before.pairs.map(\.local))
+            #expect(kept.pairs.map(\.checks) == before.pairs.map(\.checks))
+        }
         #expect(result.turnAllocations.isEmpty, "deleted at 50 s")
         #expect(result.transactions.transactions.allSatisfy { $0.requestTime >= cutoff })
         #expect(analyzer.evicted.iceSessions == 1)
         #expect(analyzer.evicted.turnAllocations == 1)
-        #expect(analyzer.evicted.transactions == whole.transactions.transactions.count - 5)
+        #expect(analyzer.evicted.transactions == whole.transactions.transactions.count - 20)
         // Totals still count what was forgotten.
         #expect(result.transactions.summary().count == whole.transactions.summary().count)
     }
