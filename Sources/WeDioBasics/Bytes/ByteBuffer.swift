@@ -92,16 +92,6 @@
         append(text.utf8.span)
     }
 
-    /// A static string's UTF-8 (a report's field name), read in place from the binary.
-    @inlinable
-    public mutating func append(_ text: StaticString) {
-        guard text.hasPointerRepresentation else {
-            append(utf8: text.description)
-            return
-        }
-        append(unsafe Span(_unsafeStart: text.utf8Start, count: text.utf8CodeUnitCount))
-    }
-
     /// `count` spaces (a pretty-printed line's indentation), eight at a time: room for a whole last word
     /// is made, so the stores never pass the end.
     @inlinable
