@@ -68,12 +68,9 @@ public struct FlowCache: Sendable {
             || chunks[chunk][slot + 3] == key
     }
 
-    /// Starts bringing `flow`'s set into cache (a message or two before it is looked up): the set is read
-    /// without waiting, so the look-up finds it there instead of stalling on memory.
-    @inlinable
-    public func prefetch(_ flow: FiveTuple) { prefetch(key: Self.key(flow)) }
-
-    /// `prefetch` for a flow whose `key` the caller worked out.
+    /// Starts bringing the set of the flow whose `key` the caller worked out (`key(_:)`) into cache, a message
+    /// or two before it is looked up: the set is read without waiting, so the look-up finds it there instead
+    /// of stalling on memory.
     @inlinable
     public func prefetch(key: UInt64) {
         guard !chunks.isEmpty else { return }
