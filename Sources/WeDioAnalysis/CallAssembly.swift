@@ -144,8 +144,21 @@ public enum CallAssembly {
         result.browserComparisons = BrowserComparison.compare(
             vantages.first?.analyzer.options.browserViews ?? [], with: result.calls)
         result.mediaStalls = Diagnosis.mediaStalls(result)
-        result.findings = Diagnosis.findings(for: result)
-        result.timeline = Timeline.build(from: result)
+        // The findings and the timeline read the result and not each other: worked out side by side (on a
+        // server's capture, each a few milliseconds of the report's serial time).
+        enum Piece: Sendable {
+            case findings([Finding])
+            case timeline(Timeline)
+        }
+        let finished = result
+        for piece in concurrentMap(count: 2, chunk: 1, { index -> Piece in
+            index == 0 ? .findings(Diagnosis.findings(for: finished)) : .timeline(Timeline.build(from: finished))
+        }) {
+            switch piece {
+            case .findings(let findings): result.findings = findings
+            case .timeline(let timeline): result.timeline = timeline
+            }
+        }
         return result
     }
 

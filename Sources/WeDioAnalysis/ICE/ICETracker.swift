@@ -455,10 +455,22 @@ public struct ICETracker: Sendable {
     }
 
     /// Consent checks (RFC 7675): checks on the selected pair after its first success.
-    private func consent(on pair: ICECandidatePair, checks: [Check], end: CaptureTime?) -> ICESession.Consent? {
+    private func consent(on pair: ICECandidatePair, _ positions: [Int32], end: CaptureTime?) -> ICESession.Consent? {
         guard let connected = pair.firstSuccess else { return nil }
-        let onPair = checks.filter {
-            ($0.from == pair.local && $0.to == pair.remote || $0.from == pair.remote && $0.to == pair.local) && $0.time > connected
+        // What is looked at of each check on the pair after it connected: copied out whole, a check is a few
+        // hundred bytes.
+        struct Seen {
+            var time: CaptureTime
+            var responseTime: CaptureTime?
+            var success: Bool?
+        }
+        let all = checks.span
+        var onPair: [Seen] = []
+        for position in positions {
+            let at = Int(position)
+            let (from, to, time) = (all[at].from, all[at].to, all[at].time)
+            guard (from == pair.local && to == pair.remote || from == pair.remote && to == pair.local) && time > connected else { continue }
+            onPair.append(Seen(time: time, responseTime: all[at].responseTime, success: all[at].success))
         }
         var consent = ICESession.Consent()
         consent.checks = onPair.count
@@ -585,14 +597,17 @@ public struct ICETracker: Sendable {
         let (keys, grouped) = (order, groupedIndexes)
         return concurrentMap(count: keys.count, chunk: 32) { index in
             let key = keys[index]
-            let sessionChecks = (grouped[key] ?? []).map { checks[Int($0)] }
-            var built = session(id: "ice-\(index + 1)", sessionChecks, ufrags: [String(key.first), String(key.second)])
+            // The session's checks by their places in `checks`, read there in place: copied out (a list per
+            // session, then each check again by every loop over it), they were a fifth of building the sessions.
+            let positions = grouped[key] ?? []
+            let all = checks.span
+            var built = session(id: "ice-\(index + 1)", positions, ufrags: [String(key.first), String(key.second)])
             built.relayedChecks = relayedChecks[key] ?? 0
             built.googPings = googPings[key] ?? 0
             built.checksDropped = checksDropped(from: key) + (key == lastFullSession ? lastFullSessionDropped : 0)
             built.checksSeen += built.checksDropped
-            for check in sessionChecks {
-                if let info = check.networkInfo { built.networkInfo[check.sender] = info }
+            for position in positions {
+                if let info = all[Int(position)].networkInfo { built.networkInfo[all[Int(position)].sender] = info }
             }
             for index in built.pairs.indices {
                 let pair = built.pairs[index]
@@ -604,19 +619,27 @@ public struct ICETracker: Sendable {
                 if let firstRTP = built.media?.firstRTPTime {
                     built.timeToFirstMediaMilliseconds = firstRTP.milliseconds(since: built.firstCheck)
                 }
-                built.consent = consent(on: selected, checks: sessionChecks, end: end)
+                built.consent = consent(on: selected, positions, end: end)
             }
             return built
         }
     }
 
-    private func session(id: String, _ checks: [Check], ufrags: [String]) -> ICESession {
-        guard let first = checks.first else {
+    /// A session from its checks: `positions`, their places in `checks` in order (read in place).
+    private func session(id: String, _ positions: [Int32], ufrags: [String]) -> ICESession {
+        let all = checks.span
+        guard let firstPosition = positions.first else {
             return ICESession(id: id, ufrags: ufrags, firstCheck: CaptureTime(nanoseconds: 0))
         }
+        let first = all[Int(firstPosition)]
         var session = ICESession(id: id, ufrags: [], firstCheck: first.time)
-        session.checksSeen = checks.count
-        session.lastActivity = checks.map { max($0.time, $0.responseTime ?? $0.time) }.max()
+        session.checksSeen = positions.count
+        var lastActivity = first.time
+        for position in positions {
+            let index = Int(position)
+            lastActivity = max(lastActivity, all[index].time, all[index].responseTime ?? all[index].time)
+        }
+        session.lastActivity = lastActivity
         // The session's two agents by index (0: the first check's sender), so that what is kept per agent is
         // an array slot rather than a String-keyed table hashed for every check.
         let agents = [first.sender, first.receiver]
@@ -628,18 +651,20 @@ public struct ICETracker: Sendable {
         // (One that neither sends nor answers may simply be unreachable from here.)
         var sendsChecks = [false, false]
         var answersChecks = [false, false]
-        for check in checks {
-            let sender = agentIndex(check.sender)
+        for position in positions {
+            let index = Int(position)
+            let sender = agentIndex(all[index].sender)
             sendsChecks[sender] = true
-            if check.responseTime != nil { answersChecks[agentIndex(check.receiver)] = true }
-            if check.controlling == nil && check.controlled == nil { continue }
-            let isControlling = check.controlling != nil
-            if let previous = roles[sender], previous != isControlling, !session.roleSwitches.contains(check.sender) {
-                session.roleSwitches.append(check.sender)
+            if all[index].responseTime != nil { answersChecks[agentIndex(all[index].receiver)] = true }
+            let (controlling, controlled) = (all[index].controlling, all[index].controlled)
+            if controlling == nil && controlled == nil { continue }
+            let isControlling = controlling != nil
+            if let previous = roles[sender], previous != isControlling, !session.roleSwitches.contains(all[index].sender) {
+                session.roleSwitches.append(all[index].sender)
             }
             roles[sender] = isControlling
-            tieBreakers[sender] = check.controlling ?? check.controlled
-            if check.errorCode == 487 { session.roleConflicts += 1 }
+            tieBreakers[sender] = controlling ?? controlled
+            if all[index].errorCode == 487 { session.roleConflicts += 1 }
         }
         for index in agents.indices {
             if let tieBreaker = tieBreakers[index] { session.tieBreakers[agents[index]] = tieBreaker }
@@ -671,19 +696,28 @@ public struct ICETracker: Sendable {
             candidate.checked = true
             candidates.append(candidate)
         }
-        for check in checks {
-            note(check.from, agent: check.sender, transport: check.transport, priority: check.priority)
-            if !sends(check.receiver), answers(check.receiver), candidateAt[check.to] == nil {
-                candidateAt[check.to] = candidates.count
+        var previous: (from: TransportAddress, to: TransportAddress)?
+        for position in positions {
+            let index = Int(position)
+            let (from, to, transport) = (all[index].from, all[index].to, all[index].transport)
+            // A check between the addresses of the one before it adds nothing: both are known by then, the
+            // sender's with its priority. Most of a session's checks are such (consent freshness), and each
+            // was three look-ups.
+            if let previous, previous.from == from, previous.to == to { continue }
+            previous = (from, to)
+            note(from, agent: all[index].sender, transport: transport, priority: all[index].priority)
+            let receiver = all[index].receiver
+            if !sends(receiver), answers(receiver), candidateAt[to] == nil {
+                candidateAt[to] = candidates.count
                 var candidate = ICECandidate(
-                    agent: check.receiver, address: check.to, transport: check.transport, type: .host, priority: nil,
+                    agent: receiver, address: to, transport: transport, type: .host, priority: nil,
                     evidence: ["the agent never sends checks (ICE-lite, RFC 8445 §2.5): host candidates only"])
                 candidate.checked = true
                 candidates.append(candidate)
             }
-            note(check.to, agent: check.receiver, transport: check.transport, priority: nil)
+            note(to, agent: receiver, transport: transport, priority: nil)
         }
-        let named = gatherAndName(checks, agents: agents, into: &candidates, index: &candidateAt)
+        let named = gatherAndName(positions, agents: agents, into: &candidates, index: &candidateAt)
         session.candidates = candidates
         // Pairs, oriented controlling → controlled; the same list-and-index.
         struct PairKey: Hashable {
@@ -699,13 +733,22 @@ public struct ICETracker: Sendable {
         var pairs: [ICECandidatePair] = []
         var pairAt: [PairKey: Int] = [:]
         var answered: [Bool] = []
-        for check in checks {
-            let senderIsControlling = session.controlling.map { $0 == check.sender } ?? true
-            let local = senderIsControlling ? check.from : check.to
-            let remote = senderIsControlling ? check.to : check.from
-            let key = PairKey(local: local, remote: remote, transport: check.transport)
+        // The pair of the check before: most checks are on it (one look-up by address pair saved each).
+        var lastKey: PairKey?
+        var lastIndex = 0
+        for position in positions {
+            let at = Int(position)
+            let (from, to, transport, time) = (all[at].from, all[at].to, all[at].transport, all[at].time)
+            let (responseTime, success, errorCode) = (all[at].responseTime, all[at].success, all[at].errorCode)
+            let sender = all[at].sender
+            let senderIsControlling = session.controlling.map { $0 == sender } ?? true
+            let local = senderIsControlling ? from : to
+            let remote = senderIsControlling ? to : from
+            let key = PairKey(local: local, remote: remote, transport: transport)
             let index: Int
-            if let known = pairAt[key] {
+            if key == lastKey {
+                index = lastIndex
+            } else if let known = pairAt[key] {
                 index = known
             } else {
                 index = pairs.count
@@ -714,34 +757,36 @@ public struct ICETracker: Sendable {
                 let remoteName = named[remote] ?? remote
                 var pair = ICECandidatePair(
                     local: local, remote: remote, localType: candidateAt[localName].map { candidates[$0].type },
-                    remoteType: candidateAt[remoteName].map { candidates[$0].type }, transport: check.transport,
-                    firstCheck: check.time)
+                    remoteType: candidateAt[remoteName].map { candidates[$0].type }, transport: transport,
+                    firstCheck: time)
                 pair.localCandidate = localName == local ? nil : localName
                 pair.remoteCandidate = remoteName == remote ? nil : remoteName
+                // RFC 8445 §6.1.2.3, from the candidates' priorities (settled before the pairs are made).
+                if let localPriority = candidateAt[local].flatMap({ candidates[$0].priority }),
+                    let remotePriority = candidateAt[remote].flatMap({ candidates[$0].priority })
+                {
+                    let g = UInt64(localPriority)
+                    let d = UInt64(remotePriority)
+                    pair.priority = (UInt64(1) << 32) * min(g, d) + 2 * max(g, d) + (g > d ? 1 : 0)
+                }
                 pairs.append(pair)
                 answered.append(false)
             }
             pairs[index].checks += 1
-            if check.responseTime != nil { answered[index] = true }
-            if let responseTime = check.responseTime, check.success == true {
+            if responseTime != nil { answered[index] = true }
+            if let responseTime, success == true {
                 pairs[index].responses += 1
-                pairs[index].rttMilliseconds.append(responseTime.milliseconds(since: check.time))
+                pairs[index].rttMilliseconds.append(responseTime.milliseconds(since: time))
                 if pairs[index].firstSuccess.map({ responseTime < $0 }) ?? true { pairs[index].firstSuccess = responseTime }
                 pairs[index].state = .succeeded
-                if check.useCandidate && senderIsControlling && !pairs[index].nominated {
+                if all[at].useCandidate && senderIsControlling && !pairs[index].nominated {
                     pairs[index].nominated = true
                     pairs[index].nominatedAt = responseTime
                 }
-            } else if let code = check.errorCode {
+            } else if let code = errorCode {
                 pairs[index].errors.append(code)
             }
-            if let localPriority = candidateAt[local].flatMap({ candidates[$0].priority }),
-                let remotePriority = candidateAt[remote].flatMap({ candidates[$0].priority })
-            {
-                let g = UInt64(localPriority)
-                let d = UInt64(remotePriority)
-                pairs[index].priority = (UInt64(1) << 32) * min(g, d) + 2 * max(g, d) + (g > d ? 1 : 0)
-            }
+            (lastKey, lastIndex) = (key, index)
         }
         // Failed: an error answered it (other than a role conflict, which is retried), or every check went
         // unanswered; in progress otherwise.
@@ -783,8 +828,9 @@ public struct ICETracker: Sendable {
     /// server-reflexive or relayed address keeps its type, any other is peer-reflexive (RFC 8445 §7.2.5.3.1).
     /// Returns wire address → the candidate the agent names for it.
     private func gatherAndName(
-        _ checks: [Check], agents: [String], into candidates: inout [ICECandidate], index: inout [TransportAddress: Int]
+        _ positions: [Int32], agents: [String], into candidates: inout [ICECandidate], index: inout [TransportAddress: Int]
     ) -> [TransportAddress: TransportAddress] {
+        let all = checks.span
         func add(
             _ address: TransportAddress, agent: String, transport: Transport, type: CandidateType, evidence: String,
             gathered: Bool, checked: Bool, base: TransportAddress?
@@ -818,13 +864,17 @@ public struct ICETracker: Sendable {
         var transports: [TransportAddress: Transport] = [:]
         var firstTime: CaptureTime?
         var lastTime: CaptureTime?
-        for check in checks {
-            if transports[check.from] == nil {
-                transports[check.from] = check.transport
-                sources[check.sender, default: []].append(check.from)
+        var lastFrom: TransportAddress?
+        for position in positions {
+            let at = Int(position)
+            let (from, time) = (all[at].from, all[at].time)
+            if from != lastFrom, transports[from] == nil {
+                transports[from] = all[at].transport
+                sources[all[at].sender, default: []].append(from)
             }
-            if firstTime.map({ check.time < $0 }) ?? true { firstTime = check.time }
-            if lastTime.map({ check.time > $0 }) ?? true { lastTime = check.time }
+            lastFrom = from
+            if firstTime.map({ time < $0 }) ?? true { firstTime = time }
+            if lastTime.map({ time > $0 }) ?? true { lastTime = time }
         }
         // Gathered: server-reflexive from the agent's own sockets, relays allocated from them. For a relay,
         // another socket of the same IP counts when it was used around the session's time (aioice allocates
@@ -871,8 +921,11 @@ public struct ICETracker: Sendable {
         }
         // Named: the peer's answers say where the checks came from; inside a NAT that is the agent's candidate.
         var named: [TransportAddress: TransportAddress] = [:]
-        for check in checks where check.success == true {
-            guard let mapped = check.mapped, mapped != check.from, named[check.from] == nil else { continue }
+        for position in positions where all[Int(position)].success == true {
+            guard let mapped = all[Int(position)].mapped, mapped != all[Int(position)].from, named[all[Int(position)].from] == nil
+            else { continue }
+            // Rare: an answer naming an address other than the wire's, the first time for its source.
+            let check = all[Int(position)]
             named[check.from] = mapped
             let type: CandidateType
             let evidence: String
