@@ -50,10 +50,10 @@ public enum CallAssembly {
         var mediaStreamsDropped = 0
         for (name, analyzer) in vantages {
             var sessionByFlow: [FiveTuple: String] = [:]
-            for session in sessions where session.vantage == name {
-                for pair in session.pairs where pair.media != nil {
+            for index in sessions.indices where sessions[index].vantage == name {
+                for pair in sessions[index].pairs where pair.media != nil {
                     let flow = FiveTuple(source: pair.local, destination: pair.remote, transport: pair.transport).canonical
-                    if sessionByFlow[flow] == nil { sessionByFlow[flow] = session.id }
+                    if sessionByFlow[flow] == nil { sessionByFlow[flow] = sessions[index].id }
                 }
             }
             let flows = analyzer.media.flows

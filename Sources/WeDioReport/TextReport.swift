@@ -415,6 +415,32 @@ public enum TimeFormat {
             days -= 1
         }
         let (year, month, day) = civil(fromDays: days)
+        if (1000...9999).contains(year) {
+            // The usual case in one write with one room check (27 bytes): field by field, each with its own check,
+            // a time cost 900 instructions (a server's report writes a hundred thousand).
+            let (hour, minute, second) = (secondOfDay / 3600, secondOfDay / 60 % 60, secondOfDay % 60)
+            unsafe out.append(atMost: 27) { target in
+                func put(_ value: Int, width: Int, at start: Int, then separator: UInt8) {
+                    var rest = value.magnitude
+                    var index = start &+ width
+                    while index > start {
+                        index &-= 1
+                        unsafe target[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+                        rest /= 10
+                    }
+                    unsafe target[start &+ width] = separator
+                }
+                put(Int(year), width: 4, at: 0, then: UInt8(ascii: "-"))
+                put(Int(month), width: 2, at: 5, then: UInt8(ascii: "-"))
+                put(Int(day), width: 2, at: 8, then: UInt8(ascii: "T"))
+                put(hour, width: 2, at: 11, then: UInt8(ascii: ":"))
+                put(minute, width: 2, at: 14, then: UInt8(ascii: ":"))
+                put(second, width: 2, at: 17, then: UInt8(ascii: "."))
+                put(microseconds, width: 6, at: 20, then: UInt8(ascii: "Z"))
+                return 27
+            }
+            return
+        }
         // Years of four digits are padded to four; any other is spelled as an integer (no year 0999).
         if (1000...9999).contains(year) {
             out.appendPadded(Int(year), width: 4)

@@ -13,7 +13,8 @@ public enum Verdict {
 
     private static func callSentence(_ result: AnalysisResult) -> String {
         let sessions = result.iceSessions
-        let connected = sessions.filter { $0.outcome == .connected }
+        // Looked through in place, not filtered into copies: a server's capture has thousands of sessions and calls.
+        let connected = sessions.lazy.filter { $0.outcome == .connected }
         let worst = result.findings.first { $0.severity == .error && $0.code != .captureDroppedPackets }
         if sessions.isEmpty {
             if let worst { return "Failed: \(worst.message)" }
@@ -26,8 +27,10 @@ public enum Verdict {
         }
         // A call is the unit: the same session at several vantage points, and its restarts, count once.
         let calls = result.calls
-        let connectedCalls = calls.filter { $0.outcome == .connected }
-        if let call = connectedCalls.first(where: { $0.controlling != nil }) ?? connectedCalls.first {
+        let connectedCalls = calls.count { $0.outcome == .connected }
+        let chosen = calls.firstIndex { $0.outcome == .connected && $0.controlling != nil } ?? calls.firstIndex { $0.outcome == .connected }
+        if let chosen {
+            let call = calls[chosen]
             var via = "a candidate pair"
             if let a = call.controlling, let b = call.controlled {
                 via = "\(a.type?.rawValue ?? "?") ↔ \(b.type?.rawValue ?? "?") (\(end(a.base ?? a.address, a.address)) ↔ \(end(b.base ?? b.address, b.address)))"
@@ -38,7 +41,7 @@ public enum Verdict {
             }
             let time = call.timeToConnectMilliseconds.map { " in \(Diagnosis.formatMilliseconds($0))" } ?? ""
             let restarts = call.restarts == 0 ? "" : call.restarts == 1 ? ", after an ICE restart" : ", after \(call.restarts) ICE restarts"
-            let others = calls.count > 1 ? " (\(connectedCalls.count) of \(calls.count) calls connected)" : ""
+            let others = calls.count > 1 ? " (\(connectedCalls) of \(calls.count) calls connected)" : ""
             let warning = worst.map { "; but: \($0.message)" } ?? ""
             return "Connected via \(via)\(time)\(restarts)\(others)\(warning)"
         }

@@ -136,10 +136,13 @@ public enum Diagnosis {
         for session in result.iceSessions {
             let start = findings.count
             defer {
-                let key = session.ufrags.sorted().joined(separator: ":")
-                for index in start..<findings.count { findings[index].mergeKey = key }
+                // Spelled only for a session with findings: most of a server's thousands have none.
+                if findings.count > start {
+                    let key = session.ufrags.sorted().joined(separator: ":")
+                    for index in start..<findings.count { findings[index].mergeKey = key }
+                }
             }
-            let name = sessionName(session)
+            var name: String { sessionName(session) }
             let time = clock.time(session.firstCheck, session.vantage)
             let checks = session.checksSeen
             // Still checking when the capture ended counts as failed only if the capture went on long enough for

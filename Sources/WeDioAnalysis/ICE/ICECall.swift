@@ -69,13 +69,14 @@ extension CallAssembly {
         }
         var byUfrags: [[String]: Int] = [:]
         var byID: [String: Int] = [:]
-        for (index, session) in sessions.enumerated() {
-            byID[session.id] = index
-            let key = session.ufrags.sorted()
+        // By index, the fields read in place (a session copied out per step was most of this serial part).
+        for index in sessions.indices {
+            byID[sessions[index].id] = index
+            let key = sessions[index].ufrags.sorted()
             if let first = byUfrags[key] { join(first, index) } else { byUfrags[key] = index }
         }
-        for (index, session) in sessions.enumerated() {
-            if let previous = session.restartOf, let earlier = byID[previous] { join(earlier, index) }
+        for index in sessions.indices {
+            if let previous = sessions[index].restartOf, let earlier = byID[previous] { join(earlier, index) }
         }
         var groups: [Int: [Int]] = [:]
         var order: [Int] = []
