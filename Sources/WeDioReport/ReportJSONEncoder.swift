@@ -273,21 +273,21 @@ struct FieldWriter: ~Copyable {
     }
 
     /// Writes `object` at `depth` into the output.
-    static func write(_ object: any DirectJSONObject, rendering: JSONRendering, depth: Int, into output: JSONOutput) throws {
+    static func write(_ object: some DirectJSONObject, rendering: JSONRendering, depth: Int, into output: JSONOutput) throws {
         var writer = FieldWriter(rendering: rendering, depth: depth, output: output)
         swap(&writer.bytes, &output.bytes)
         defer { swap(&writer.bytes, &output.bytes) }
         try writer.writeObject(object)
     }
 
-    private mutating func writeObject(_ object: any DirectJSONObject) throws {
+    private mutating func writeObject(_ object: some DirectJSONObject) throws {
         bytes.append(UInt8(ascii: "{"))
         try object.writeFields(&self)
         rendering.close(&bytes, UInt8(ascii: "}"), empty: count == 0, depth: depth)
     }
 
     /// An object one level down, written by this writer (its depth and count put back after).
-    private mutating func writeNested(_ object: any DirectJSONObject, depth nestedDepth: Int) throws {
+    private mutating func writeNested(_ object: some DirectJSONObject, depth nestedDepth: Int) throws {
         let (outerDepth, outerCount) = (depth, count)
         depth = nestedDepth
         count = 0
@@ -415,7 +415,7 @@ struct FieldWriter: ~Copyable {
         keyed(values) { writer, value in writer.bytes.appendDecimal(value) }
     }
 
-    mutating func object(_ name: StaticString, _ value: (any DirectJSONObject)?) throws {
+    mutating func object(_ name: StaticString, _ value: (some DirectJSONObject)?) throws {
         guard let value else { return }
         key(name)
         try writeNested(value, depth: depth + 1)
@@ -427,7 +427,8 @@ struct FieldWriter: ~Copyable {
         try keyed(values) { writer, value in try writer.writeNested(value, depth: writer.depth + 2) }
     }
 
-    mutating func objects(_ name: StaticString, _ values: [any DirectJSONObject]) throws {
+    /// A list of objects of one type (unboxed: a list of `any DirectJSONObject` boxed every element on the heap).
+    mutating func objects(_ name: StaticString, _ values: [some DirectJSONObject]) throws {
         key(name)
         try list(values) { writer, value in try writer.writeNested(value, depth: writer.depth + 2) }
     }
@@ -518,6 +519,9 @@ final class RenderingEncoder: Encoder {
         let rendering = self.rendering
         let depth = self.depth
         let itemsBefore = items
+        // Whether the items write themselves, found once for the list: asked per item (a cast to the protocol),
+        // it cost 700 instructions an item.
+        let direct = JSONRendering.directTypes.contains(ObjectIdentifier(Element.self)) ? Element.self as? any DirectJSONObject.Type : nil
         var roundStart = 0
         while roundStart < sources.count {
             let roundEnd = min(sources.count, roundStart + chunk * chunksPerRound)
@@ -530,7 +534,11 @@ final class RenderingEncoder: Encoder {
                 do {
                     for index in lower..<min(roundEnd, lower + chunk) {
                         rendering.separate(&out.bytes, first: itemsBefore + index == 0, depth: depth)
-                        try rendering.render(convert(sources[index]), depth: depth + 1, into: out)
+                        if let direct {
+                            try Self.writeDirect(convert(sources[index]), as: direct, rendering: rendering, depth: depth + 1, into: out)
+                        } else {
+                            try rendering.render(convert(sources[index]), depth: depth + 1, into: out)
+                        }
                         rendered.ends.append(out.bytes.count)
                     }
                     swap(&rendered.bytes, &out.bytes)
@@ -552,6 +560,18 @@ final class RenderingEncoder: Encoder {
             roundStart = roundEnd
         }
         items += sources.count
+    }
+
+    /// Writes an item of a list whose type writes itself (`Item` is `Direct`: a cast from a type to itself,
+    /// not to a protocol).
+    private static func writeDirect<Item: Encodable, Direct: DirectJSONObject>(
+        _ item: Item, as _: Direct.Type, rendering: JSONRendering, depth: Int, into output: JSONOutput
+    ) throws {
+        if let object = item as? Direct {
+            try FieldWriter.write(object, rendering: rendering, depth: depth, into: output)
+        } else {
+            try rendering.render(item, depth: depth, into: output)
+        }
     }
 
     func markSingle() { kind = .single }

@@ -110,13 +110,14 @@ extension CallAssembly {
     ) -> ICECall {
         let onReference = clock.time
         // Generations: distinct ufrag pairs in order of first check.
+        // Sessions looked at in place (by index): a loop over `members` copied each session out, six times a call.
         var generations: [[String]] = []
-        for session in members where !generations.contains(where: { Set($0) == Set(session.ufrags) }) {
-            generations.append(session.ufrags)
+        for index in members.indices where !generations.contains(where: { Set($0) == Set(members[index].ufrags) }) {
+            generations.append(members[index].ufrags)
         }
         let firstCheck = members.map { onReference($0.firstCheck, $0.vantage) }.min() ?? CaptureTime(nanoseconds: 0)
         var vantages: [String] = []
-        for session in members where !vantages.contains(session.vantage) { vantages.append(session.vantage) }
+        for index in members.indices where !vantages.contains(members[index].vantage) { vantages.append(members[index].vantage) }
         var call = ICECall(
             id: id, generations: generations, sessions: members.map(\.id), vantages: vantages,
             outcome: members.contains { $0.outcome == .connected } ? .connected
@@ -132,12 +133,10 @@ extension CallAssembly {
         // Each agent's newest ufrag (first seen last, by role): the generation with both is the final one.
         var firstSeen: [String: CaptureTime] = [:]
         var controllingUfrags: Set<String> = []
-        for session in members {
-            for ufrag in session.ufrags {
-                let time = onReference(session.firstCheck, session.vantage)
-                if firstSeen[ufrag].map({ time < $0 }) ?? true { firstSeen[ufrag] = time }
-            }
-            if let controlling = session.controlling { controllingUfrags.insert(controlling) }
+        for index in members.indices {
+            let time = onReference(members[index].firstCheck, members[index].vantage)
+            for ufrag in members[index].ufrags where firstSeen[ufrag].map({ time < $0 }) ?? true { firstSeen[ufrag] = time }
+            if let controlling = members[index].controlling { controllingUfrags.insert(controlling) }
         }
         func newest(_ ufrags: [String]) -> String? { ufrags.max { (firstSeen[$0] ?? firstCheck) < (firstSeen[$1] ?? firstCheck) } }
         let allUfrags = Array(Set(members.flatMap(\.ufrags)))
@@ -159,8 +158,8 @@ extension CallAssembly {
         }
         // Relays: each relay candidate of the call with the allocations that made it, at every vantage point.
         var seen: Set<TransportAddress> = []
-        for session in members {
-            for candidate in session.candidates where candidate.type == .relay && !seen.contains(candidate.address) {
+        for index in members.indices {
+            for candidate in members[index].candidates where candidate.type == .relay && !seen.contains(candidate.address) {
                 guard let owners = relayedOwner[candidate.address] else { continue }
                 seen.insert(candidate.address)
                 call.relays.append(ICECall.Relay(relayed: candidate.address, agent: candidate.agent, allocations: owners))
