@@ -251,7 +251,7 @@ struct JSONRendering {
 /// A type that writes its own fields, already in key order, straight into the output: no containers, no
 /// boxing. Used for the report's most numerous objects; the tests check the bytes equal what Foundation
 /// makes of the same type's Encodable conformance, so the two cannot drift apart.
-protocol DirectJSONObject: Encodable {
+protocol DirectJSONObject: Encodable, SendableMetatype {
     func writeFields(_ writer: inout FieldWriter) throws
 }
 

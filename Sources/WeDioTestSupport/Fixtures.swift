@@ -60,7 +60,8 @@ public enum ProcessRunner {
         // second (a validator printing a large instance did).
         let errURL = FileManager.default.temporaryDirectory.appendingPathComponent(
             "wedio-stderr-\(getpid())-\(UInt64.random(in: 0...UInt64.max))")
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        // Its failure shows as FileHandle's error just below.
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: errURL) }
         let errHandle = try FileHandle(forWritingTo: errURL)
         process.standardOutput = out
