@@ -922,10 +922,10 @@ public struct ICETracker: Sendable {
         // Named: the peer's answers say where the checks came from; inside a NAT that is the agent's candidate.
         var named: [TransportAddress: TransportAddress] = [:]
         for position in positions where all[Int(position)].success == true {
-            guard let mapped = all[Int(position)].mapped, mapped != all[Int(position)].from, named[all[Int(position)].from] == nil
-            else { continue }
+            let at = Int(position)
+            guard let mapped = all[at].mapped, mapped != all[at].from, named[all[at].from] == nil else { continue }
             // Rare: an answer naming an address other than the wire's, the first time for its source.
-            let check = all[Int(position)]
+            let check = all[at]
             named[check.from] = mapped
             let type: CandidateType
             let evidence: String

@@ -131,13 +131,19 @@
     /// `value` in decimal, as `String(value)` spells it.
     @inlinable
     public mutating func appendDecimal(_ value: UInt64) {
+        appendDigits(value, count: Self.decimalDigitCount(value))
+    }
+
+    /// How many decimal digits `value` has (1 for 0).
+    @inlinable
+    public static func decimalDigitCount(_ value: UInt64) -> Int {
         var digits = 1
         var limit: UInt64 = 10
         while digits < 20, value >= limit {
             digits += 1
             limit = limit &* 10
         }
-        appendDigits(value, count: digits)
+        return digits
     }
 
     /// `value` in decimal with a leading "-" when negative.
@@ -171,13 +177,20 @@
     @inlinable
     mutating func appendDigits(_ value: UInt64, count digits: Int) {
         reserve(digits)
+        unsafe Self.writeDigits(value, count: digits, to: base.unsafelyUnwrapped + written)
+        written &+= digits
+    }
+
+    /// The lowest `count` decimal digits of `value` into `target[0..<count]`, from the last one back: what
+    /// `appendDigits` writes, for a caller writing several parts inside one `append(atMost:)`.
+    @inlinable
+    public static func writeDigits(_ value: UInt64, count digits: Int, to target: UnsafeMutablePointer<UInt8>) {
         var rest = value
-        var index = written &+ digits
-        while index > written {
+        var index = digits
+        while index > 0 {
             index &-= 1
-            unsafe base.unsafelyUnwrapped[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+            unsafe target[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
             rest /= 10
         }
-        written &+= digits
     }
 }
